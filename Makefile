@@ -1,0 +1,38 @@
+# The two commands: `make run` (serve the portal with a demo form) and `make test` (the suite).
+VENV   ?= .venv
+PYTHON ?= python3
+PIP     = $(VENV)/bin/pip
+FLASK   = $(VENV)/bin/flask --app wsgi
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+
+.PHONY: run test install install-dev migrate translations clean
+
+$(VENV)/.installed: requirements.txt
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
+	$(PIP) install -q -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+translations: install
+	@if [ -d translations ]; then $(VENV)/bin/pybabel compile -q -d translations; fi
+
+migrate: install
+	$(FLASK) db upgrade
+
+run: install translations migrate
+	$(FLASK) demo
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+test: install-dev translations
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

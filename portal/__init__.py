@@ -1,0 +1,98 @@
+"""The consent portal: subscriber pages, consent ledger and the sending platform's API."""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask, current_app, g, request
+from flask_babel import get_locale
+
+from portal.config import Config, database_url
+from portal.extensions import babel, csrf, db, limiter, mail, migrate
+
+#: Domain modules whose import attaches their routes and commands.
+API_MODULES = ("portal.accounts.api", "portal.subscriptions.api", "portal.consent.api")
+
+
+def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
+    """Build the application: config, extensions, blueprints, CLI, error handlers."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    app = Flask(__name__, instance_path=os.path.join(root, "instance"), instance_relative_config=True,
+                template_folder=os.path.join(root, "templates"), static_folder=os.path.join(root, "static"))
+    app.config.from_object(Config)
+    if isinstance(config, dict):
+        app.config.update(config)
+    elif config is not None:
+        app.config.from_object(config)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        os.makedirs(app.instance_path, exist_ok=True)
+        app.config["SQLALCHEMY_DATABASE_URI"] = database_url(app.instance_path)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_cli(app)
+    from portal.errors import register_error_handlers
+
+    register_error_handlers(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
+    mail.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or "en")
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        _sqlite_pragmas(app)
+
+
+def _sqlite_pragmas(app: Flask) -> None:
+    from sqlalchemy import event
+
+    with app.app_context():
+        engine = db.engine
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+
+def select_locale() -> str:
+    """``?lang=``, then Accept-Language, then the account's default (``g.account_locale``)."""
+    locales = list(current_app.config["PORTAL_LOCALES"])
+    requested = request.args.get("lang")
+    if requested in locales:
+        return requested
+    best = request.accept_languages.best_match(locales)
+    if best:
+        return best
+    return getattr(g, "account_locale", None) or "en"
+
+
+def _register_blueprints(app: Flask) -> None:
+    import importlib
+
+    from portal import api, health, openapi  # noqa: F401  (openapi attaches its route)
+
+    for module in API_MODULES:
+        importlib.import_module(module)
+    csrf.exempt(api.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(health.bp)
+
+
+def _register_cli(app: Flask) -> None:
+    from portal.accounts.cli import accounts_cli, keys_cli
+    from portal.consent.cli import cli as ledger_cli
+    from portal.demo import demo_command
+    from portal.subscriptions.cli import forms_cli, lists_cli
+
+    for group in (accounts_cli, keys_cli, lists_cli, forms_cli, ledger_cli):
+        app.cli.add_command(group)
+    app.cli.add_command(demo_command)

@@ -1,0 +1,1 @@
+"""Accounts (customers), their API keys, and the policy status of each account."""

@@ -1,0 +1,56 @@
+"""``flask accounts ...`` and ``flask keys ...``."""
+from __future__ import annotations
+
+import json
+
+import click
+from flask.cli import AppGroup
+
+from portal.accounts import operations
+from portal.accounts.api import serialize
+from portal.addresses import normalise
+from portal.errors import PortalError
+from portal.extensions import db
+
+accounts_cli = AppGroup("accounts", help="Customer accounts.")
+keys_cli = AppGroup("keys", help="API keys.")
+
+
+def fail(error: PortalError) -> None:
+    """Print a domain error as a CLI error and exit non-zero."""
+    raise click.ClickException(error.message)
+
+
+@accounts_cli.command("create")
+@click.option("--name", required=True)
+@click.option("--postal-address", required=True, help="Shown in every mail and page; required to send.")
+@click.option("--contact-email", required=True, help="Where policy notices go.")
+@click.option("--locale", default="en", type=click.Choice(["en", "id"]), show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the account as one JSON object.")
+def create_account_command(name, postal_address, contact_email, locale, as_json) -> None:
+    """Create an account."""
+    try:
+        account = operations.create_account(name=name, postal_address=postal_address,
+                                            contact_email=normalise(contact_email), locale=locale)
+    except PortalError as error:
+        fail(error)
+    db.session.commit()
+    click.echo(json.dumps(serialize(account)) if as_json else f"account {account.id} created")
+
+
+@keys_cli.command("create")
+@click.option("--scope", required=True, type=click.Choice(["platform", "account"]))
+@click.option("--account", "account_id", help="The account of an account-scoped key.")
+@click.option("--name", help="A label for the key.")
+@click.option("--json", "as_json", is_flag=True, help="Print {id, key, scope, account_id}.")
+def create_key_command(scope, account_id, name, as_json) -> None:
+    """Create an API key; its secret is printed once and cannot be shown again."""
+    try:
+        key, secret = operations.create_api_key(scope=scope, account_id=account_id, name=name)
+    except PortalError as error:
+        fail(error)
+    db.session.commit()
+    if as_json:
+        click.echo(json.dumps({"id": key.id, "key": secret, "scope": key.scope, "account_id": key.account_id}))
+    else:
+        click.echo(f"key {key.id} ({scope}) created. Keep it now; it is not shown again:\n{secret}")

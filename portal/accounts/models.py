@@ -1,0 +1,79 @@
+"""Accounts, API keys and the record of every account status change."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.db import BigIntKey, JSONType, UTCDateTime, new_id, utcnow
+from portal.extensions import db
+
+
+class AccountStatus:
+    """The named states of an account's policy standing (SPEC section 5)."""
+
+    ACTIVE = "active"
+    WARNED = "warned"
+    SUSPENDED = "suspended"
+    DEACTIVATED = "deactivated"
+    ALL = (ACTIVE, WARNED, SUSPENDED, DEACTIVATED)
+
+
+class Account(db.Model):
+    """A customer of the platform, who owns lists and forms."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    #: Shown on every subscriber page and in every mail.
+    name: Mapped[str] = mapped_column(String(200))
+    #: Required by law in every message; an account without one cannot send.
+    postal_address: Mapped[str | None] = mapped_column(Text)
+    #: Where policy notices (warnings, suspension) are sent.
+    contact_email: Mapped[str] = mapped_column(String(320))
+    #: Default locale of its subscriber pages and mail.
+    locale: Mapped[str] = mapped_column(String(10), default="en")
+    status: Mapped[str] = mapped_column(String(20), default=AccountStatus.ACTIVE)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    status_changes: Mapped[list[AccountStatusChange]] = relationship(
+        back_populates="account", order_by="AccountStatusChange.id")
+
+
+class AccountStatusChange(db.Model):
+    """One transition of an account's status, with its reason and evidence."""
+
+    __tablename__ = "account_status_changes"
+
+    id: Mapped[int] = mapped_column(BigIntKey, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    from_status: Mapped[str] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    #: Why: ``complaint``, ``complaint_rate``, ``review:reinstate``, ``review:deactivate``...
+    reason: Mapped[str] = mapped_column(String(100))
+    #: Complaint ids, operator note, figures: whatever made the decision.
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    #: Who made it: ``system`` or an operator name / key id.
+    actor: Mapped[str] = mapped_column(String(200), default="system")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    account: Mapped[Account] = relationship(back_populates="status_changes")
+
+
+class ApiKey(db.Model):
+    """A machine credential: shown once, stored as a SHA-256 of its secret."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    #: ``platform`` (every account) or ``account`` (one account).
+    scope: Mapped[str] = mapped_column(String(20))
+    account_id: Mapped[str | None] = mapped_column(ForeignKey("accounts.id"), index=True)
+    #: Hex SHA-256 of the secret part; the secret itself is never stored.
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,64 @@
+"""Email addresses: validation, normalisation, the hash suppressions are keyed by, roles."""
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from importlib import resources
+
+from email_validator import EmailNotValidError, validate_email
+
+from portal.errors import ValidationFailed
+
+MAX_LENGTH = 320
+
+
+class InvalidAddress(ValidationFailed):
+    """Not an email address we can send to."""
+
+    code = "invalid_email"
+    message = "This is not a valid email address."
+
+
+def normalise(address: str) -> str:
+    """The address with its domain lower-cased and in IDNA ASCII; the local part as given.
+
+    :raises InvalidAddress: the syntax is wrong (no DNS lookup is made).
+    """
+    if not isinstance(address, str) or len(address) > MAX_LENGTH or any(c in address for c in "\r\n\0"):
+        raise InvalidAddress()
+    try:
+        info = validate_email(address.strip(), check_deliverability=False,
+                              allow_smtputf8=True, allow_quoted_local=False)
+    except (EmailNotValidError, UnicodeError, ValueError) as error:
+        raise InvalidAddress(str(error) if isinstance(error, EmailNotValidError) else None) from None
+    return f"{info.local_part}@{info.ascii_domain.lower()}"
+
+
+def try_normalise(address: str) -> str | None:
+    """:func:`normalise`, or None when the address is not valid."""
+    try:
+        return normalise(address)
+    except InvalidAddress:
+        return None
+
+
+def email_hash(normalised: str) -> str:
+    """Hex SHA-256 of the normalised address, case-folded: the key of contacts and suppressions.
+
+    Case-folding the local part too means ``Ann@x.org`` and ``ann@x.org`` are one contact and
+    one suppression; mailbox providers treat them alike, and erring towards suppression is safe.
+    """
+    return hashlib.sha256(normalised.lower().encode("utf-8")).hexdigest()
+
+
+@lru_cache(maxsize=1)
+def _role_local_parts() -> frozenset[str]:
+    text = resources.files("portal.data").joinpath("role_addresses.txt").read_text("utf-8")
+    return frozenset(line.strip().lower() for line in text.splitlines()
+                     if line.strip() and not line.startswith("#"))
+
+
+def is_role_address(normalised: str) -> bool:
+    """Whether the local part names a role (``info@``, ``noreply+x@``) rather than a person."""
+    local = normalised.rsplit("@", 1)[0].lower().split("+", 1)[0]
+    return local in _role_local_parts()

@@ -1,0 +1,206 @@
+"""The JSON API's shared machinery: key authentication, body parsing, pagination, OpenAPI.
+
+Every route of ``/api/v1`` is declared with :func:`route`, which records its schemas so
+that ``GET /api/v1/openapi.json`` is generated from the code itself.
+"""
+from __future__ import annotations
+
+import base64
+import functools
+import json
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+from flask import Blueprint, g, jsonify, request
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from portal.errors import PayloadTooLarge, PortalError, ValidationFailed
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+#: Both scopes; most routes are open to both.
+BOTH = ("platform", "account")
+PLATFORM = ("platform",)
+
+
+class Schema(BaseModel):
+    """Base of every request and response body: unknown fields are refused."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    details: Any = None
+
+
+class ErrorBody(BaseModel):
+    """The JSON error shape."""
+
+    error: ErrorDetail
+
+
+@dataclass
+class Operation:
+    """What the OpenAPI document says of one route and method."""
+
+    rule: str
+    method: str
+    summary: str
+    scopes: tuple[str, ...]
+    body: type[BaseModel] | None
+    response: type[BaseModel] | None
+    status: int
+    query: type[BaseModel] | None = None
+    tags: list[str] = field(default_factory=list)
+    raw_body: str | None = None  # a non-JSON request body's media type
+    raw_response: str | None = None  # a non-JSON answer's media type
+
+
+OPERATIONS: list[Operation] = []
+
+
+def current_key():
+    """The API key that authenticated this request."""
+    return g.api_key
+
+
+def _authenticate(scopes: tuple[str, ...]):
+    from portal.accounts.operations import authenticate_key
+
+    header = request.headers.get("Authorization", "")
+    scheme, _, secret = header.partition(" ")
+    key = authenticate_key(secret.strip()) if scheme.lower() == "bearer" else None
+    if key is None:
+        from portal.errors import Unauthorized
+        raise Unauthorized()
+    if key.scope not in scopes:
+        from portal.errors import Forbidden
+        raise Forbidden("This route needs a key of scope: " + ", ".join(scopes) + ".")
+    g.api_key = key
+    return key
+
+
+def _load_account(key, account_id: str):
+    from portal.accounts.models import Account
+    from portal.errors import NotFound
+    from portal.extensions import db
+
+    if key.scope == "account" and key.account_id != account_id:
+        # Same answer as a missing account: a key cannot probe other accounts' ids.
+        raise NotFound("No such account.")
+    account = db.session.get(Account, account_id)
+    if account is None:
+        raise NotFound("No such account.")
+    return account
+
+
+def parse_body(model: type[BaseModel]) -> BaseModel:
+    """Validate the JSON body against ``model``; a clear 400/422 when it does not fit."""
+    if not request.is_json:
+        raise PortalError("Send a JSON body with Content-Type: application/json.",
+                          code="unsupported_media_type", status=415)
+    raw = request.get_data(cache=True)
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise PortalError("The body is not valid JSON.", code="invalid_json") from None
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        details = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in error.errors(include_url=False)]
+        for e in error.errors(include_url=False):
+            if e["type"] in {"too_long"} and e["loc"] and len(e["loc"]) == 1:
+                raise PayloadTooLarge(f"Too many items in {e['loc'][0]!r}: {e['msg']}.",
+                                      details=details) from None
+        raise ValidationFailed(details=details) from None
+
+
+def parse_query(model: type[BaseModel]) -> BaseModel:
+    """Validate the query string against ``model``."""
+    try:
+        return model.model_validate(request.args.to_dict())
+    except ValidationError as error:
+        details = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in error.errors(include_url=False)]
+        raise ValidationFailed("The query string is not valid.", details=details) from None
+
+
+def route(rule: str, method: str, *, summary: str, scopes: tuple[str, ...] = BOTH,
+          body: type[BaseModel] | None = None, response: type[BaseModel] | None = None,
+          query: type[BaseModel] | None = None, status: int = 200, raw_body: str | None = None,
+          raw_response: str | None = None, tag: str | None = None) -> Callable:
+    """Declare an API route: authenticated for ``scopes``, body parsed, documented.
+
+    The view gets ``account`` (when the rule has ``<account_id>``), ``body`` and ``query``
+    as keyword arguments, and returns a dict (sent as JSON with ``status``) or a Response.
+    """
+    OPERATIONS.append(Operation(rule, method, summary, scopes, body, response, status, query,
+                                [tag] if tag else [], raw_body, raw_response))
+
+    def decorator(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapper(**kwargs):
+            key = _authenticate(scopes)
+            if "account_id" in kwargs:
+                kwargs["account"] = _load_account(key, kwargs.pop("account_id"))
+            if body is not None:
+                kwargs["body"] = parse_body(body)
+            if query is not None:
+                kwargs["query"] = parse_query(query)
+            result = view(**kwargs)
+            if isinstance(result, dict):
+                return jsonify(result), status
+            return result
+
+        endpoint = f"{view.__module__.split('.')[-2]}_{view.__name__}"
+        bp.add_url_rule(rule, endpoint=endpoint, view_func=wrapper, methods=[method])
+        return wrapper
+
+    return decorator
+
+
+# --- pagination -------------------------------------------------------------------------
+
+def encode_cursor(value: Any) -> str:
+    """An opaque cursor for the last item of a page."""
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> Any:
+    """The value behind a cursor from :func:`encode_cursor`; 400 when it is not one."""
+    if not cursor:
+        return None
+    try:
+        return json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except ValueError:
+        raise PortalError("The cursor is not valid.", code="invalid_cursor") from None
+
+
+class PageQuery(Schema):
+    """``?cursor=&limit=`` of every list endpoint."""
+
+    model_config = ConfigDict(extra="ignore")
+    cursor: str | None = None
+    limit: int = 100
+
+
+def paginate(query, key_column, page: PageQuery, serialize: Callable[[Any], dict],
+             max_limit: int = 1000) -> dict:
+    """Keyset pagination on a unique, increasing ``key_column``: ``{"items", "next_cursor"}``."""
+    if not 1 <= page.limit <= max_limit:
+        raise ValidationFailed(f"limit must be between 1 and {max_limit}.")
+    after = decode_cursor(page.cursor)
+    if after is not None:
+        query = query.where(key_column > after)
+    rows = list(_scalars(query.order_by(key_column).limit(page.limit + 1)))
+    more = len(rows) > page.limit
+    rows = rows[: page.limit]
+    next_cursor = encode_cursor(getattr(rows[-1], key_column.key)) if more else None
+    return {"items": [serialize(row) for row in rows], "next_cursor": next_cursor}
+
+
+def _scalars(query) -> Iterable:
+    from portal.extensions import db
+
+    return db.session.scalars(query)

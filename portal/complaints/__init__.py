@@ -1,0 +1,1 @@
+"""Complaints: the subscriber's report form and ISP feedback-loop (ARF) reports."""

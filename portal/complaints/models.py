@@ -1,0 +1,66 @@
+"""Complaints and the feedback-loop reports they may come from."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Boolean, ForeignKey, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from portal.db import BigIntKey, JSONType, UTCDateTime, utcnow
+from portal.extensions import db
+
+
+class ComplaintCategory:
+    NOT_REQUESTED = "not_requested"
+    OFFENSIVE = "offensive"
+    ILLEGAL = "illegal"
+    VIOLENCE = "violence"
+    TOO_FREQUENT = "too_frequent"
+    OTHER = "other"
+    ALL = (NOT_REQUESTED, OFFENSIVE, ILLEGAL, VIOLENCE, TOO_FREQUENT, OTHER)
+
+
+class FeedbackReport(db.Model):
+    """A feedback-loop report as received, matched or kept for review."""
+
+    __tablename__ = "feedback_reports"
+
+    id: Mapped[int] = mapped_column(BigIntKey, primary_key=True, autoincrement=True)
+    #: Hex SHA-256 of the raw bytes: the same report twice counts once.
+    raw_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    #: ``abuse``, ``fraud``, ``not-spam``, ``auth-failure``, ``other``, ``virus``, or ``non-arf``.
+    feedback_type: Mapped[str] = mapped_column(String(40))
+    matched: Mapped[bool] = mapped_column(Boolean, default=False)
+    account_id: Mapped[str | None] = mapped_column(ForeignKey("accounts.id"), index=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
+    list_id: Mapped[str | None] = mapped_column(ForeignKey("lists.id"))
+    #: What was done: ``complaint``, ``none``, ``kept``, ``review``.
+    action: Mapped[str] = mapped_column(String(20))
+    #: Parsed fields worth keeping (source IP, reporting MTA, arrival date...).
+    details: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    #: ``open`` while an operator should look at it; ``closed`` after.
+    review_status: Mapped[str | None] = mapped_column(String(20))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Complaint(db.Model):
+    """A subscriber's report against an account, from the web form or a feedback loop."""
+
+    __tablename__ = "complaints"
+
+    id: Mapped[int] = mapped_column(BigIntKey, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), index=True)
+    list_id: Mapped[str | None] = mapped_column(ForeignKey("lists.id"))
+    category: Mapped[str] = mapped_column(String(20))
+    #: The subscriber's words, sanitised and length-limited. Personal: erased with the contact.
+    text: Mapped[str | None] = mapped_column(Text)
+    #: The Message-ID (or platform message id) complained about.
+    message_ref: Mapped[str | None] = mapped_column(String(500))
+    #: ``web`` or ``feedback_loop``.
+    source: Mapped[str] = mapped_column(String(20))
+    feedback_report_id: Mapped[int | None] = mapped_column(ForeignKey("feedback_reports.id"))
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

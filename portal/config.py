@@ -1,0 +1,83 @@
+"""Configuration read from the environment (SPEC section 7)."""
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+
+def _bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _list(name: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
+def database_url(instance_path: str) -> str:
+    """The ``DATABASE_URL`` for SQLAlchemy; SQLite under ``instance/`` when unset."""
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        return "sqlite:///" + os.path.join(instance_path, "portal.sqlite3")
+    # psycopg 3 is the driver; accept the common short spellings.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+class Config:
+    """Production defaults, each overridable from the environment."""
+
+    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-secret-key-change-me")
+    #: Older keys still accepted for tokens and sessions, oldest first.
+    SECRET_KEY_FALLBACKS = _list("SECRET_KEY_FALLBACKS")
+    SQLALCHEMY_DATABASE_URI: str | None = None  # filled in by create_app
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+    PORTAL_UNSUBSCRIBE_MAIL_DOMAIN = os.environ.get("PORTAL_UNSUBSCRIBE_MAIL_DOMAIN") or None
+
+    MAIL_SERVER = os.environ.get("MAIL_SERVER") or None
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
+    MAIL_USE_TLS = _bool("MAIL_USE_TLS")
+    MAIL_USE_SSL = _bool("MAIL_USE_SSL")
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Consent Portal <no-reply@localhost>")
+    DKIM_DOMAIN = os.environ.get("DKIM_DOMAIN") or None
+    DKIM_SELECTOR = os.environ.get("DKIM_SELECTOR") or None
+    DKIM_PRIVATE_KEY_PATH = os.environ.get("DKIM_PRIVATE_KEY_PATH") or None
+
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_HEADERS_ENABLED = True
+
+    #: Largest request body accepted anywhere (imports stream larger files in parts).
+    MAX_CONTENT_LENGTH = int(os.environ.get("PORTAL_MAX_CONTENT_LENGTH", str(64 * 1024 * 1024)))
+    WTF_CSRF_TIME_LIMIT = None
+
+    BABEL_DEFAULT_LOCALE = "en"
+    PORTAL_LOCALES = ("en", "id")
+
+    #: How long a double-opt-in confirmation link stays valid.
+    PORTAL_CONFIRM_MAX_AGE = timedelta(days=int(os.environ.get("PORTAL_CONFIRM_MAX_AGE_DAYS", "7")))
+    #: No consent and no contact for this long makes an address stale.
+    PORTAL_STALE_AFTER = timedelta(days=int(os.environ.get("PORTAL_STALE_AFTER_DAYS", "730")))
+    #: Events younger than this are left for the next ledger checkpoint.
+    PORTAL_LEDGER_SEAL_GRACE = timedelta(seconds=int(os.environ.get("PORTAL_LEDGER_SEAL_GRACE_SECONDS", "60")))
+
+
+class TestingConfig(Config):
+    """What the tests need: a fixed key, no CSRF in the test client, no real limits."""
+
+    TESTING = True
+    SECRET_KEY = "test-secret-key"
+    SECRET_KEY_FALLBACKS: list[str] = []
+    WTF_CSRF_ENABLED = False
+    RATELIMIT_ENABLED = False
+    RATELIMIT_STORAGE_URI = "memory://"
+    MAIL_SERVER = None
+    PORTAL_BASE_URL = "https://portal.test"
+    PORTAL_UNSUBSCRIBE_MAIL_DOMAIN = None
+    PORTAL_LEDGER_SEAL_GRACE = timedelta(seconds=0)

@@ -1,0 +1,1 @@
+"""The consent ledger: append-only, timestamped, tamper-evident. Every domain writes to it."""

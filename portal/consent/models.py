@@ -1,0 +1,95 @@
+"""Ledger events, chained per contact, and the checkpoints that seal them in order."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from portal.db import BigIntKey, JSONType, UTCDateTime, utcnow
+from portal.extensions import db
+
+#: Columns holding personal data: redactable (set to NULL), each committed to by a salted hash.
+PERSONAL_FIELDS = ("email", "ip", "ip_prefix", "user_agent", "page_url")
+
+#: ``prev_hash`` of the first event of every chain, and of the first checkpoint.
+GENESIS = "0" * 64
+
+
+class EventType:
+    """Ledger event types (SPEC section 2); more may be added, none renamed."""
+
+    SIGNUP_REQUESTED = "signup_requested"
+    CONFIRMATION_SENT = "confirmation_sent"
+    CONFIRMED = "confirmed"
+    DECLINED = "declined"
+    UNSUBSCRIBED = "unsubscribed"
+    RESUBSCRIBED = "resubscribed"
+    COMPLAINED = "complained"
+    BOUNCED = "bounced"
+    IMPORTED = "imported"
+    SUPPRESSED = "suppressed"
+    UNSUPPRESSED = "unsuppressed"
+    ERASED = "erased"
+    PURGED = "purged"
+
+
+class ConsentEvent(db.Model):
+    """One consent event with its evidence. Rows are inserted, never changed but by redaction.
+
+    Each contact's events form a hash chain (``seq``, ``prev_hash``, ``hash``), so there is no
+    global lock on the hot path; checkpoints then seal all events in id order. The hash covers
+    salted commitments to the personal fields rather than the fields themselves, so erasing
+    them (redaction) leaves every hash verifiable.
+    """
+
+    __tablename__ = "consent_events"
+    __table_args__ = (UniqueConstraint("contact_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(BigIntKey, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"))
+    #: Position in the contact's chain, from 1.
+    seq: Mapped[int] = mapped_column(Integer)
+    type: Mapped[str] = mapped_column(String(30))
+    #: UTC, microseconds.
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    list_id: Mapped[str | None] = mapped_column(ForeignKey("lists.id"), index=True)
+    #: What caused it: ``form:<id>``, ``api_key:<id>``, ``import:<id>``, ``feedback:<id>``, ``link``...
+    source: Mapped[str] = mapped_column(String(100))
+    #: Message-ID or platform message id, when the event is about a message.
+    message_ref: Mapped[str | None] = mapped_column(String(500))
+    #: The consent text version the subscriber saw.
+    consent_text_id: Mapped[int | None] = mapped_column(ForeignKey("consent_texts.id"))
+    #: Non-personal evidence: form id, consent text version, reason, import id...
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    # Personal fields: redactable.
+    email: Mapped[str | None] = mapped_column(String(320))
+    ip: Mapped[str | None] = mapped_column(String(45))
+    #: The IP truncated to its /24 (IPv4) or /48 (IPv6), kept when the full IP is dropped.
+    ip_prefix: Mapped[str | None] = mapped_column(String(45))
+    user_agent: Mapped[str | None] = mapped_column(Text)
+    page_url: Mapped[str | None] = mapped_column(Text)
+    #: Salt of the commitments; dropped once every personal field is redacted.
+    pii_salt: Mapped[str | None] = mapped_column(String(32))
+    #: field -> sha256(salt, field, value) for each personal field given at insert.
+    pii_commitments: Mapped[dict[str, str]] = mapped_column(JSONType, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+    redacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LedgerCheckpoint(db.Model):
+    """A seal over every event with an id up to ``last_event_id``, chained to the previous seal."""
+
+    __tablename__ = "ledger_checkpoints"
+
+    id: Mapped[int] = mapped_column(BigIntKey, primary_key=True, autoincrement=True)
+    first_event_id: Mapped[int] = mapped_column(BigIntKey)
+    last_event_id: Mapped[int] = mapped_column(BigIntKey)
+    event_count: Mapped[int] = mapped_column(Integer)
+    #: The previous checkpoint's digest; unique, so two sealers at once cannot fork the chain.
+    prev_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    digest: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

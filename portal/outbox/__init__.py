@@ -1,0 +1,1 @@
+"""The transactional outbox: mail (and webhooks) written with their cause, sent after commit."""

@@ -1,0 +1,1 @@
+"""Lists, signup forms, contacts and their subscriptions; signup and double opt-in."""

@@ -1,0 +1,155 @@
+"""Lists, forms with versioned consent text, contacts and subscriptions."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Column, ForeignKey, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.db import BigIntKey, JSONType, UTCDateTime, new_id, utcnow
+from portal.extensions import db
+
+if TYPE_CHECKING:
+    from portal.accounts.models import Account
+
+
+class MailingList(db.Model):
+    """An account's audience; consent is given per list."""
+
+    __tablename__ = "lists"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    #: Shown to subscribers on the preference centre.
+    description: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    account: Mapped["Account"] = relationship()
+
+
+form_lists = Table(
+    "form_lists",
+    db.metadata,
+    Column("form_id", ForeignKey("forms.id"), primary_key=True),
+    Column("list_id", ForeignKey("lists.id"), primary_key=True),
+)
+
+
+class Form(db.Model):
+    """A signup form of an account for one or more lists."""
+
+    __tablename__ = "forms"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    #: Origins (``https://shop.example``) allowed to embed the form and post to it by script.
+    allowed_origins: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    #: Where a browser goes after signing up; must be on an allowed origin.
+    redirect_url: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    account: Mapped["Account"] = relationship()
+    lists: Mapped[list[MailingList]] = relationship(secondary=form_lists, order_by=MailingList.created_at)
+    consent_texts: Mapped[list[ConsentText]] = relationship(
+        back_populates="form", order_by="ConsentText.version")
+
+    @property
+    def consent_text(self) -> ConsentText | None:
+        """The current (newest) version of the consent text."""
+        return self.consent_texts[-1] if self.consent_texts else None
+
+
+class ConsentText(db.Model):
+    """One version of a form's consent text; never changed once a signup refers to it."""
+
+    __tablename__ = "consent_texts"
+    __table_args__ = (UniqueConstraint("form_id", "version"),)
+
+    id: Mapped[int] = mapped_column(BigIntKey, primary_key=True, autoincrement=True)
+    form_id: Mapped[str] = mapped_column(ForeignKey("forms.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    #: The exact words the subscriber saw.
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    form: Mapped[Form] = relationship(back_populates="consent_texts")
+
+
+class Contact(db.Model):
+    """An email address within an account."""
+
+    __tablename__ = "contacts"
+    __table_args__ = (UniqueConstraint("account_id", "email_hash"),)
+
+    id: Mapped[int] = mapped_column(BigIntKey, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    #: Normalised (domain lower-cased, IDNA); local part as given. Null once erased.
+    email: Mapped[str | None] = mapped_column(String(320))
+    #: :func:`portal.addresses.email_hash` of the address; outlives erasure.
+    email_hash: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    account: Mapped["Account"] = relationship()
+    subscriptions: Mapped[list[Subscription]] = relationship(back_populates="contact")
+
+
+class SubscriptionStatus:
+    """The named states of a subscription."""
+
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    UNSUBSCRIBED = "unsubscribed"
+    COMPLAINED = "complained"
+    BOUNCED = "bounced"
+    #: A pending request the subscriber turned down ("No thanks") or that was purged.
+    DECLINED = "declined"
+    ALL = (PENDING, CONFIRMED, UNSUBSCRIBED, COMPLAINED, BOUNCED, DECLINED)
+
+
+class Subscription(db.Model):
+    """A contact on a list, with the times of each step of its consent."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (UniqueConstraint("contact_id", "list_id"),)
+
+    id: Mapped[int] = mapped_column(BigIntKey, primary_key=True, autoincrement=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    list_id: Mapped[str] = mapped_column(ForeignKey("lists.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default=SubscriptionStatus.PENDING)
+    requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_contacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Soft bounces in a row since the last delivery.
+    soft_bounces: Mapped[int] = mapped_column(Integer, default=0)
+    #: The signup request a confirmation link must name to be honoured.
+    signup_request_id: Mapped[int | None] = mapped_column(ForeignKey("signup_requests.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    contact: Mapped[Contact] = relationship(back_populates="subscriptions")
+    list: Mapped[MailingList] = relationship()
+
+
+class SignupRequest(db.Model):
+    """One signup (form post, import re-permission): what a confirmation link is bound to."""
+
+    __tablename__ = "signup_requests"
+
+    id: Mapped[int] = mapped_column(BigIntKey, primary_key=True, autoincrement=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    form_id: Mapped[str | None] = mapped_column(ForeignKey("forms.id"))
+    consent_text_id: Mapped[int | None] = mapped_column(ForeignKey("consent_texts.id"))
+    #: The lists asked for.
+    list_ids: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    #: ``form``, ``import``, ``api``...
+    source: Mapped[str] = mapped_column(String(50), default="form")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    declined_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Non-personal evidence kept beside the ledger event (form id, page URL host...).
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)

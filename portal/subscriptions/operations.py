@@ -1,0 +1,124 @@
+"""Lists, forms and contacts: creating them and finding them."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import current_app, render_template
+from sqlalchemy import func, select
+
+from portal.accounts.models import Account
+from portal.addresses import email_hash, normalise
+from portal.errors import NotFound, ValidationFailed
+from portal.extensions import db
+from portal.subscriptions.models import ConsentText, Contact, Form, MailingList
+
+DEFAULT_CONSENT_TEXT = ("Yes, send me email from {account}. I can unsubscribe at any time with the "
+                        "link in every message.")
+
+
+def create_list(account: Account, *, name: str, description: str | None = None) -> MailingList:
+    """A new list of ``account``."""
+    mailing_list = MailingList(account_id=account.id, name=name, description=description)
+    db.session.add(mailing_list)
+    db.session.flush()
+    return mailing_list
+
+
+def get_list(account: Account, list_id: str) -> MailingList:
+    """A list of this account, or :class:`NotFound` (also for another account's list)."""
+    mailing_list = db.session.get(MailingList, list_id)
+    if mailing_list is None or mailing_list.account_id != account.id:
+        raise NotFound("No such list.")
+    return mailing_list
+
+
+def origin_of(url: str) -> str | None:
+    """``scheme://host[:port]`` of an http(s) URL, lower-cased; None for anything else."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password:
+        return None
+    host = parts.hostname.lower()
+    default = {"http": 80, "https": 443}[parts.scheme]
+    return f"{parts.scheme}://{host}" + (f":{port}" if port and port != default else "")
+
+
+def clean_origins(origins: list[str]) -> list[str]:
+    """Allowed embedding origins, normalised; :class:`ValidationFailed` on a bad one."""
+    cleaned = []
+    for value in origins:
+        origin = origin_of(value)
+        if origin is None or origin != value.strip().rstrip("/").lower():
+            raise ValidationFailed(f"{value!r} is not an origin like https://shop.example")
+        if origin not in cleaned:
+            cleaned.append(origin)
+    return cleaned
+
+
+def create_form(account: Account, *, name: str, list_ids: list[str], allowed_origins: list[str] = (),
+                redirect_url: str | None = None, consent_text: str | None = None) -> Form:
+    """A new signup form for one or more lists of ``account``, with consent text version 1."""
+    if not list_ids:
+        raise ValidationFailed("A form needs at least one list.")
+    lists = [get_list(account, list_id) for list_id in dict.fromkeys(list_ids)]
+    origins = clean_origins(list(allowed_origins))
+    if redirect_url and origin_of(redirect_url) not in origins:
+        raise ValidationFailed("redirect_url must be on one of the allowed origins.")
+    form = Form(account_id=account.id, name=name, allowed_origins=origins,
+                redirect_url=redirect_url or None, lists=lists)
+    db.session.add(form)
+    db.session.flush()
+    set_consent_text(form, consent_text or DEFAULT_CONSENT_TEXT.format(account=account.name))
+    return form
+
+
+def set_consent_text(form: Form, text: str) -> ConsentText:
+    """Add a new version of the form's consent text (old versions stay, for the record)."""
+    current = form.consent_text
+    if current is not None and current.text == text:
+        return current
+    version = (db.session.scalar(select(func.max(ConsentText.version)).where(ConsentText.form_id == form.id)) or 0) + 1
+    consent = ConsentText(form_id=form.id, version=version, text=text)
+    db.session.add(consent)
+    db.session.flush()
+    db.session.refresh(form, ["consent_texts"])
+    return consent
+
+
+def get_form(form_id: str) -> Form:
+    """A form by id, or :class:`NotFound`."""
+    form = db.session.get(Form, form_id)
+    if form is None:
+        raise NotFound("No such form.")
+    return form
+
+
+def hosted_url(form: Form) -> str:
+    """The public URL of the hosted signup page."""
+    return f"{current_app.config['PORTAL_BASE_URL']}/f/{form.id}"
+
+
+def embed_html(form: Form) -> str:
+    """A plain HTML ``<form>`` that posts to the portal: works pasted anywhere, no script."""
+    return render_template("subscriptions/embed.html", form=form, action=hosted_url(form)).strip()
+
+
+def find_contact(account_id: str, address: str) -> Contact | None:
+    """The account's contact for ``address`` (any case), or None."""
+    return db.session.scalars(select(Contact).where(
+        Contact.account_id == account_id, Contact.email_hash == email_hash(address))).first()
+
+
+def get_or_create_contact(account: Account, address: str, *, name: str | None = None) -> Contact:
+    """The account's contact for ``address``, created when new (flushes)."""
+    normalised = normalise(address)
+    contact = find_contact(account.id, normalised)
+    if contact is None:
+        contact = Contact(account_id=account.id, email=normalised, email_hash=email_hash(normalised),
+                          name=name or None)
+        db.session.add(contact)
+        db.session.flush()
+    return contact

@@ -1,0 +1,1 @@
+"""Suppressions ("never send this address"), send eligibility, and the changes feed."""

@@ -1,0 +1,85 @@
+"""Suppression entries and the feed of their changes."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from portal.db import BigIntKey, UTCDateTime, utcnow
+from portal.extensions import db
+
+
+class SuppressionScope:
+    GLOBAL = "global"
+    ACCOUNT = "account"
+    LIST = "list"
+    ALL = (GLOBAL, ACCOUNT, LIST)
+
+
+class SuppressionReason:
+    UNSUBSCRIBED = "unsubscribed"
+    COMPLAINT = "complaint"
+    HARD_BOUNCE = "hard_bounce"
+    MANUAL = "manual"
+    ROLE_ADDRESS = "role_address"
+    INVALID = "invalid"
+    ERASED = "erased"
+    ALL = (UNSUBSCRIBED, COMPLAINT, HARD_BOUNCE, MANUAL, ROLE_ADDRESS, INVALID, ERASED)
+
+
+def scope_key(scope: str, account_id: str | None, list_id: str | None) -> str:
+    """One string naming a scope, so uniqueness holds where ids are null."""
+    if scope == SuppressionScope.GLOBAL:
+        return "global"
+    if scope == SuppressionScope.ACCOUNT:
+        return f"account:{account_id}"
+    return f"list:{list_id}"
+
+
+class Suppression(db.Model):
+    """Never send to this address, in this scope. Keyed by the address hash."""
+
+    __tablename__ = "suppressions"
+    __table_args__ = (
+        UniqueConstraint("email_hash", "scope_key"),
+        Index("ix_suppressions_account_id_email_hash", "account_id", "email_hash"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntKey, primary_key=True, autoincrement=True)
+    #: :func:`portal.addresses.email_hash`; stays after the address itself is erased.
+    email_hash: Mapped[str] = mapped_column(String(64), index=True)
+    #: The address as first given; null once erased.
+    email: Mapped[str | None] = mapped_column(String(320))
+    scope: Mapped[str] = mapped_column(String(10))
+    #: ``global``, ``account:<id>`` or ``list:<id>``.
+    scope_key: Mapped[str] = mapped_column(String(80))
+    account_id: Mapped[str | None] = mapped_column(ForeignKey("accounts.id"))
+    list_id: Mapped[str | None] = mapped_column(ForeignKey("lists.id"))
+    reason: Mapped[str] = mapped_column(String(20))
+    #: What caused it: ``unsubscribe``, ``api_key:<id>``, ``feedback:<id>``...
+    source: Mapped[str | None] = mapped_column(String(100))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SuppressionChange(db.Model):
+    """One addition or removal, in commit order: the changes feed."""
+
+    __tablename__ = "suppression_changes"
+    __table_args__ = (Index("ix_suppression_changes_account_id_seq", "account_id", "seq"),)
+
+    seq: Mapped[int] = mapped_column(BigIntKey, primary_key=True, autoincrement=True)
+    #: ``add`` or ``remove``.
+    op: Mapped[str] = mapped_column(String(10))
+    email_hash: Mapped[str] = mapped_column(String(64))
+    #: Null once the address is erased.
+    email: Mapped[str | None] = mapped_column(String(320))
+    scope: Mapped[str] = mapped_column(String(10))
+    account_id: Mapped[str | None] = mapped_column(ForeignKey("accounts.id"))
+    list_id: Mapped[str | None] = mapped_column(ForeignKey("lists.id"))
+    reason: Mapped[str] = mapped_column(String(20))
+    #: Why a removal was made (required for removals).
+    note: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,60 @@
+"""Signed link tokens: one purpose (salt) per link type, each with its own lifetime.
+
+Payloads are short lists of opaque ids (never an address or a name): itsdangerous
+tokens are signed, not encrypted, and anyone can read what they carry.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
+
+from portal.errors import TokenExpired, TokenInvalid
+
+#: purpose -> name of the config key holding its max age (None: never expires).
+PURPOSES: dict[str, str | None] = {
+    "confirm": "PORTAL_CONFIRM_MAX_AGE",
+    "unsubscribe": None,
+    "preferences": None,
+    "complaint": None,
+    "erase": "PORTAL_CONFIRM_MAX_AGE",
+}
+
+
+def _keys() -> list[str]:
+    """Signing keys oldest first: the fallbacks, then the current key (itsdangerous order)."""
+    config = current_app.config
+    return [*config.get("SECRET_KEY_FALLBACKS", []), config["SECRET_KEY"]]
+
+
+def _serializer(purpose: str):
+    if purpose not in PURPOSES:
+        raise ValueError(f"unknown token purpose {purpose!r}")
+    cls = URLSafeTimedSerializer if PURPOSES[purpose] else URLSafeSerializer
+    return cls(_keys(), salt=f"portal.{purpose}")
+
+
+def make_token(purpose: str, payload: Any) -> str:
+    """Sign ``payload`` (opaque ids only) for ``purpose`` with the newest key."""
+    return _serializer(purpose).dumps(payload)
+
+
+def load_token(purpose: str, token: str) -> Any:
+    """Verify a token for ``purpose`` and return its payload.
+
+    :raises TokenExpired: the signature is good but the token is older than its max age.
+    :raises TokenInvalid: anything else: tampered, another purpose, an unknown key, garbage.
+    """
+    serializer = _serializer(purpose)
+    setting = PURPOSES[purpose]
+    try:
+        if setting:
+            max_age: timedelta = current_app.config[setting]
+            return serializer.loads(token, max_age=max_age.total_seconds())
+        return serializer.loads(token)
+    except SignatureExpired as error:
+        raise TokenExpired(payload=error.payload and serializer.load_payload(error.payload)) from None
+    except (BadSignature, UnicodeError, ValueError, TypeError):
+        raise TokenInvalid() from None

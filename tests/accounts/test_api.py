@@ -1,0 +1,100 @@
+"""The accounts API: scopes, validation and the JSON error shape."""
+import pytest
+
+BODY = {"name": "Toko Kopi", "postal_address": "Jl. Braga 5, Bandung", "contact_email": "Owner@Toko.EXAMPLE"}
+
+
+def test_platform_creates_an_account(client, platform_auth):
+    response = client.post("/api/v1/accounts", json=BODY, headers=platform_auth)
+    assert response.status_code == 201
+    account = response.json
+    assert account["status"] == "active" and account["can_send"] is True
+    assert account["contact_email"] == "Owner@toko.example"
+    assert client.get(f"/api/v1/accounts/{account['id']}", headers=platform_auth).json["name"] == "Toko Kopi"
+
+
+def test_account_key_cannot_create_accounts(client, create_account, account_auth):
+    response = client.post("/api/v1/accounts", json=BODY, headers=account_auth(create_account()))
+    assert response.status_code == 403
+    assert response.json["error"]["code"] == "forbidden"
+
+
+def test_account_key_sees_only_its_own_account(client, create_account, account_auth):
+    mine, other = create_account(), create_account()
+    headers = account_auth(mine)
+    assert client.get(f"/api/v1/accounts/{mine.id}", headers=headers).status_code == 200
+    response = client.get(f"/api/v1/accounts/{other.id}", headers=headers)
+    assert response.status_code == 404
+    assert client.patch(f"/api/v1/accounts/{other.id}", json={"name": "x"}, headers=headers).status_code == 404
+
+
+@pytest.mark.parametrize("header", [None, "Bearer", "Bearer nope", "Basic abc", "Bearer cpk_x.y",
+                                    "Bearer cpk_" + "a" * 300])
+def test_missing_or_bad_keys_get_401(client, header):
+    headers = {"Authorization": header} if header else {}
+    response = client.post("/api/v1/accounts", json=BODY, headers=headers)
+    assert response.status_code == 401
+    assert response.json["error"]["code"] == "unauthorized"
+
+
+def test_a_tampered_secret_is_refused(client, create_api_key):
+    _key, secret = create_api_key("platform")
+    response = client.get("/api/v1/accounts/x", headers={"Authorization": "Bearer " + secret[:-2] + "zz"})
+    assert response.status_code == 401
+
+
+def test_keys_are_stored_hashed(app, create_api_key, db):
+    from portal.accounts.models import ApiKey
+
+    key, secret = create_api_key("platform")
+    stored = db.session.get(ApiKey, key.id)
+    assert secret.split(".", 1)[1] not in stored.secret_hash
+    assert len(stored.secret_hash) == 64
+
+
+@pytest.mark.parametrize("body,status", [
+    ({"name": "x"}, 422),
+    ({**BODY, "extra": 1}, 422),
+    ({**BODY, "contact_email": "not an email"}, 422),
+    ({**BODY, "locale": "fr"}, 422),
+    ({**BODY, "name": ""}, 422),
+    ([1, 2], 422),
+])
+def test_invalid_bodies_get_422_and_create_nothing(client, platform_auth, db, body, status):
+    from portal.accounts.models import Account
+
+    response = client.post("/api/v1/accounts", json=body, headers=platform_auth)
+    assert response.status_code == status
+    assert "error" in response.json
+    assert db.session.query(Account).count() == 0
+
+
+def test_malformed_json_gets_400(client, platform_auth):
+    response = client.post("/api/v1/accounts", data=b"{nope", headers={**platform_auth, "Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert response.json["error"]["code"] == "invalid_json"
+
+
+def test_deeply_nested_json_gets_a_clear_error(client, platform_auth):
+    body = b"[" * 100000 + b"]" * 100000
+    response = client.post("/api/v1/accounts", data=body, headers={**platform_auth, "Content-Type": "application/json"})
+    assert response.status_code in (400, 422)
+
+
+def test_non_json_gets_415(client, platform_auth):
+    response = client.post("/api/v1/accounts", data="name=x", headers={**platform_auth, "Content-Type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 415
+
+
+def test_patch_updates_fields(client, create_account, account_auth):
+    account = create_account()
+    response = client.patch(f"/api/v1/accounts/{account.id}", json={"postal_address": "PO Box 9, Surabaya"},
+                            headers=account_auth(account))
+    assert response.status_code == 200
+    assert response.json["postal_address"] == "PO Box 9, Surabaya"
+
+
+def test_status_cannot_be_patched(client, create_account, account_auth):
+    account = create_account()
+    response = client.patch(f"/api/v1/accounts/{account.id}", json={"status": "active"}, headers=account_auth(account))
+    assert response.status_code == 422

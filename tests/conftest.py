@@ -1,0 +1,215 @@
+"""Fixtures: an app on a migrated database (SQLite always; PostgreSQL with TEST_DATABASE_URL).
+
+Every database test runs once per backend. SQLite gets a fresh copy of a migrated file per
+test; PostgreSQL gets one migrated database per session, truncated after each test.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+
+import psycopg
+import pytest
+from sqlalchemy import text
+
+from portal import create_app
+from portal.config import TestingConfig
+from portal.extensions import db as _db
+from tests import factories
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+CHROMIUM = "/usr/bin/chromium"
+#: Set by .ci/run: a missing PostgreSQL, Redis or Chromium is a failure, never a skip.
+REQUIRE_SERVICES = os.environ.get("PORTAL_REQUIRE_SERVICES") == "1"
+BACKENDS = ["sqlite"] + (["postgresql"] if TEST_DATABASE_URL else [])
+
+
+def pytest_configure(config):
+    if REQUIRE_SERVICES and not TEST_DATABASE_URL:
+        raise pytest.UsageError("PORTAL_REQUIRE_SERVICES=1 needs TEST_DATABASE_URL (PostgreSQL)")
+
+
+def skip_or_fail(reason: str):
+    """Skip a test for want of a service, except in CI where that is a failure."""
+    if REQUIRE_SERVICES:
+        pytest.fail(f"required service missing: {reason}")
+    pytest.skip(reason)
+
+
+@dataclass
+class Database:
+    """A migrated test database of one backend."""
+
+    backend: str
+    url: str
+    template: str | None = None  # SQLite: the migrated file each test copies
+
+
+def _sqlalchemy_url(url: str) -> str:
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def make_app(url: str, **overrides):
+    """An app on ``url`` with the testing config and ``overrides``."""
+    config = {key: getattr(TestingConfig, key) for key in dir(TestingConfig) if key.isupper()}
+    config.update(SQLALCHEMY_DATABASE_URI=url, **overrides)
+    return create_app(config)
+
+
+def migrate(url: str) -> None:
+    """Apply every migration to the database at ``url``."""
+    import flask_migrate
+
+    app = make_app(url)
+    with app.app_context():
+        flask_migrate.upgrade()
+        _db.engine.dispose()
+
+
+def create_pg_database(prefix: str = "portal_t") -> tuple[str, str]:
+    """A new empty PostgreSQL database next to TEST_DATABASE_URL: (name, SQLAlchemy url)."""
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(TEST_DATABASE_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = _sqlalchemy_url(TEST_DATABASE_URL)
+    return name, base.rsplit("/", 1)[0] + "/" + name
+
+
+def drop_pg_database(name: str) -> None:
+    """Drop a database made by :func:`create_pg_database`."""
+    with psycopg.connect(TEST_DATABASE_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database(request, tmp_path_factory):
+    """One migrated database per backend for the whole session."""
+    if request.param == "sqlite":
+        template = tmp_path_factory.mktemp("sqlite") / "template.sqlite3"
+        url = f"sqlite:///{template}"
+        migrate(url)
+        yield Database("sqlite", url, str(template))
+        return
+    name, url = create_pg_database()
+    migrate(url)
+    yield Database("postgresql", url)
+    drop_pg_database(name)
+
+
+@pytest.fixture
+def app(database, tmp_path):
+    """The app on a clean database, with an app context pushed for the test."""
+    url = database.url
+    if database.backend == "sqlite":
+        copy = tmp_path / "portal.sqlite3"
+        shutil.copyfile(database.template, copy)
+        url = f"sqlite:///{copy}"
+    app = make_app(url, PORTAL_OUTBOX_DIR=str(tmp_path / "outbox"))
+    with app.app_context():
+        yield app
+        _db.session.remove()
+        if database.backend == "postgresql":
+            _truncate_all()
+        _db.engine.dispose()
+
+
+def _truncate_all() -> None:
+    tables = ", ".join(f'"{t.name}"' for t in _db.metadata.sorted_tables)
+    with _db.engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def db(app):
+    """The Flask-SQLAlchemy handle, bound to the test's app."""
+    return _db
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def backend(database) -> str:
+    """``sqlite`` or ``postgresql``: the backend of this test run."""
+    return database.backend
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    """The Redis of the tests (TEST_REDIS_URL); flushed of the test's keys by the user."""
+    import redis
+
+    try:
+        redis.Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.exceptions.RedisError as error:
+        skip_or_fail(f"Redis at {TEST_REDIS_URL}: {error}")
+    return TEST_REDIS_URL
+
+
+@pytest.fixture(scope="session")
+def chromium_path():
+    """Debian's Chromium, for Playwright's ``executable_path``."""
+    if not os.path.exists(CHROMIUM):
+        skip_or_fail(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    return CHROMIUM
+
+
+# Factory fixtures: tests ask for these instead of building rows by hand.
+
+@pytest.fixture
+def create_account(app):
+    return factories.create_account
+
+
+@pytest.fixture
+def create_list(app):
+    return factories.create_list
+
+
+@pytest.fixture
+def create_form(app):
+    return factories.create_form
+
+
+@pytest.fixture
+def create_contact(app):
+    return factories.create_contact
+
+
+@pytest.fixture
+def create_subscription(app):
+    return factories.create_subscription
+
+
+@pytest.fixture
+def create_api_key(app):
+    return factories.create_api_key
+
+
+@pytest.fixture
+def platform_auth(app):
+    """Authorization headers of a fresh platform key."""
+    _key, secret = factories.create_api_key("platform")
+    return {"Authorization": f"Bearer {secret}"}
+
+
+@pytest.fixture
+def account_auth(app):
+    """A function: Authorization headers of a new key scoped to ``account``."""
+    def make(account):
+        _key, secret = factories.create_api_key("account", account)
+        return {"Authorization": f"Bearer {secret}"}
+    return make

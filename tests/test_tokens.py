@@ -1,0 +1,76 @@
+"""Signed tokens: purpose separation, tampering, key rotation, expiry, no personal data."""
+import base64
+import json
+from datetime import timedelta
+
+import pytest
+
+from portal.errors import TokenExpired, TokenInvalid
+from portal.tokens import load_token, make_token
+from tests.conftest import make_app
+
+
+@pytest.fixture
+def token_app():
+    app = make_app("sqlite://")
+    with app.app_context():
+        yield app
+
+
+def test_round_trip(token_app):
+    assert load_token("unsubscribe", make_token("unsubscribe", [12, "L1"])) == [12, "L1"]
+
+
+def test_purposes_do_not_cross(token_app):
+    token = make_token("confirm", [1, 2])
+    for purpose in ("unsubscribe", "preferences", "complaint"):
+        with pytest.raises(TokenInvalid):
+            load_token(purpose, token)
+
+
+@pytest.mark.parametrize("mangle", [lambda t: t[:-1] + ("A" if t[-1] != "A" else "B"),
+                                    lambda t: t[:10], lambda t: "garbage", lambda t: "",
+                                    lambda t: t.replace(".", "..", 1), lambda t: "é" + t])
+def test_tampered_tokens_are_invalid(token_app, mangle):
+    token = make_token("unsubscribe", [1, "L"])
+    with pytest.raises(TokenInvalid):
+        load_token("unsubscribe", mangle(token))
+
+
+def test_payload_is_readable_so_it_carries_only_ids(token_app):
+    token = make_token("unsubscribe", [42, "list-id"])
+    payload = token.split(".")[0]
+    decoded = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    assert decoded == [42, "list-id"]
+
+
+def test_old_links_survive_a_key_rotation():
+    old = make_app("sqlite://", SECRET_KEY="k1")
+    with old.app_context():
+        token = make_token("unsubscribe", [7, "L"])
+    rotated = make_app("sqlite://", SECRET_KEY="k2", SECRET_KEY_FALLBACKS=["k1"])
+    with rotated.app_context():
+        assert load_token("unsubscribe", token) == [7, "L"]
+        new_token = make_token("unsubscribe", [7, "L"])
+    with old.app_context():  # new tokens are signed with the newest key
+        with pytest.raises(TokenInvalid):
+            load_token("unsubscribe", new_token)
+    retired = make_app("sqlite://", SECRET_KEY="k2", SECRET_KEY_FALLBACKS=[])
+    with retired.app_context():
+        with pytest.raises(TokenInvalid):
+            load_token("unsubscribe", token)
+
+
+def test_confirm_tokens_expire_with_their_payload():
+    app = make_app("sqlite://", PORTAL_CONFIRM_MAX_AGE=timedelta(seconds=-1))
+    with app.app_context():
+        token = make_token("confirm", [5, 9])
+        with pytest.raises(TokenExpired) as raised:
+            load_token("confirm", token)
+        assert raised.value.payload == [5, 9]
+
+
+def test_unsubscribe_tokens_never_expire():
+    app = make_app("sqlite://", PORTAL_CONFIRM_MAX_AGE=timedelta(seconds=-1))
+    with app.app_context():
+        assert load_token("unsubscribe", make_token("unsubscribe", [1])) == [1]
