@@ -10,8 +10,10 @@ from flask_babel import get_locale
 from portal.config import Config, database_url
 from portal.extensions import babel, csrf, db, limiter, mail, migrate
 
-#: Domain modules whose import attaches their routes and commands.
-API_MODULES = ("portal.accounts.api", "portal.subscriptions.api", "portal.consent.api")
+#: The domain packages. Each may have ``api.py`` (routes on the API blueprint), ``views.py``
+#: (a blueprint ``bp`` of HTML pages) and ``cli.py`` (click groups in ``commands``).
+DOMAINS = ("accounts", "subscriptions", "preferences", "complaints", "consent", "suppression",
+           "outbox", "imports", "privacy")
 
 
 def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
@@ -75,24 +77,44 @@ def select_locale() -> str:
     return getattr(g, "account_locale", None) or "en"
 
 
-def _register_blueprints(app: Flask) -> None:
+def _domain_module(domain: str, name: str):
+    """``portal.<domain>.<name>`` imported, or None when the domain has no such module."""
     import importlib
+    import importlib.util
 
+    module_name = f"portal.{domain}.{name}"
+    if importlib.util.find_spec(f"portal.{domain}") is None or importlib.util.find_spec(module_name) is None:
+        return None
+    return importlib.import_module(module_name)
+
+
+def _import_models() -> None:
+    """Import every domain's models so the metadata (and Alembic) sees every table."""
+    for domain in DOMAINS:
+        _domain_module(domain, "models")
+
+
+def _register_blueprints(app: Flask) -> None:
     from portal import api, health, openapi  # noqa: F401  (openapi attaches its route)
 
-    for module in API_MODULES:
-        importlib.import_module(module)
+    _import_models()
+
+    for domain in DOMAINS:
+        _domain_module(domain, "api")  # attaches its routes to api.bp
     csrf.exempt(api.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(health.bp)
+    for domain in DOMAINS:
+        views = _domain_module(domain, "views")
+        if views is not None:
+            app.register_blueprint(views.bp)
 
 
 def _register_cli(app: Flask) -> None:
-    from portal.accounts.cli import accounts_cli, keys_cli
-    from portal.consent.cli import cli as ledger_cli
     from portal.demo import demo_command
-    from portal.subscriptions.cli import forms_cli, lists_cli
 
-    for group in (accounts_cli, keys_cli, lists_cli, forms_cli, ledger_cli):
-        app.cli.add_command(group)
+    for domain in DOMAINS:
+        cli = _domain_module(domain, "cli")
+        for command in getattr(cli, "commands", ()):
+            app.cli.add_command(command)
     app.cli.add_command(demo_command)

@@ -54,3 +54,4 @@ def create_key_command(scope, account_id, name, as_json) -> None:
         click.echo(json.dumps({"id": key.id, "key": secret, "scope": key.scope, "account_id": key.account_id}))
     else:
         click.echo(f"key {key.id} ({scope}) created. Keep it now; it is not shown again:\n{secret}")
+commands = [accounts_cli, keys_cli]

@@ -39,3 +39,4 @@ def seal_command() -> None:
     else:
         click.echo(f"checkpoint {checkpoint.id}: events {checkpoint.first_event_id}.."
                    f"{checkpoint.last_event_id} ({checkpoint.event_count})")
+commands = [cli]

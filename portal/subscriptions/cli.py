@@ -52,3 +52,4 @@ def create_form_command(account_id, list_ids, name, origins, redirect_url, conse
         click.echo(json.dumps(serialize_form(form)))
     else:
         click.echo(f"form {form.id} created: {operations.hosted_url(form)}")
+commands = [lists_cli, forms_cli]

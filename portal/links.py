@@ -1,0 +1,82 @@
+"""The links in mail and headers: which token each carries, and the URL it makes.
+
+Payloads are opaque ids only (see :mod:`portal.tokens`). A message reference, when given,
+rides along so that the ledger can say which message an unsubscribe or complaint came from.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+
+from portal.errors import TokenInvalid
+from portal.tokens import load_token, make_token
+
+MAX_MESSAGE_REF = 200
+
+
+def _base() -> str:
+    return current_app.config["PORTAL_BASE_URL"]
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a subscriber link names: a contact, maybe a list, maybe a message."""
+
+    contact_id: int
+    list_id: str | None = None
+    message_ref: str | None = None
+
+
+def _pack(target: Target) -> list:
+    payload: list = [target.contact_id, target.list_id]
+    if target.message_ref:
+        payload.append(target.message_ref[:MAX_MESSAGE_REF])
+    return payload
+
+
+def _unpack(payload) -> Target:
+    if (not isinstance(payload, list) or not 2 <= len(payload) <= 3 or not isinstance(payload[0], int)
+            or not (payload[1] is None or isinstance(payload[1], str))
+            or (len(payload) == 3 and not isinstance(payload[2], str))):
+        raise TokenInvalid()
+    return Target(payload[0], payload[1], payload[2] if len(payload) == 3 else None)
+
+
+def target_token(purpose: str, target: Target) -> str:
+    """A token of ``purpose`` (unsubscribe, preferences, complaint) naming ``target``."""
+    return make_token(purpose, _pack(target))
+
+
+def load_target(purpose: str, token: str) -> Target:
+    """The target of a token of ``purpose``; :class:`TokenInvalid` when it is not one."""
+    return _unpack(load_token(purpose, token))
+
+
+def unsubscribe_url(target: Target) -> str:
+    return f"{_base()}/unsubscribe/{target_token('unsubscribe', target)}"
+
+
+def preferences_url(target: Target) -> str:
+    return f"{_base()}/preferences/{target_token('preferences', target)}"
+
+
+def complaint_url(target: Target) -> str:
+    return f"{_base()}/complaint/{target_token('complaint', target)}"
+
+
+def confirm_token(signup_request_id: int) -> str:
+    """A double-opt-in token bound to one signup request."""
+    return make_token("confirm", [signup_request_id])
+
+
+def load_confirm(token: str) -> int:
+    """The signup request id of a confirmation token (:class:`TokenExpired` keeps the payload)."""
+    payload = load_token("confirm", token)
+    if not isinstance(payload, list) or len(payload) != 1 or not isinstance(payload[0], int):
+        raise TokenInvalid()
+    return payload[0]
+
+
+def confirm_url(signup_request_id: int) -> str:
+    return f"{_base()}/confirm/{confirm_token(signup_request_id)}"

@@ -1,0 +1,44 @@
+"""Writing messages to the outbox, in the caller's transaction."""
+from __future__ import annotations
+
+from email.utils import make_msgid
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import current_app, render_template
+from flask_babel import force_locale
+
+from portal.extensions import db
+from portal.outbox.models import OutboxMessage
+
+
+def _message_id() -> str:
+    host = urlsplit(current_app.config["PORTAL_BASE_URL"]).hostname or "localhost"
+    return make_msgid(domain=host)
+
+
+def render_mail(kind: str, locale: str, context: dict[str, Any]) -> dict[str, str]:
+    """Subject, text and HTML of the template set ``templates/email/<kind>/`` in ``locale``."""
+    with force_locale(locale):
+        return {
+            "subject": " ".join(render_template(f"email/{kind}/subject.txt", **context).split()),
+            "text": render_template(f"email/{kind}/body.txt", **context),
+            "html": render_template(f"email/{kind}/body.html", **context),
+        }
+
+
+def enqueue_mail(kind: str, *, to: str, locale: str = "en", context: dict[str, Any],
+                 account_id: str | None = None, headers: dict[str, str] | None = None) -> OutboxMessage:
+    """Render a mail now and store it for the worker (flushes; leaves with the caller's commit).
+
+    :param headers: extra headers (List-Unsubscribe...); values must not hold CR or LF.
+    """
+    for name, value in (headers or {}).items():
+        if any(c in f"{name}{value}" for c in "\r\n"):
+            raise ValueError("header injection refused")
+    payload = render_mail(kind, locale, context)
+    payload.update(headers=headers or {}, message_id=_message_id(), locale=locale)
+    message = OutboxMessage(channel="mail", kind=kind, recipient=to, payload=payload, account_id=account_id)
+    db.session.add(message)
+    db.session.flush()
+    return message
