@@ -6,7 +6,7 @@ FLASK   = $(VENV)/bin/flask --app wsgi
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test install install-dev migrate translations clean
+.PHONY: run test install install-dev migrate translations extract clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -22,7 +22,12 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 translations: install
-	@if [ -d translations ]; then $(VENV)/bin/pybabel compile -q -d translations; fi
+	@if [ -d translations ]; then $(VENV)/bin/pybabel compile -q -f -d translations; fi
+
+# After changing user-visible strings: refresh the catalogs, then translate what is new.
+extract: install
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot --no-location --sort-output .
+	$(VENV)/bin/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching
 
 migrate: install
 	$(FLASK) db upgrade

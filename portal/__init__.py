@@ -26,11 +26,15 @@ def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
         app.config.update(config)
     elif config is not None:
         app.config.from_object(config)
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", os.path.join(root, "translations"))
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         os.makedirs(app.instance_path, exist_ok=True)
         app.config["SQLALCHEMY_DATABASE_URI"] = database_url(app.instance_path)
 
     _init_extensions(app)
+    from portal import security
+
+    security.init_app(app)
     _register_blueprints(app)
     _register_cli(app)
     from portal.errors import register_error_handlers

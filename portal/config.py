@@ -50,6 +50,9 @@ class Config:
     DKIM_SELECTOR = os.environ.get("DKIM_SELECTOR") or None
     DKIM_PRIVATE_KEY_PATH = os.environ.get("DKIM_PRIVATE_KEY_PATH") or None
 
+    #: How many reverse proxies (load balancers) in front set X-Forwarded-For/-Proto.
+    PORTAL_PROXY_COUNT = int(os.environ.get("PORTAL_PROXY_COUNT", "0"))
+
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
 

@@ -30,6 +30,21 @@ BACKENDS = ["sqlite"] + (["postgresql"] if TEST_DATABASE_URL else [])
 def pytest_configure(config):
     if REQUIRE_SERVICES and not TEST_DATABASE_URL:
         raise pytest.UsageError("PORTAL_REQUIRE_SERVICES=1 needs TEST_DATABASE_URL (PostgreSQL)")
+    compile_translations()
+
+
+def compile_translations() -> None:
+    """Compile the .po catalogs to .mo, as `make translations` does, so pytest alone works."""
+    from pathlib import Path
+
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    for po in (Path(__file__).resolve().parents[1] / "translations").glob("*/LC_MESSAGES/messages.po"):
+        with open(po, "rb") as source:
+            catalog = read_po(source)
+        with open(po.with_suffix(".mo"), "wb") as target:
+            write_mo(target, catalog)
 
 
 def skip_or_fail(reason: str):

@@ -1,0 +1,38 @@
+"""Security headers on every response."""
+from flask import g
+
+
+def test_pages_get_a_strict_csp_without_inline_script(client):
+    response = client.get("/no-such-page", headers={"Accept": "text/html"})
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "Strict-Transport-Security" not in response.headers
+
+
+def test_hsts_over_https(client):
+    response = client.get("/healthz", base_url="https://portal.test")
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_a_view_can_open_frame_ancestors_for_its_origins(app):
+    @app.get("/framed-test")
+    def framed():
+        g.frame_ancestors = ["https://shop.example"]
+        g.form_action = ["https://shop.example"]
+        return "ok"
+
+    csp = app.test_client().get("/framed-test").headers["Content-Security-Policy"]
+    assert "frame-ancestors https://shop.example" in csp
+    assert "form-action 'self' https://shop.example" in csp
+
+
+def test_forwarded_proto_is_trusted_only_when_configured(tmp_path):
+    from tests.conftest import make_app
+
+    url = f"sqlite:///{tmp_path}/x.sqlite3"
+    untrusted = make_app(url).test_client().get("/healthz", headers={"X-Forwarded-Proto": "https"})
+    trusted = make_app(url, PORTAL_PROXY_COUNT=1).test_client().get("/healthz", headers={"X-Forwarded-Proto": "https"})
+    assert "Strict-Transport-Security" not in untrusted.headers
+    assert "Strict-Transport-Security" in trusted.headers
