@@ -92,19 +92,18 @@ def _domain_module(domain: str, name: str):
     return importlib.import_module(module_name)
 
 
-def _import_models() -> None:
-    """Import every domain's models so the metadata (and Alembic) sees every table."""
+def load_domains() -> None:
+    """Import every domain's models and API routes (idempotent): the whole schema and API."""
     for domain in DOMAINS:
         _domain_module(domain, "models")
+    for domain in DOMAINS:
+        _domain_module(domain, "api")
 
 
 def _register_blueprints(app: Flask) -> None:
     from portal import api, health, openapi  # noqa: F401  (openapi attaches its route)
 
-    _import_models()
-
-    for domain in DOMAINS:
-        _domain_module(domain, "api")  # attaches its routes to api.bp
+    load_domains()  # the api modules attach their routes to api.bp
     csrf.exempt(api.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(health.bp)

@@ -3,7 +3,10 @@ import re
 
 import pytest
 
+from portal import load_domains
 from portal.api import OPERATIONS
+
+load_domains()
 
 ACCOUNT_ROUTES = [op for op in OPERATIONS if "<account_id>" in op.rule]
 PLATFORM_ONLY = [op for op in OPERATIONS if op.scopes == ("platform",)]
