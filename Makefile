@@ -22,7 +22,7 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 translations: install
-	@if [ -d translations ]; then $(VENV)/bin/pybabel compile -q -f -d translations; fi
+	@if [ -d translations ]; then $(VENV)/bin/pybabel compile -f -d translations; fi
 
 # After changing user-visible strings: refresh the catalogs, then translate what is new.
 extract: install
