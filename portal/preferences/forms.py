@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import RadioField, SelectMultipleField, SubmitField, widgets
+from wtforms import RadioField, SelectChoice, SelectMultipleField, SubmitField, widgets
 
 from portal.preferences.operations import ACCOUNT, LIST
 
@@ -11,8 +11,8 @@ from portal.preferences.operations import ACCOUNT, LIST
 class UnsubscribeForm(FlaskForm):
     """The person's choice on the unsubscribe page: this list, or everything from this sender."""
 
-    scope = RadioField(_l("Unsubscribe from"), choices=[(LIST, _l("This list only")),
-                                                        (ACCOUNT, _l("Everything from this sender"))],
+    scope = RadioField(_l("Unsubscribe from"), choices=[SelectChoice(LIST, _l("This list only")),
+                                                        SelectChoice(ACCOUNT, _l("Everything from this sender"))],
                        default=LIST)
     submit = SubmitField(_l("Unsubscribe"))
 
@@ -21,10 +21,10 @@ class ReasonForm(FlaskForm):
     """An optional reason, asked only after the unsubscribe is done."""
 
     reason = RadioField(_l("Why did you unsubscribe? (optional)"), choices=[
-        ("too_frequent", _l("Too many emails")),
-        ("not_relevant", _l("The emails are not relevant to me")),
-        ("never_signed_up", _l("I never signed up")),
-        ("other", _l("Another reason")),
+        SelectChoice("too_frequent", _l("Too many emails")),
+        SelectChoice("not_relevant", _l("The emails are not relevant to me")),
+        SelectChoice("never_signed_up", _l("I never signed up")),
+        SelectChoice("other", _l("Another reason")),
     ])
     submit = SubmitField(_l("Send"))
 
@@ -32,7 +32,7 @@ class ReasonForm(FlaskForm):
 class UndoForm(FlaskForm):
     """Undo an unsubscribe made by mistake."""
 
-    scope = RadioField(choices=[(LIST, LIST), (ACCOUNT, ACCOUNT)], default=LIST)
+    scope = RadioField(choices=[SelectChoice(LIST), SelectChoice(ACCOUNT)], default=LIST)
     submit = SubmitField(_l("Undo: keep me subscribed"))
 
 

@@ -19,6 +19,9 @@ from portal.preferences.operations import Context
 #: Where a recipient address may be found, most reliable (set by the receiving MTA) first.
 RECIPIENT_HEADERS = ("Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope-To", "Original-Recipient",
                      "Original-Rcpt-To", "To", "Cc")
+#: A mail has at least one of these (RFC 5322 originator, destination or trace fields).
+_MAIL_FIELDS = frozenset(name.lower() for name in (*RECIPIENT_HEADERS, "From", "Sender", "Date", "Subject",
+                                                   "Message-ID", "Received", "Return-Path", "MIME-Version"))
 _TOKEN = re.compile(re.escape(MAILTO_PREFIX) + r"([A-Za-z0-9_.\-]+)@", re.IGNORECASE)
 
 
@@ -39,7 +42,7 @@ class InboundResult:
 def parse(raw: bytes):
     """The mail as an :class:`email.message.EmailMessage`; 422 when the bytes are not a mail."""
     message = email.message_from_bytes(raw or b"", policy=email.policy.default)
-    if not raw or not raw.strip() or not message.keys():
+    if not raw or not raw.strip() or not _MAIL_FIELDS.intersection(k.lower() for k in message.keys()):
         raise ValidationFailed("The body is not an RFC 5322 mail message.", code="not_a_message")
     return message
 
