@@ -6,6 +6,7 @@ tokens are signed, not encrypted, and anyone can read what they carry.
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import lru_cache
 from typing import Any
 
 from flask import current_app
@@ -32,13 +33,29 @@ def _keys() -> list[str]:
 def _serializer(purpose: str):
     if purpose not in PURPOSES:
         raise ValueError(f"unknown token purpose {purpose!r}")
+    return _build_serializer(purpose, tuple(_keys()))
+
+
+@lru_cache(maxsize=64)
+def _build_serializer(purpose: str, keys: tuple[str, ...]):
+    """One serializer per purpose and key list (a rotation makes a new one)."""
     cls = URLSafeTimedSerializer if PURPOSES[purpose] else URLSafeSerializer
-    return cls(_keys(), salt=f"portal.{purpose}")
+    return cls(list(keys), salt=f"portal.{purpose}")
 
 
 def make_token(purpose: str, payload: Any) -> str:
     """Sign ``payload`` (opaque ids only) for ``purpose`` with the newest key."""
     return _serializer(purpose).dumps(payload)
+
+
+def make_tokens(purposes: tuple[str, ...], payload: Any) -> list[str]:
+    """:func:`make_token` for several purposes at once: the payload is encoded once, signed per purpose.
+
+    Each token is exactly what :func:`make_token` gives; this only saves time in bulk.
+    """
+    serializers = [_serializer(purpose) for purpose in purposes]
+    encoded = serializers[0].dump_payload(payload)
+    return [serializer.make_signer().sign(encoded).decode("utf-8") for serializer in serializers]
 
 
 def load_token(purpose: str, token: str) -> Any:

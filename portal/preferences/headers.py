@@ -62,10 +62,8 @@ def recipient_links(account: Account, mailing_list: MailingList, recipients: lis
 
 
 def _links(recipient: Recipient, target: links.Target) -> dict:
-    unsubscribe_url = links.unsubscribe_url(target)
-    return {"email": recipient.email, "unsubscribe_url": unsubscribe_url,
-            "preferences_url": links.preferences_url(target), "complaint_url": links.complaint_url(target),
-            "headers": list_unsubscribe(target, unsubscribe_url)}
+    urls = links.target_urls(target)
+    return {"email": recipient.email, **urls, "headers": list_unsubscribe(target, urls["unsubscribe_url"])}
 
 
 def contact_ids(account: Account, addresses: dict[str, str]) -> dict[str, int]:

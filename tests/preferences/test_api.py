@@ -224,3 +224,10 @@ def test_c2_a_real_portal_link_counts_a_forged_one_does_not(client, create_accou
     forged = url[:-3] + ("aaa" if not url.endswith("aaa") else "bbb")
     bad = _check(client, account, platform_auth, text=f"{forged}\nJl. Merdeka 1, Bandung", headers=GOOD_HEADERS)
     assert _codes(bad) == ["missing_unsubscribe_link_text"]
+
+
+def test_bulk_minted_urls_are_the_single_ones(app):
+    target = links.Target(7, "L1", "<m@x>")
+    assert links.target_urls(target) == {"unsubscribe_url": links.unsubscribe_url(target),
+                                         "preferences_url": links.preferences_url(target),
+                                         "complaint_url": links.complaint_url(target)}

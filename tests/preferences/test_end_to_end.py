@@ -11,8 +11,13 @@ from portal.subscriptions.models import SubscriptionStatus
 B1 = re.compile(r"^\s*<[^<>\s]+>(\s*,\s*<[^<>\s]+>)*\s*$")
 
 
+#: Long header lines must not be folded into RFC 2047 encoded words (which Python's default policy
+#: does to a long List-Unsubscribe): receivers want it to start with "<" (RFC 2369, STANDARDS B-1).
+SEND_POLICY = email.policy.SMTP.clone(max_line_length=998)
+
+
 def _message(links_answer, footer, to):
-    message = EmailMessage()
+    message = EmailMessage(policy=SEND_POLICY)
     message["From"] = "News <news@customer.example>"
     message["To"] = to
     message["Subject"] = "This week"
@@ -53,6 +58,7 @@ def test_c_1_a_ep_1_2_unsubscribe_from_a_real_message(app, client, subscriber, p
     raws = [_message(item, footer, person.contact.email) for item, person in zip(answer, (one, two))]
     for raw in raws:
         assert b"{{" not in raw  # A-HDR-9: nothing left unrendered
+        assert b"\r\nList-Unsubscribe: <https://portal.test/unsubscribe/" in raw  # B-1, B-2: as sent, not encoded
         parsed = email.message_from_bytes(raw, policy=email.policy.default)
         check = client.post(f"/api/v1/accounts/{account_id}/messages/check", headers=platform_auth, json={
             "html": parsed.get_body(("html",)).get_content(), "text": parsed.get_body(("plain",)).get_content(),
