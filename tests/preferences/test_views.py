@@ -266,3 +266,14 @@ def test_d_8_undo_never_confirms_a_subscription_that_was_only_pending(client, su
     client.post(person.path + "/undo", data={"scope": "list"})
     assert person.status == SubscriptionStatus.UNSUBSCRIBED
     assert len(person.suppressions()) == 1 and person.events("resubscribed") == []
+
+
+def test_a_hdr_4_every_one_character_change_of_the_signature_fails(client, subscriber):
+    person = subscriber()
+    token = person.path.rsplit("/", 1)[1]
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    for position in (len(token) - 1, len(token) - 5):
+        for char in alphabet.replace(token[position], ""):
+            forged = token[:position] + char + token[position + 1:]
+            assert client.get(f"/unsubscribe/{forged}").status_code == 404, forged
+    assert _one_click(client, person.path).status_code == 200
