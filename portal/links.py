@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from flask import current_app
 
 from portal.errors import TokenInvalid
-from portal.tokens import load_token, make_token
+from portal.tokens import load_token, make_token, make_tokens
 
 MAX_MESSAGE_REF = 200
 
@@ -63,6 +63,14 @@ def preferences_url(target: Target) -> str:
 
 def complaint_url(target: Target) -> str:
     return f"{_base()}/complaint/{target_token('complaint', target)}"
+
+
+def target_urls(target: Target) -> dict[str, str]:
+    """``unsubscribe_url``, ``preferences_url`` and ``complaint_url`` of ``target``, minted together (bulk)."""
+    purposes = ("unsubscribe", "preferences", "complaint")
+    base = _base()
+    return {f"{purpose}_url": f"{base}/{purpose}/{token}"
+            for purpose, token in zip(purposes, make_tokens(purposes, _pack(target)))}
 
 
 def confirm_token(signup_request_id: int) -> str:

@@ -1,0 +1,51 @@
+"""The forms of the unsubscribe page and the preference centre (Flask-WTF, so CSRF-protected)."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import RadioField, SelectChoice, SelectMultipleField, SubmitField, widgets
+
+from portal.preferences.operations import ACCOUNT, LIST
+
+
+class UnsubscribeForm(FlaskForm):
+    """The person's choice on the unsubscribe page: this list, or everything from this sender."""
+
+    scope = RadioField(_l("Unsubscribe from"), choices=[SelectChoice(LIST, _l("This list only")),
+                                                        SelectChoice(ACCOUNT, _l("Everything from this sender"))],
+                       default=LIST)
+    submit = SubmitField(_l("Unsubscribe"))
+
+
+class ReasonForm(FlaskForm):
+    """An optional reason, asked only after the unsubscribe is done."""
+
+    reason = RadioField(_l("Why did you unsubscribe? (optional)"), choices=[
+        SelectChoice("too_frequent", _l("Too many emails")),
+        SelectChoice("not_relevant", _l("The emails are not relevant to me")),
+        SelectChoice("never_signed_up", _l("I never signed up")),
+        SelectChoice("other", _l("Another reason")),
+    ])
+    submit = SubmitField(_l("Send"))
+
+
+class UndoForm(FlaskForm):
+    """Undo an unsubscribe made by mistake."""
+
+    scope = RadioField(choices=[SelectChoice(LIST), SelectChoice(ACCOUNT)], default=LIST)
+    submit = SubmitField(_l("Undo: keep me subscribed"))
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """Several checkboxes for one field."""
+
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+class PreferencesForm(FlaskForm):
+    """The lists the person wants, or everything off."""
+
+    lists = MultiCheckboxField(_l("Your lists"), choices=[], validate_choice=False)
+    save = SubmitField(_l("Save my choices"))
+    unsubscribe_all = SubmitField(_l("Unsubscribe from everything"))

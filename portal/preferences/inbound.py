@@ -1,0 +1,75 @@
+"""Mail sent to the ``mailto:`` address of a List-Unsubscribe header.
+
+The token in the recipient address (``unsubscribe+<token>@<domain>``) is the credential:
+From, Subject and body are never read, and nothing is ever sent back (no auto-reply loops).
+"""
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+from dataclasses import dataclass
+
+from portal.errors import TokenInvalid, ValidationFailed
+from portal.preferences import operations
+from portal.preferences.headers import MAILTO_PREFIX
+from portal.preferences.holders import resolve
+from portal.preferences.operations import Context
+
+#: Where a recipient address may be found, most reliable (set by the receiving MTA) first.
+RECIPIENT_HEADERS = ("Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope-To", "Original-Recipient",
+                     "Original-Rcpt-To", "To", "Cc")
+#: A mail has at least one of these (RFC 5322 originator, destination or trace fields).
+_MAIL_FIELDS = frozenset(name.lower() for name in (*RECIPIENT_HEADERS, "From", "Sender", "Date", "Subject",
+                                                   "Message-ID", "Received", "Return-Path", "MIME-Version"))
+_TOKEN = re.compile(re.escape(MAILTO_PREFIX) + r"([A-Za-z0-9_.\-]+)@", re.IGNORECASE)
+
+
+@dataclass
+class InboundResult:
+    """What an inbound unsubscribe mail did."""
+
+    matched: bool
+    action: str = "none"
+    account_id: str | None = None
+    list_id: str | None = None
+
+    def as_dict(self) -> dict:
+        return {"matched": self.matched, "action": self.action, "account_id": self.account_id,
+                "list_id": self.list_id}
+
+
+def parse(raw: bytes):
+    """The mail as an :class:`email.message.EmailMessage`; 422 when the bytes are not a mail."""
+    message = email.message_from_bytes(raw or b"", policy=email.policy.default)
+    if not raw or not raw.strip() or not _MAIL_FIELDS.intersection(k.lower() for k in message.keys()):
+        raise ValidationFailed("The body is not an RFC 5322 mail message.", code="not_a_message")
+    return message
+
+
+def candidate_tokens(message, envelope_recipient: str | None = None) -> list[str]:
+    """Tokens found in the recipient addresses, envelope first, each once."""
+    values = [envelope_recipient or ""]
+    for name in RECIPIENT_HEADERS:
+        values += [str(value) for value in message.get_all(name, [])]
+    tokens = []
+    for value in values:
+        for token in _TOKEN.findall(value):
+            if token not in tokens:
+                tokens.append(token)
+    return tokens
+
+
+def unsubscribe_by_mail(raw: bytes, envelope_recipient: str | None = None) -> InboundResult:
+    """Unsubscribe the holder of the first valid token among the recipients of ``raw``."""
+    message = parse(raw)
+    for token in candidate_tokens(message, envelope_recipient):
+        try:
+            holder = resolve("unsubscribe", token)
+        except TokenInvalid:
+            continue
+        outcome = operations.unsubscribe(holder, operations.LIST, Context("mailto", message_ref=holder.message_ref))
+        return InboundResult(True, "unsubscribed" if outcome.changed else "already_unsubscribed",
+                             holder.account.id, outcome.lists[0] if outcome.lists else
+                             (holder.mailing_list.id if holder.mailing_list else None))
+    return InboundResult(False)

@@ -1,0 +1,106 @@
+"""``/preferences/<token>``: every list with the person's own state; change them; leave all."""
+import re
+
+from portal import links
+from portal.subscriptions.models import SubscriptionStatus
+from tests.preferences.conftest import csrf_token
+
+
+def _save(client, person, lists, **extra):
+    return client.post(person.preferences_path, data={"lists": lists, "save": "1", **extra})
+
+
+def test_page_lists_every_list_of_the_account_and_the_data_links(client, subscriber, create_list):
+    person = subscriber()
+    never = create_list(person.subscription.list.account, name="Weekly deals")
+    response = client.get(person.preferences_path)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert response.headers["Referrer-Policy"] == "no-referrer" and response.headers["Cache-Control"] == "no-store"
+    assert person.subscription.list.name in html and "Weekly deals" in html
+    assert re.search(rf'value="{never.id}"\s*disabled', html)  # never confirmed: not offered here
+    assert re.search(rf'value="{person.list_id}"\s*checked', html)
+    token = person.preferences_path.rsplit("/", 1)[1]
+    assert f"/preferences/{token}/data" in html and f"/preferences/{token}/erase" in html
+    assert links.complaint_url(person.target) in html
+
+
+def test_get_changes_nothing(client, subscriber):
+    person = subscriber()
+    client.get(person.preferences_path)
+    assert person.status == SubscriptionStatus.CONFIRMED and person.events("unsubscribed") == []
+
+
+def test_unticking_a_list_unsubscribes_from_it_only(client, subscriber):
+    person = subscriber()
+    second = subscriber(contact=person.contact)
+    assert _save(client, person, [second.list_id]).status_code == 200
+    assert person.status == SubscriptionStatus.UNSUBSCRIBED and second.status == SubscriptionStatus.CONFIRMED
+    [event] = person.events("unsubscribed")
+    assert event.source == "preferences" and event.list_id == person.list_id
+
+
+def test_ticking_a_list_confirmed_before_rejoins_it(client, subscriber):
+    person = subscriber()
+    _save(client, person, [])
+    _save(client, person, [person.list_id])
+    assert person.status == SubscriptionStatus.CONFIRMED and person.suppressions() == []
+    assert [e.source for e in person.events("resubscribed")] == ["preferences"]
+
+
+def test_d_8_a_list_never_confirmed_is_not_joined_here(client, subscriber, create_list):
+    person = subscriber()
+    never = create_list(person.subscription.list.account)
+    pending_then_left = subscriber(contact=person.contact, status=SubscriptionStatus.PENDING)
+    _save(client, person, [person.list_id, pending_then_left.list_id])  # keeps pending
+    _save(client, person, [person.list_id])  # cancels the pending one
+    assert pending_then_left.status == SubscriptionStatus.UNSUBSCRIBED
+    _save(client, person, [person.list_id, never.id, pending_then_left.list_id])
+    assert pending_then_left.status == SubscriptionStatus.UNSUBSCRIBED
+    person.refresh()
+    assert {s.list_id for s in person.contact.subscriptions} == {person.list_id, pending_then_left.list_id}
+
+
+def test_d_6_unsubscribe_from_everything(client, subscriber):
+    person = subscriber()
+    second = subscriber(contact=person.contact)
+    client.post(person.preferences_path, data={"lists": [person.list_id], "unsubscribe_all": "1"})
+    assert person.status == second.status == SubscriptionStatus.UNSUBSCRIBED
+    assert [(e.scope, e.reason) for e in person.suppressions()] == [("account", "unsubscribed")]
+
+
+def test_rejoining_one_list_after_everything_keeps_the_others_suppressed(client, subscriber):
+    person = subscriber()
+    second = subscriber(contact=person.contact)
+    client.post(person.preferences_path, data={"unsubscribe_all": "1"})
+    _save(client, person, [second.list_id])
+    assert second.status == SubscriptionStatus.CONFIRMED and person.status == SubscriptionStatus.UNSUBSCRIBED
+    assert [(e.scope, e.list_id) for e in person.suppressions()] == [("list", person.list_id)]
+
+
+def test_a_complaint_suppression_is_never_lifted_here(client, subscriber, db):
+    from portal.suppression import operations as suppressions
+
+    person = subscriber()
+    _save(client, person, [])
+    suppressions.add(person.contact.email, scope="account", reason="complaint", account_id=person.contact.account_id)
+    db.session.commit()
+    _save(client, person, [person.list_id])
+    assert person.status == SubscriptionStatus.UNSUBSCRIBED
+
+
+def test_the_form_needs_its_csrf_token(csrf_client, subscriber):
+    person = subscriber()
+    assert csrf_client.post(person.preferences_path, data={"unsubscribe_all": "1"}).status_code == 400
+    assert person.status == SubscriptionStatus.CONFIRMED
+    page = csrf_client.get(person.preferences_path).get_data(as_text=True)
+    csrf_client.post(person.preferences_path, data={"unsubscribe_all": "1", "csrf_token": csrf_token(page)})
+    assert person.status == SubscriptionStatus.UNSUBSCRIBED
+
+
+def test_i_1_an_unsubscribe_token_is_not_a_preferences_token(client, subscriber):
+    person = subscriber()
+    token = person.path.rsplit("/", 1)[1]
+    assert client.get(f"/preferences/{token}").status_code == 404
+    assert client.post(f"/preferences/{token}", data={"unsubscribe_all": "1"}).status_code == 404
+    assert person.status == SubscriptionStatus.CONFIRMED
