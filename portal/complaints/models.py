@@ -64,3 +64,35 @@ class Complaint(db.Model):
     feedback_report_id: Mapped[int | None] = mapped_column(ForeignKey("feedback_reports.id"))
     evidence: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReviewStatus:
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class ReviewDecision:
+    REINSTATE = "reinstate"
+    DEACTIVATE = "deactivate"
+    ALL = (REINSTATE, DEACTIVATE)
+
+
+class ReviewCase(db.Model):
+    """An operator's investigation of a suspended account; only an operator closes it."""
+
+    __tablename__ = "review_cases"
+
+    id: Mapped[int] = mapped_column(BigIntKey, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    #: ``open`` until an operator decides; ``closed`` after.
+    status: Mapped[str] = mapped_column(String(10), default=ReviewStatus.OPEN)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: What led to it: ``complaint_ids``, sample ``message_refs``, the rule that fired.
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    #: ``reinstate`` or ``deactivate``, once decided.
+    decision: Mapped[str | None] = mapped_column(String(20))
+    #: The operator's reasons, kept with the decision.
+    note: Mapped[str | None] = mapped_column(Text)
+    #: Who decided.
+    actor: Mapped[str | None] = mapped_column(String(200))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
