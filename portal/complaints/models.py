@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Boolean, ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -12,6 +13,8 @@ from portal.extensions import db
 
 
 class ComplaintCategory:
+    """What a complaint is about (SPEC section 2)."""
+
     NOT_REQUESTED = "not_requested"
     OFFENSIVE = "offensive"
     ILLEGAL = "illegal"
@@ -19,6 +22,24 @@ class ComplaintCategory:
     TOO_FREQUENT = "too_frequent"
     OTHER = "other"
     ALL = (NOT_REQUESTED, OFFENSIVE, ILLEGAL, VIOLENCE, TOO_FREQUENT, OTHER)
+    #: What a subscriber reads for each category (translated when shown).
+    LABELS = {
+        NOT_REQUESTED: _l("I never asked to receive these messages"),
+        OFFENSIVE: _l("The content is offensive"),
+        ILLEGAL: _l("It promotes something illegal"),
+        VIOLENCE: _l("It contains or incites violence"),
+        TOO_FREQUENT: _l("I receive too many messages"),
+        OTHER: _l("Something else"),
+    }
+    #: Short names, as the account's notices give them.
+    NAMES = {
+        NOT_REQUESTED: _l("not requested"),
+        OFFENSIVE: _l("offensive"),
+        ILLEGAL: _l("illegal"),
+        VIOLENCE: _l("violence"),
+        TOO_FREQUENT: _l("too frequent"),
+        OTHER: _l("other"),
+    }
 
 
 class FeedbackReport(db.Model):
@@ -67,11 +88,15 @@ class Complaint(db.Model):
 
 
 class ReviewStatus:
+    """A review case is open until an operator decides."""
+
     OPEN = "open"
     CLOSED = "closed"
 
 
 class ReviewDecision:
+    """What an operator may decide at the end of a review."""
+
     REINSTATE = "reinstate"
     DEACTIVATE = "deactivate"
     ALL = (REINSTATE, DEACTIVATE)
