@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import RadioField, SubmitField, TextAreaField
+from wtforms import RadioField, SelectChoice, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
 from portal.complaints.models import ComplaintCategory
@@ -14,7 +14,7 @@ class ComplaintForm(FlaskForm):
     """Category (required) and free text (optional, up to 2,000 characters)."""
 
     category = RadioField(_l("What is wrong with this message?"),
-                          choices=list(ComplaintCategory.LABELS.items()),
+                          choices=[SelectChoice(value, label) for value, label in ComplaintCategory.LABELS.items()],
                           validators=[InputRequired(_l("Please choose what is wrong."))])
     text = TextAreaField(_l("Anything you want to add (optional)"),
                          validators=[Optional(), Length(max=MAX_TEXT)])
