@@ -12,7 +12,6 @@ from portal.subscriptions.models import Subscription
 from portal.suppression import operations as suppressions
 from portal.suppression.models import Suppression
 from tests.complaints.support import bodies, deliver_outbox
-from tests.conftest import make_app
 
 
 @pytest.fixture
@@ -128,33 +127,35 @@ def test_the_web_complaint_warns_by_mail_then_suspends_then_review(client, db, s
     assert account.status == "deactivated"
 
 
-def test_csrf_is_required_when_enabled(database, tmp_path):
-    if database.backend != "sqlite":
-        pytest.skip("one backend is enough for the CSRF wiring")
-    import shutil
-
-    copy = tmp_path / "csrf.sqlite3"
-    shutil.copyfile(database.template, copy)
-    app = make_app(f"sqlite:///{copy}", WTF_CSRF_ENABLED=True)
-    with app.app_context():
-        from tests import factories
-
-        mailing_list = factories.create_list()
-        contact = factories.create_contact(factories._account_of(mailing_list))
-        token = links.target_token("complaint", links.Target(contact.id, mailing_list.id))
-        client = app.test_client()
-        assert client.post(f"/complaint/{token}", data={"category": "other"}).status_code == 400
-        page = client.get(f"/complaint/{token}").get_data(as_text=True)
-        csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-        assert client.post(f"/complaint/{token}", data={"category": "other", "csrf_token": csrf}).status_code == 200
-        from portal.extensions import db
-
-        assert db.session.scalar(select(func.count()).select_from(Complaint)) == 1
-        db.session.remove()
-        db.engine.dispose()
+def test_csrf_is_required_when_enabled(app, client, db, subscribed):
+    app.config["WTF_CSRF_ENABLED"] = True
+    _contact, _list, token = subscribed
+    assert client.post(f"/complaint/{token}", data={"category": "other"}).status_code == 400
+    assert count(db, Complaint) == 0
+    page = client.get(f"/complaint/{token}").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    assert client.post(f"/complaint/{token}", data={"category": "other", "csrf_token": csrf}).status_code == 200
+    assert count(db, Complaint) == 1
 
 
 def test_the_form_is_translated(client, subscribed):
     _contact, _list, token = subscribed
     page = client.get(f"/complaint/{token}?lang=id").get_data(as_text=True)
     assert '<html lang="id">' in page
+
+
+def test_g16_posts_are_rate_limited_per_ip(app, db, subscribed):
+    from tests.conftest import make_app
+
+    _contact, _list, token = subscribed
+    limited = make_app(app.config["SQLALCHEMY_DATABASE_URI"], RATELIMIT_ENABLED=True,
+                       PORTAL_COMPLAINT_FORM_LIMIT="2 per minute")
+    client = limited.test_client()
+    codes = [client.post(f"/complaint/{token}", data={"category": "other"},
+                         environ_base={"REMOTE_ADDR": "198.51.100.7"}).status_code for _ in range(3)]
+    assert codes == [200, 200, 429]
+    assert client.get(f"/complaint/{token}", environ_base={"REMOTE_ADDR": "198.51.100.7"}).status_code == 200
+    with limited.app_context():
+        from portal.extensions import db as limited_db
+
+        limited_db.engine.dispose()
