@@ -47,7 +47,10 @@ def create_account_command(name, postal_address, contact_email, locale, as_json)
 @click.option("--actor", default=lambda: f"operator:{os.environ.get('USER', 'unknown')}",
               show_default="operator:$USER", help="Who decides.")
 def review_command(account_id, decision, note, actor) -> None:
-    """Close a suspended account's open review with a decision."""
+    """Close a suspended account's open review with a decision.
+
+    An id that begins with "-" goes after "--": review --decision ... --note ... -- ID
+    """
     from portal.accounts import policy
 
     try:

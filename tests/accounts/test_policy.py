@@ -7,6 +7,7 @@ from portal.complaints import operations as complaints
 from portal.complaints.models import ReviewCase
 from portal.db import utcnow
 from portal.outbox.models import OutboxMessage
+from tests.complaints.support import review_args
 
 
 @pytest.fixture
@@ -117,8 +118,8 @@ def test_rate_rule_warns_above_the_limit_with_enough_volume(app, db, create_list
 def test_review_reinstates_and_the_count_starts_again(db, runner, create_account, complain):
     account = create_account()
     complain(account), complain(account)
-    result = runner.invoke(args=["accounts", "review", account.id, "--decision", "reinstate", "--note", "ok",
-                                 "--actor", "ops:ana"])
+    result = runner.invoke(args=review_args(account.id, "--decision", "reinstate", "--note", "ok",
+                                            "--actor", "ops:ana"))
     assert result.exit_code == 0, result.output
     db.session.refresh(account)
     assert account.status == "active"
@@ -136,7 +137,7 @@ def test_review_is_refused_without_an_open_review(status, db, runner, create_acc
     account = create_account()
     account.status = status
     db.session.commit()
-    result = runner.invoke(args=["accounts", "review", account.id, "--decision", "reinstate", "--note", "x"])
+    result = runner.invoke(args=review_args(account.id, "--decision", "reinstate", "--note", "x"))
     assert result.exit_code != 0 and "no open review" in result.output
     db.session.refresh(account)
     assert account.status == status and account.status_changes == []
@@ -145,9 +146,9 @@ def test_review_is_refused_without_an_open_review(status, db, runner, create_acc
 def test_review_needs_a_note_and_a_known_account(db, runner, create_account, complain):
     account = create_account()
     complain(account), complain(account)
-    result = runner.invoke(args=["accounts", "review", account.id, "--decision", "deactivate", "--note", "  "])
+    result = runner.invoke(args=review_args(account.id, "--decision", "deactivate", "--note", "  "))
     assert result.exit_code != 0 and "needs a note" in result.output
-    result = runner.invoke(args=["accounts", "review", "nope", "--decision", "deactivate", "--note", "x"])
+    result = runner.invoke(args=review_args("nope", "--decision", "deactivate", "--note", "x"))
     assert result.exit_code != 0 and "No such account" in result.output
     db.session.refresh(account)
     assert account.status == "suspended"
@@ -170,7 +171,7 @@ def test_the_api_shows_history_and_the_open_review(client, db, platform_auth, ru
     assert [(c["from_status"], c["to_status"], c["reason"]) for c in body["status_history"]] == [
         ("active", "warned", "complaint"), ("warned", "suspended", "complaint")]
     assert body["open_review"]["status"] == "open" and body["open_review"]["evidence"]["complaint_ids"]
-    runner.invoke(args=["accounts", "review", account.id, "--decision", "deactivate", "--note", "bought list"])
+    runner.invoke(args=review_args(account.id, "--decision", "deactivate", "--note", "bought list"))
     body = client.get(f"/api/v1/accounts/{account.id}", headers=platform_auth).json
     assert body["status"] == "deactivated" and body["open_review"] is None
     assert body["sending_block"] == "account_deactivated"

@@ -105,3 +105,8 @@ def bodies(message) -> tuple[str, str]:
     text = message.get_body(preferencelist=("plain",)).get_content()
     html = message.get_body(preferencelist=("html",)).get_content()
     return text, html
+
+
+def review_args(account_id: str, *options: str) -> list[str]:
+    """``flask accounts review`` arguments; ``--`` first, as ids may begin with ``-``."""
+    return ["accounts", "review", *options, "--", account_id]

@@ -10,7 +10,7 @@ from portal.subscriptions.models import Subscription
 from portal.suppression import operations as suppressions
 from portal.suppression.models import Suppression
 from tests.complaints.support import (bodies, deliver_outbox, fixture, list_unsubscribe_for,
-                                      mailto_unsubscribe_for, rewrite)
+                                      mailto_unsubscribe_for, review_args, rewrite)
 
 URL = "/api/v1/feedback/arf"
 RFC822 = {"Content-Type": "message/rfc822"}
@@ -85,8 +85,8 @@ def test_g8_fixture_complaint_warns_then_suspends_then_review(prefix, client, db
     assert "suspended" in smtp_server.messages[-1]["Subject"]
     assert len(smtp_server.messages) == 2
 
-    result = runner.invoke(args=["accounts", "review", account_id, "--decision", "reinstate",
-                                 "--note", "Lists checked", "--actor", "ops"])
+    result = runner.invoke(args=review_args(account_id, "--decision", "reinstate",
+                                            "--note", "Lists checked", "--actor", "ops"))
     assert result.exit_code == 0, result.output
     db.session.refresh(account)
     assert account.status == "active"

@@ -11,7 +11,7 @@ from portal.consent.models import ConsentEvent
 from portal.subscriptions.models import Subscription
 from portal.suppression import operations as suppressions
 from portal.suppression.models import Suppression
-from tests.complaints.support import bodies, deliver_outbox
+from tests.complaints.support import bodies, deliver_outbox, review_args
 
 
 @pytest.fixture
@@ -120,7 +120,7 @@ def test_the_web_complaint_warns_by_mail_then_suspends_then_review(client, db, s
     db.session.refresh(account)
     assert account.status == "suspended"
 
-    result = runner.invoke(args=["accounts", "review", account.id, "--decision", "deactivate", "--note", "bought list"])
+    result = runner.invoke(args=review_args(account.id, "--decision", "deactivate", "--note", "bought list"))
     assert result.exit_code == 0, result.output
     assert "deactivated" in result.output
     db.session.refresh(account)
