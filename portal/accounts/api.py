@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from portal import api
-from portal.accounts import operations
-from portal.accounts.models import Account, AccountStatus
+from portal.accounts import operations, policy
+from portal.accounts.models import Account
 from portal.accounts.schemas import AccountCreate, AccountOut, AccountUpdate
 from portal.addresses import normalise
 from portal.db import isoformat
@@ -19,14 +19,23 @@ def serialize(account: Account) -> dict:
         "contact_email": account.contact_email,
         "locale": account.locale,
         "status": account.status,
-        "can_send": bool(account.postal_address) and account.status in (AccountStatus.ACTIVE, AccountStatus.WARNED),
+        "can_send": policy.sending_block(account) is None,
+        "sending_block": policy.sending_block(account),
         "created_at": isoformat(account.created_at),
         "status_history": [
             {"from_status": c.from_status, "to_status": c.to_status, "reason": c.reason,
              "actor": c.actor, "evidence": c.evidence, "at": isoformat(c.created_at)}
             for c in account.status_changes
         ],
+        "open_review": _review(policy.open_review(account)),
     }
+
+
+def _review(review) -> dict | None:
+    if review is None:
+        return None
+    return {"id": review.id, "status": review.status, "opened_at": isoformat(review.opened_at),
+            "evidence": review.evidence}
 
 
 @api.route("/accounts", "POST", summary="Create an account", scopes=api.PLATFORM,

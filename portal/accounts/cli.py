@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import click
 from flask.cli import AppGroup
@@ -36,6 +37,29 @@ def create_account_command(name, postal_address, contact_email, locale, as_json)
         fail(error)
     db.session.commit()
     click.echo(json.dumps(serialize(account)) if as_json else f"account {account.id} created")
+
+
+@accounts_cli.command("review")
+@click.argument("account_id")
+@click.option("--decision", required=True, type=click.Choice(["reinstate", "deactivate"]),
+              help="reinstate: back to active; deactivate: never sends again.")
+@click.option("--note", required=True, help="Why: kept with the decision and the status history.")
+@click.option("--actor", default=lambda: f"operator:{os.environ.get('USER', 'unknown')}",
+              show_default="operator:$USER", help="Who decides.")
+def review_command(account_id, decision, note, actor) -> None:
+    """Close a suspended account's open review with a decision.
+
+    An id that begins with "-" goes after "--": review --decision ... --note ... -- ID
+    """
+    from portal.accounts import policy
+
+    try:
+        account = operations.get_account(account_id)
+        review = policy.decide_review(account, decision, note=note, actor=actor)
+    except PortalError as error:
+        fail(error)
+    db.session.commit()
+    click.echo(f"review {review.id} closed: account {account.id} is now {account.status}")
 
 
 @keys_cli.command("create")

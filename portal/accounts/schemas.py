@@ -33,6 +33,14 @@ class StatusChangeOut(Schema):
     at: str
 
 
+class ReviewOut(Schema):
+    id: int
+    status: Literal["open", "closed"]
+    opened_at: str
+    #: ``complaint_ids``, sample ``message_refs``, the rule that fired.
+    evidence: dict
+
+
 class AccountOut(Schema):
     id: str
     name: str
@@ -41,5 +49,9 @@ class AccountOut(Schema):
     locale: str
     status: Literal["active", "warned", "suspended", "deactivated"]
     can_send: bool
+    #: Why the account cannot send (a send-check reason), or null.
+    sending_block: Literal["account_suspended", "account_deactivated", "no_postal_address"] | None = None
     created_at: str
     status_history: list[StatusChangeOut]
+    #: The review opened by a suspension, until an operator closes it.
+    open_review: ReviewOut | None = None

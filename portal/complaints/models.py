@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Boolean, ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -12,6 +13,8 @@ from portal.extensions import db
 
 
 class ComplaintCategory:
+    """What a complaint is about (SPEC section 2)."""
+
     NOT_REQUESTED = "not_requested"
     OFFENSIVE = "offensive"
     ILLEGAL = "illegal"
@@ -19,6 +22,24 @@ class ComplaintCategory:
     TOO_FREQUENT = "too_frequent"
     OTHER = "other"
     ALL = (NOT_REQUESTED, OFFENSIVE, ILLEGAL, VIOLENCE, TOO_FREQUENT, OTHER)
+    #: What a subscriber reads for each category (translated when shown).
+    LABELS = {
+        NOT_REQUESTED: _l("I never asked to receive these messages"),
+        OFFENSIVE: _l("The content is offensive"),
+        ILLEGAL: _l("It promotes something illegal"),
+        VIOLENCE: _l("It contains or incites violence"),
+        TOO_FREQUENT: _l("I receive too many messages"),
+        OTHER: _l("Something else"),
+    }
+    #: Short names, as the account's notices give them.
+    NAMES = {
+        NOT_REQUESTED: _l("not requested"),
+        OFFENSIVE: _l("offensive"),
+        ILLEGAL: _l("illegal"),
+        VIOLENCE: _l("violence"),
+        TOO_FREQUENT: _l("too frequent"),
+        OTHER: _l("other"),
+    }
 
 
 class FeedbackReport(db.Model):
@@ -64,3 +85,39 @@ class Complaint(db.Model):
     feedback_report_id: Mapped[int | None] = mapped_column(ForeignKey("feedback_reports.id"))
     evidence: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReviewStatus:
+    """A review case is open until an operator decides."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class ReviewDecision:
+    """What an operator may decide at the end of a review."""
+
+    REINSTATE = "reinstate"
+    DEACTIVATE = "deactivate"
+    ALL = (REINSTATE, DEACTIVATE)
+
+
+class ReviewCase(db.Model):
+    """An operator's investigation of a suspended account; only an operator closes it."""
+
+    __tablename__ = "review_cases"
+
+    id: Mapped[int] = mapped_column(BigIntKey, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    #: ``open`` until an operator decides; ``closed`` after.
+    status: Mapped[str] = mapped_column(String(10), default=ReviewStatus.OPEN)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: What led to it: ``complaint_ids``, sample ``message_refs``, the rule that fired.
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    #: ``reinstate`` or ``deactivate``, once decided.
+    decision: Mapped[str | None] = mapped_column(String(20))
+    #: The operator's reasons, kept with the decision.
+    note: Mapped[str | None] = mapped_column(Text)
+    #: Who decided.
+    actor: Mapped[str | None] = mapped_column(String(200))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,44 @@
+"""``/complaint/<token>``: a subscriber reports a message. GET shows the form; POST records it."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, render_template, request
+
+from portal.complaints import operations
+from portal.complaints.forms import ComplaintForm
+from portal.extensions import db, limiter
+from portal.web import private, use_account
+
+bp = Blueprint("complaints", __name__)
+
+
+def _post_limit() -> str:
+    return current_app.config.get("PORTAL_COMPLAINT_FORM_LIMIT", "20 per hour")
+
+
+@bp.route("/complaint/<token>", methods=["GET"])
+@private
+def complaint_form(token: str):
+    """The form; changes nothing (mail scanners fetch every link)."""
+    target = operations.load_link(token)
+    account = target.contact.account
+    use_account(account)
+    return render_template("complaints/form.html", form=ComplaintForm(), account=account,
+                           mailing_list=target.mailing_list)
+
+
+@bp.route("/complaint/<token>", methods=["POST"])
+@limiter.limit(_post_limit, methods=["POST"])
+@private
+def submit_complaint(token: str):
+    """Record the complaint; the same answer however often it is sent."""
+    target = operations.load_link(token)
+    account = target.contact.account
+    use_account(account)
+    form = ComplaintForm()
+    if not form.validate_on_submit():
+        return render_template("complaints/form.html", form=form, account=account,
+                               mailing_list=target.mailing_list), 422
+    operations.complain_by_link(token, category=form.category.data, text=form.text.data,
+                                ip=request.remote_addr, user_agent=request.user_agent.string)
+    db.session.commit()
+    return render_template("complaints/done.html", account=account)
