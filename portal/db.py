@@ -52,8 +52,11 @@ def utcnow() -> datetime:
 
 
 def new_id() -> str:
-    """A random public identifier (accounts, lists, forms, keys): 22 url-safe characters."""
-    return secrets.token_urlsafe(16)
+    """A random public identifier (accounts, lists, forms, keys): 24 hex characters, 96 bits.
+
+    Hex, so that an id never starts with ``-`` (a CLI would read it as an option).
+    """
+    return secrets.token_hex(12)
 
 
 def isoformat(value: datetime | None) -> str | None:
