@@ -61,13 +61,6 @@ class Row:
     values: dict[str, str]
 
 
-def _encoding(buffered: io.BufferedReader) -> str:
-    head = buffered.peek(4)[:4]
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"  # what spreadsheets call "Unicode text"; the codec reads the BOM
-    return "utf-8-sig"  # UTF-8, with or without a byte-order mark
-
-
 def _separator(header_line: str) -> str:
     counts = {sep: header_line.count(sep) for sep in SEPARATORS}
     best = max(SEPARATORS, key=lambda sep: counts[sep])
@@ -88,33 +81,50 @@ def _column_map(header: list[str]) -> dict[int, str]:
     return positions
 
 
-def _undecodable(line: int) -> UnreadableFile:
-    return UnreadableFile(f"The file is not UTF-8 text (near line {line}). Save it as 'CSV UTF-8' "
-                          "and upload it again.", code="not_utf8")
+class _Lines:
+    """The file's lines as text, counting them so a decoding error can name its line."""
+
+    def __init__(self, buffered: io.BufferedReader):
+        self.number = 0
+        if buffered.peek(2)[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+            # What spreadsheets call "Unicode text"; the codec reads the BOM.
+            self._source = io.TextIOWrapper(buffered, encoding="utf-16", newline="")
+        else:
+            self._source = self._utf8(buffered)
+
+    @staticmethod
+    def _utf8(buffered: io.BufferedReader) -> Iterator[str]:
+        decode = codecs.getdecoder("utf-8-sig")  # with or without a byte-order mark
+        first = True
+        for line in buffered:
+            yield decode(line)[0] if first else line.decode("utf-8")
+            first = False
+
+    def __iter__(self) -> Iterator[str]:
+        for line in self._source:
+            self.number += 1
+            yield line
 
 
 def read_rows(reader: HashingReader) -> Iterator[Row]:
     """The data rows of a CSV upload; :class:`UnreadableFile` (422) when it cannot be read."""
-    buffered = io.BufferedReader(reader, _BUFFER)
-    text = io.TextIOWrapper(buffered, encoding=_encoding(buffered), newline="")
+    lines = _Lines(io.BufferedReader(reader, _BUFFER))
+    source = iter(lines)
     try:
-        first = text.readline()
-    except UnicodeDecodeError:
-        raise _undecodable(1) from None
-    if not first.strip():
-        raise UnreadableFile("The file is empty: the first line must name the columns.", code="empty_file")
-    lines = csv.reader(_chain(first, text), delimiter=_separator(first))
-    try:
-        positions = _column_map(next(lines))
-        for number, record in enumerate(lines, start=2):
+        first = next(source, "")
+        records = csv.reader(_chain(first, source), delimiter=_separator(first))
+        if not first.strip():
+            raise UnreadableFile("The file is empty: the first line must name the columns.", code="empty_file")
+        positions = _column_map(next(records))
+        for number, record in enumerate(records, start=2):
             if not any(cell.strip() for cell in record):
                 continue
-            yield Row(number, {name: record[i].strip() for i, name in positions.items()
-                                       if i < len(record)})
+            yield Row(number, {name: record[i].strip() for i, name in positions.items() if i < len(record)})
     except UnicodeDecodeError:
-        raise _undecodable(lines.line_num + 1) from None
+        raise UnreadableFile(f"The file is not UTF-8 text (line {lines.number + 1}). Save it as "
+                             "'CSV UTF-8' and upload it again.", code="not_utf8") from None
     except csv.Error as error:
-        raise UnreadableFile(f"The file is not valid CSV near line {lines.line_num}: {error}.",
+        raise UnreadableFile(f"The file is not valid CSV near line {lines.number}: {error}.",
                              code="invalid_csv") from None
     reader.drain()
 
