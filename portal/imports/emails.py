@@ -16,6 +16,8 @@ from portal.outbox.models import OutboxMessage, OutboxStatus
 from portal.subscriptions.models import MailingList
 
 KIND = "repermission"
+#: Stands for the confirmation link while a chunk's mail is rendered once.
+_LINK = "https://confirm-link.invalid/00000000"
 
 
 def repermission_context(account: Account, mailing_list: MailingList, signup_request_id: int) -> dict[str, Any]:
@@ -37,20 +39,25 @@ def repermission_rows(account: Account, mailing_list: MailingList, recipients: l
     """
     per_minute = current_app.config["PORTAL_IMPORT_MAILS_PER_MINUTE"]
     host = urlsplit(current_app.config["PORTAL_BASE_URL"]).hostname or "localhost"
+    locale = account.locale or "en"
+    # Only the link differs from one recipient to the next: render once, then put each link in.
+    # (A confirmation URL is made of URL-safe characters: the same in text and in HTML.)
+    with force_locale(locale):
+        context = {"account": account, "list": mailing_list, "confirm_url": _LINK}
+        template = {
+            "subject": " ".join(render_template(f"email/{KIND}/subject.txt", **context).split()),
+            "text": render_template(f"email/{KIND}/body.txt", **context),
+            "html": render_template(f"email/{KIND}/body.html", **context),
+        }
     now, rows = utcnow(), []
-    with force_locale(account.locale or "en"):
-        for offset, (address, request_id) in enumerate(recipients):
-            context = repermission_context(account, mailing_list, request_id)
-            payload = {
-                "subject": " ".join(render_template(f"email/{KIND}/subject.txt", **context).split()),
-                "text": render_template(f"email/{KIND}/body.txt", **context),
-                "html": render_template(f"email/{KIND}/body.html", **context),
-                "headers": {}, "message_id": make_msgid(domain=host), "locale": account.locale or "en",
-            }
-            rows.append({"channel": "mail", "kind": KIND, "account_id": account.id, "recipient": address,
-                         "payload": payload, "status": OutboxStatus.PENDING, "attempts": 0,
-                         "next_attempt_at": send_at(start, first_index + offset, per_minute),
-                         "created_at": now})
+    for offset, (address, request_id) in enumerate(recipients):
+        link = confirm_url(request_id)
+        payload = {part: value.replace(_LINK, link) for part, value in template.items()}
+        payload.update(headers={}, message_id=make_msgid(domain=host), locale=locale)
+        rows.append({"channel": "mail", "kind": KIND, "account_id": account.id, "recipient": address,
+                     "payload": payload, "status": OutboxStatus.PENDING, "attempts": 0,
+                     "next_attempt_at": send_at(start, first_index + offset, per_minute),
+                     "created_at": now})
     return rows
 
 

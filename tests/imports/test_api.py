@@ -286,3 +286,19 @@ def test_openapi_documents_the_multipart_upload(client):
     post = paths["/api/v1/accounts/{account_id}/lists/{list_id}/imports"]["post"]
     assert "multipart/form-data" in post["requestBody"]["content"]
     assert "/api/v1/accounts/{account_id}/lists/{list_id}/imports/{import_id}/refused.csv" in paths
+
+
+def test_each_repermission_mail_carries_its_own_link(upload, create_list, db):
+    from portal.links import load_confirm
+    from portal.outbox.models import OutboxMessage
+    from portal.subscriptions.models import SignupRequest
+
+    mailing_list = create_list()
+    upload(mailing_list, f"email,consented_at\nann@example.org,{day(3)}\nbob@example.org,{day(3)}\n",
+           method="single_opt_in")
+    requests = {r.contact_id: r.id for r in db.session.scalars(select(SignupRequest))}
+    contacts = {c.email: c.id for c in db.session.scalars(select(Contact))}
+    for message in db.session.scalars(select(OutboxMessage)):
+        token = message.payload["text"].split("https://portal.test/confirm/")[1].split()[0]
+        assert load_confirm(token) == requests[contacts[message.recipient]]
+        assert message.payload["html"].count(token) == 3 and "invalid" not in message.payload["html"]
