@@ -58,6 +58,10 @@ class Config:
 
     #: Largest request body accepted anywhere (imports stream larger files in parts).
     MAX_CONTENT_LENGTH = int(os.environ.get("PORTAL_MAX_CONTENT_LENGTH", str(64 * 1024 * 1024)))
+    #: Largest CSV upload to ``.../imports`` (the file is spooled to disk, never held in memory).
+    PORTAL_IMPORT_MAX_BYTES = int(os.environ.get("PORTAL_IMPORT_MAX_BYTES", str(1024 * 1024 * 1024)))
+    #: Re-permission mails of one import released per minute (``next_attempt_at`` spreading).
+    PORTAL_IMPORT_MAILS_PER_MINUTE = int(os.environ.get("PORTAL_IMPORT_MAILS_PER_MINUTE", "1000"))
     WTF_CSRF_TIME_LIMIT = None
 
     BABEL_DEFAULT_LOCALE = "en"

@@ -11,6 +11,7 @@ import json
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Any, Iterator
 
 from sqlalchemy import func, select, update
@@ -71,10 +72,8 @@ def record(type: str, *, contact, source: str, list_id: str | None = None,
     :param evidence: non-personal facts only (ids, versions, reasons); personal data goes in
         the named arguments so that erasure can find it.
     """
-    personal = {"email": contact.email, "ip": _clip(ip, 45), "ip_prefix": ip_prefix(ip),
-                "user_agent": _clip(user_agent, 1000), "page_url": _clip(page_url, 2000)}
-    salt = secrets.token_hex(16)
-    commitments = {name: commitment(salt, name, value) for name, value in personal.items() if value}
+    personal = _personal(contact.email, ip, user_agent, page_url)
+    salt, commitments = _commit(personal)
     # Appends to one chain take turns on the contact's row (PostgreSQL; SQLite has one writer).
     # Other contacts' chains are untouched: there is no global lock.
     contacts = contact.__table__
@@ -107,6 +106,77 @@ def record(type: str, *, contact, source: str, list_id: str | None = None,
 
 def _clip(value: str | None, length: int) -> str | None:
     return value[:length] if value else None
+
+
+def _personal(email: str | None, ip: str | None, user_agent: str | None,
+              page_url: str | None) -> dict[str, str | None]:
+    return {"email": email, "ip": _clip(ip, 45), "ip_prefix": ip_prefix(ip),
+            "user_agent": _clip(user_agent, 1000), "page_url": _clip(page_url, 2000)}
+
+
+def _commit(personal: dict[str, str | None]) -> tuple[str, dict[str, str]]:
+    salt = secrets.token_hex(16)
+    return salt, {name: commitment(salt, name, value) for name, value in personal.items() if value}
+
+
+@dataclass
+class NewEvent:
+    """One event for :func:`record_many`: the contact by its columns, the rest as for :func:`record`."""
+
+    type: str
+    contact_id: int
+    account_id: str
+    email: str | None
+    source: str
+    list_id: str | None = None
+    evidence: dict[str, Any] = field(default_factory=dict)
+    occurred_at: datetime | None = None
+
+
+def record_many(new_events: list[NewEvent]) -> int:
+    """Append many events in one insert (imports); each still joins its contact's chain.
+
+    The contacts' rows are locked in id order (as :func:`record` locks one), their chain heads
+    are read in one query, and events of one contact in the batch chain on each other.
+    Returns the number of events written (flushes, never commits).
+    """
+    if not new_events:
+        return 0
+    contacts = ConsentEvent.__table__.metadata.tables["contacts"]  # consent is a leaf: no import
+    ids = sorted({event.contact_id for event in new_events})
+    db.session.execute(select(contacts.c.id).where(contacts.c.id.in_(ids)).order_by(contacts.c.id)
+                       .with_for_update())
+    heads = _chain_heads(ids)
+    rows = []
+    for new in new_events:
+        seq, prev_hash = heads.get(new.contact_id, (0, GENESIS))
+        row = _event_row(new, seq + 1, prev_hash)
+        heads[new.contact_id] = (row["seq"], row["hash"])
+        rows.append(row)
+    db.session.execute(ConsentEvent.__table__.insert(), rows)
+    return len(rows)
+
+
+def _chain_heads(contact_ids: list[int]) -> dict[int, tuple[int, str]]:
+    """contact id -> (seq, hash) of the last event of its chain, for those that have one."""
+    last = (select(ConsentEvent.contact_id, func.max(ConsentEvent.seq).label("seq"))
+            .where(ConsentEvent.contact_id.in_(contact_ids)).group_by(ConsentEvent.contact_id).subquery())
+    found = db.session.execute(
+        select(ConsentEvent.contact_id, ConsentEvent.seq, ConsentEvent.hash)
+        .join(last, (ConsentEvent.contact_id == last.c.contact_id) & (ConsentEvent.seq == last.c.seq)))
+    return {row.contact_id: (row.seq, row.hash) for row in found}
+
+
+def _event_row(new: NewEvent, seq: int, prev_hash: str) -> dict[str, Any]:
+    personal = _personal(new.email, None, None, None)
+    salt, commitments = _commit(personal)
+    row = dict(account_id=new.account_id, contact_id=new.contact_id, seq=seq, prev_hash=prev_hash,
+               type=new.type, occurred_at=new.occurred_at or utcnow(), list_id=new.list_id,
+               source=new.source, message_ref=None, consent_text_id=None, evidence=new.evidence or {},
+               pii_salt=salt if commitments else None, pii_commitments=commitments,
+               redacted_at=None, **personal)
+    row["hash"] = event_hash(SimpleNamespace(**row))
+    return row
 
 
 def events_for_contact(contact_id: int) -> list[ConsentEvent]:

@@ -1,0 +1,1 @@
+"""List imports: a CSV of contacts with an attestation of consent, checked row by row."""

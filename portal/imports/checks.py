@@ -1,0 +1,116 @@
+"""What can be said of one row without the database: address, dates, role, staleness."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from functools import lru_cache
+
+from portal.addresses import MAX_LENGTH, email_hash, is_role_address, try_normalise
+from portal.imports.models import RefusalReason
+from portal.imports.reading import Row
+
+#: Clock skew and time zones: a date up to this far ahead is still "now".
+_FUTURE_SLACK = timedelta(days=1)
+
+
+@dataclass
+class Candidate:
+    """A row on its way in: its cleaned values and, once known, why it is refused."""
+
+    number: int
+    given: str
+    email: str | None = None
+    email_hash: str | None = None
+    name: str | None = None
+    consented_at: datetime | None = None
+    last_contacted_at: datetime | None = None
+    source: str | None = None
+    #: Refusal decided; None while the row may still be accepted.
+    reason: str | None = None
+    detail: str | None = None
+    #: A policy refusal (stale, no consent date) applied after the database checks.
+    policy: str | None = None
+
+
+#: A plain ASCII dot-atom local part: email-validator accepts it exactly as given.
+_PLAIN_LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*\Z")
+
+
+@lru_cache(maxsize=65536)
+def _domain(domain: str) -> str | None:
+    """The normalised domain as :func:`portal.addresses.normalise` makes it; None when refused."""
+    normalised = try_normalise(f"a@{domain}")
+    return normalised.split("@", 1)[1] if normalised else None
+
+
+def normalise_address(address: str) -> str | None:
+    """:func:`portal.addresses.try_normalise`, fast for the common case (plain ASCII, known domain).
+
+    A list holds few domains and many addresses: each domain is validated once, and a plain
+    local part needs no more than a pattern; anything else takes the full path.
+    """
+    address = address.strip()
+    local, at, domain = address.rpartition("@")
+    if at and len(local) <= 64 and len(address) <= 254 and address.isascii() and _PLAIN_LOCAL.match(local):
+        checked = _domain(domain)
+        return f"{local}@{checked}" if checked else None
+    return try_normalise(address)
+
+
+def parse_time(value: str) -> datetime | None:
+    """An ISO 8601 date or date-time (UTC when no zone is given); None when empty.
+
+    :raises ValueError: not such a date.
+    """
+    if not value:
+        return None
+    parsed = datetime.fromisoformat(value.strip())
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+def examine(row: Row, now: datetime, stale_after: timedelta) -> Candidate:
+    """A :class:`Candidate` for ``row``, refused already when its content alone says so."""
+    values = row.values
+    candidate = Candidate(row.number, values.get("email", "")[:MAX_LENGTH],
+                          name=(values.get("name") or None) and values["name"][:200],
+                          source=(values.get("source") or None) and values["source"][:200])
+    candidate.email = normalise_address(candidate.given) if candidate.given else None
+    if candidate.email is None:
+        return _refuse(candidate, RefusalReason.INVALID, "not a valid email address")
+    candidate.email_hash = email_hash(candidate.email)
+    for column in ("consented_at", "last_contacted_at"):
+        try:
+            moment = parse_time(values.get(column, ""))
+        except ValueError:
+            return _refuse(candidate, RefusalReason.INVALID, f"{column} is not an ISO 8601 date")
+        if moment is not None and moment > now + _FUTURE_SLACK:
+            return _refuse(candidate, RefusalReason.INVALID, f"{column} is in the future")
+        setattr(candidate, column, moment)
+    if is_role_address(candidate.email):
+        return _refuse(candidate, RefusalReason.ROLE_ADDRESS, "names a role, not a person")
+    candidate.policy = _policy(candidate, now - stale_after)
+    return candidate
+
+
+def _policy(candidate: Candidate, horizon: datetime) -> str | None:
+    recent = [moment for moment in (candidate.consented_at, candidate.last_contacted_at)
+              if moment is not None and moment >= horizon]
+    if not recent:
+        return RefusalReason.STALE
+    if candidate.consented_at is None:
+        return RefusalReason.NO_CONSENT_DATE
+    return None
+
+
+def _refuse(candidate: Candidate, reason: str, detail: str) -> Candidate:
+    candidate.reason, candidate.detail = reason, detail
+    return candidate
+
+
+POLICY_DETAILS = {
+    RefusalReason.STALE: "no consent and no contact within the stale period",
+    RefusalReason.NO_CONSENT_DATE: "no consented_at: permission cannot be shown",
+}

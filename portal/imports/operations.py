@@ -1,0 +1,121 @@
+"""Running an import, and finding imports and their refused rows."""
+from __future__ import annotations
+
+import csv
+import io
+from typing import IO, Iterator
+
+from flask import current_app
+from sqlalchemy import select
+
+from portal.accounts.models import Account, AccountStatus
+from portal.db import new_id, utcnow
+from portal.errors import Conflict, NotFound, ValidationFailed
+from portal.extensions import db
+from portal.imports.batch import CHUNK_SIZE, Batch
+from portal.imports.checks import examine
+from portal.imports.models import ConsentMethod, Import, ImportStatus, RefusalReason, RefusedRow
+from portal.imports.reading import HashingReader, read_rows
+from portal.subscriptions.models import MailingList
+
+MAX_ATTESTATION = 5000
+
+
+def _check_request(account: Account, attestation: str | None, consent_method: str | None) -> str:
+    if account.status in (AccountStatus.SUSPENDED, AccountStatus.DEACTIVATED):
+        raise Conflict(f"The account is {account.status}: it cannot import.", code="account_" + account.status)
+    if not account.postal_address:
+        raise Conflict("The account has no postal address: it cannot send, so it cannot import.",
+                       code="no_postal_address")
+    if consent_method not in ConsentMethod.ALL:
+        raise ValidationFailed("consent_method must be one of: " + ", ".join(ConsentMethod.ALL) + ".")
+    attestation = (attestation or "").strip()
+    if not attestation:
+        raise ValidationFailed("attestation is required: say how these people gave their consent.")
+    if len(attestation) > MAX_ATTESTATION:
+        raise ValidationFailed(f"attestation is longer than {MAX_ATTESTATION} characters.")
+    return attestation
+
+
+def run_import(account: Account, mailing_list: MailingList, stream: IO[bytes], *, file_name: str | None,
+               attestation: str | None, consent_method: str | None, api_key_id: str | None) -> Import:
+    """Import a CSV into ``mailing_list``: every row accepted or refused with its reason (flushes).
+
+    The file is read as a stream, in chunks of :data:`CHUNK_SIZE` rows.
+    :raises ValidationFailed: no attestation, unknown method, or a file that cannot be read (422).
+    """
+    attestation = _check_request(account, attestation, consent_method)
+    record = Import(id=new_id(), account_id=account.id, list_id=mailing_list.id, api_key_id=api_key_id,
+                    file_name=(file_name or None) and file_name[:255], attestation=attestation,
+                    consent_method=consent_method, status=ImportStatus.RUNNING, refused={})
+    db.session.add(record)
+    db.session.flush()
+    reader = HashingReader(stream)
+    batch = Batch(record, account, mailing_list, utcnow())
+    stale_after = current_app.config["PORTAL_STALE_AFTER"]
+    chunk = []
+    for row in read_rows(reader):
+        chunk.append(examine(row, batch.now, stale_after))
+        if len(chunk) >= CHUNK_SIZE:
+            batch.process(chunk)
+            chunk = []
+    batch.process(chunk)
+    _finish(record, batch, reader)
+    return record
+
+
+def _finish(record: Import, batch: Batch, reader: HashingReader) -> None:
+    counts = batch.counts
+    record.file_sha256, record.file_bytes = reader.sha256.hexdigest(), reader.size
+    record.rows, record.confirmed, record.pending = counts["rows"], counts["confirmed"], counts["pending"]
+    record.refused = {reason: counts[reason] for reason in RefusalReason.ALL}
+    record.status, record.finished_at = ImportStatus.DONE, utcnow()
+    db.session.flush()
+
+
+def get_import(mailing_list: MailingList, import_id: str) -> Import:
+    """An import into this list, or :class:`NotFound`."""
+    record = db.session.get(Import, import_id)
+    if record is None or record.list_id != mailing_list.id:
+        raise NotFound("No such import.")
+    return record
+
+
+def refused_rows(record: Import, limit: int | None = None) -> Iterator[RefusedRow]:
+    """The import's refused rows in file order (streamed)."""
+    query = select(RefusedRow).where(RefusedRow.import_id == record.id).order_by(RefusedRow.id)
+    if limit is not None:
+        query = query.limit(limit)
+    return iter(db.session.scalars(query.execution_options(yield_per=2000)))
+
+
+#: A cell a spreadsheet would run as a formula starts with one of these (CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: object) -> object:
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def refused_csv(record: Import) -> Iterator[str]:
+    """The refused rows as CSV (``row,email,reason,detail``), a few lines at a time."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(["row", "email", "reason", "detail"])
+    for count, refused in enumerate(refused_rows(record), start=1):
+        writer.writerow([_cell(refused.row), _cell(refused.email), refused.reason, _cell(refused.detail)])
+        if count % 1000 == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def list_imports(account_id: str | None = None, limit: int = 50) -> list[Import]:
+    """The newest imports, of one account or of all (for operators)."""
+    query = select(Import).order_by(Import.created_at.desc()).limit(limit)
+    if account_id:
+        query = query.where(Import.account_id == account_id)
+    return list(db.session.scalars(query))

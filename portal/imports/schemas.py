@@ -1,0 +1,42 @@
+"""The JSON shapes of the imports API (for validation of answers and the OpenAPI document)."""
+from __future__ import annotations
+
+from portal import api
+
+
+class RefusedRowOut(api.Schema):
+    row: int
+    email: str | None
+    reason: str
+    detail: str | None
+
+
+class ImportOut(api.Schema):
+    id: str
+    account_id: str
+    list_id: str
+    status: str
+    api_key_id: str | None
+    file_name: str | None
+    file_sha256: str | None
+    file_bytes: int
+    consent_method: str
+    attestation: str
+    created_at: str
+    finished_at: str | None
+    rows: int
+    accepted: int
+    confirmed: int
+    pending: int
+    refused: int
+    #: reason -> count, every reason present.
+    refused_by_reason: dict[str, int]
+    #: The first refused rows; every one is in ``refused_url``.
+    refused_rows: list[RefusedRowOut]
+    report_url: str
+    refused_url: str
+
+
+class ImportPage(api.Schema):
+    items: list[ImportOut]
+    next_cursor: str | None
