@@ -1,7 +1,7 @@
 """imports: list imports with their attestation, and the rows they refused
 
 Revision ID: d6ae1e7f70f8
-Revises: 17f631e01787
+Revises: a5c0e1f2b3d4
 Create Date: 2026-11-25 03:05:18.156401
 
 """
@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
 revision = 'd6ae1e7f70f8'
-down_revision = '17f631e01787'
+down_revision = 'a5c0e1f2b3d4'
 branch_labels = None
 depends_on = None
 
