@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any, Iterator
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from portal.consent.models import GENESIS, PERSONAL_FIELDS, ConsentEvent, LedgerCheckpoint
@@ -248,14 +248,15 @@ def _hashes_between(after_id: int, last_id: int) -> Iterator[str]:
 def seal(grace: timedelta) -> LedgerCheckpoint | None:
     """Seal every event older than ``grace`` not yet sealed; None when there is nothing new.
 
-    Events younger than ``grace`` wait for the next seal, so that a transaction still in flight
-    with a lower id cannot commit into a range already sealed.
+    Events younger than ``grace`` wait for the next seal, and so do events newer than the start
+    of the oldest writing transaction still open (a long import), so that a transaction still in
+    flight with a lower id cannot commit into a range already sealed.
     """
     last = db.session.scalars(select(LedgerCheckpoint).order_by(LedgerCheckpoint.id.desc()).limit(1)).first()
     after_id = last.last_event_id if last else 0
     prev_digest = last.digest if last else GENESIS
     upto = db.session.scalar(select(func.max(ConsentEvent.id)).where(
-        ConsentEvent.id > after_id, ConsentEvent.occurred_at <= utcnow() - grace))
+        ConsentEvent.id > after_id, ConsentEvent.occurred_at <= _seal_cutoff(grace)))
     if upto is None:
         return None
     digest, count = _digest(prev_digest, _hashes_between(after_id, upto))
@@ -267,6 +268,18 @@ def seal(grace: timedelta) -> LedgerCheckpoint | None:
     except IntegrityError:
         return None  # another sealer got there first
     return checkpoint
+
+
+def _seal_cutoff(grace: timedelta) -> datetime:
+    """The newest ``occurred_at`` safe to seal (SQLite has one writer: only the grace counts)."""
+    cutoff = utcnow() - grace
+    if db.session.get_bind().dialect.name == "postgresql":
+        oldest = db.session.scalar(text(
+            "SELECT min(xact_start) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND backend_xid IS NOT NULL AND pid <> pg_backend_pid()"))
+        if oldest is not None:
+            cutoff = min(cutoff, oldest - grace)
+    return cutoff
 
 
 # --- verification -----------------------------------------------------------------------

@@ -195,3 +195,38 @@ def test_ledger_api_gives_a_contacts_history_oldest_first(client, create_contact
     assert body["events"][0]["ip"] == "203.0.113.7"
     assert body["events"][0]["evidence"]["page_url"] == "https://shop.example/signup"
     assert body["events"][0]["occurred_at"].endswith("Z")
+
+
+def test_seal_leaves_events_of_a_transaction_still_open(app, create_contact, db, backend):
+    """A long transaction (an import) that commits after a seal must not land in a sealed range."""
+    from datetime import timedelta
+
+    from sqlalchemy.orm import Session
+
+    from portal.db import utcnow
+    from portal.subscriptions.models import Contact
+
+    if backend == "sqlite":
+        pytest.skip("SQLite has one writer: no second transaction can write while this one is open")
+    early, late = create_contact(), create_contact()
+    record_some(early, 1)
+    late_id = late.id
+    with Session(db.engine) as long_running:  # an import in another process, not yet committed
+        ledger_session = long_running
+        contact = ledger_session.get(Contact, late_id)
+        from portal.consent.models import ConsentEvent as Event
+
+        event = Event(account_id=contact.account_id, contact_id=contact.id, seq=1, prev_hash="0" * 64,
+                      type="imported", occurred_at=utcnow() - timedelta(minutes=5), source="import:x",
+                      evidence={}, pii_commitments={})
+        event.hash = ledger.event_hash(event)
+        ledger_session.add(event)
+        ledger_session.flush()
+        record_some(early, 1)  # committed meanwhile, with a higher id
+        ledger.seal(timedelta(seconds=0))
+        db.session.commit()
+        ledger_session.commit()
+    ledger.seal(timedelta(seconds=0))
+    db.session.commit()
+    report = ledger.verify()
+    assert report.ok, [str(p) for p in report.problems]
