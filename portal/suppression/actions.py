@@ -78,7 +78,8 @@ def remove(account: Account, email: str, *, reason: str, list_id: str | None) ->
         raise NotFound("This address is not suppressed in that scope.")
     _check_removable(entry)
     _record(account, address, EventType.UNSUPPRESSED, entry, reason)
-    operations.remove(entry, note=reason, source=_source())
+    if not operations.remove(entry, note=reason, source=_source()):
+        raise NotFound("This address is not suppressed in that scope.")
     return operations.entries_for(address, account.id)
 
 
@@ -95,7 +96,8 @@ def global_remove(email: str, *, reason: str) -> list[Suppression]:
     entry = operations.find(address, scope=SuppressionScope.GLOBAL)
     if entry is None:
         raise NotFound("This address is not suppressed globally.")
-    operations.remove(entry, note=reason, source=_source())
+    if not operations.remove(entry, note=reason, source=_source()):
+        raise NotFound("This address is not suppressed globally.")
     return operations.global_entries(address)
 
 

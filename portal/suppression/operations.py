@@ -68,14 +68,21 @@ def add(email: str, *, scope: str, reason: str, account_id: str | None = None, l
     return entry
 
 
-def remove(entry: Suppression, *, note: str, source: str | None = None) -> None:
-    """Lift one suppression; the reason for lifting it is required and kept in the feed."""
+def remove(entry: Suppression, *, note: str, source: str | None = None) -> bool:
+    """Lift one suppression; the reason for lifting it is required and kept in the feed.
+
+    False (and nothing fed) when a concurrent request lifted it first.
+    """
     if not note or not note.strip():
         raise ValidationFailed("Removing a suppression needs a reason.")
     lock_feed()
+    if db.session.scalar(select(Suppression.id).where(Suppression.id == entry.id)) is None:
+        db.session.expunge(entry)
+        return False
     _feed("remove", entry, note=note, source=source)
     db.session.delete(entry)
     db.session.flush()
+    return True
 
 
 def _feed(op: str, entry: Suppression, *, note: str | None, source: str | None) -> SuppressionChange:
