@@ -42,8 +42,9 @@ def lookup(account: Account, email: str):
 def check(account: Account, body: CheckIn):
     hits = operations.check_many(body.emails, account.id)
     return {"checked": len(body.emails),
-            "suppressed": [{"email": body.emails[position], "entries": [serialize_entry(e) for e in entries]}
-                           for position, entries in hits]}
+            "suppressed": [{"email": body.emails[position], "entries": [
+                {"scope": scope, "list_id": list_id, "reason": reason, "created_at": isoformat(created_at)}
+                for scope, list_id, reason, created_at in entries]} for position, entries in hits]}
 
 
 @api.route("/accounts/<account_id>/suppressions/<path:email>", "PUT", summary="Suppress an address",

@@ -10,7 +10,6 @@ is confirmed, and its entries read, from the database by the full hash.
 from __future__ import annotations
 
 import hashlib
-import re
 import threading
 from typing import Iterable
 
@@ -21,24 +20,23 @@ from portal.addresses import try_normalise
 from portal.extensions import db
 from portal.suppression.models import Suppression, SuppressionChange, SuppressionScope
 
-#: A plain ASCII dot-atom address: its hash can be taken without the full validator.
-_SIMPLE = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-                     r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}")
-
 #: One scope an entry lives in: (scope, account_id, list_id).
 ScopeKey = tuple[str, str | None, str | None]
 
 
 def address_digest(address: str) -> bytes | None:
-    """SHA-256 digest equal to ``email_hash(normalise(address))``; None for an invalid address.
+    """A SHA-256 digest that equals ``email_hash(normalise(address))`` whenever the address is valid.
 
-    Plain ASCII addresses skip the validator: for them normalising is stripping and the hash
-    case-folds everything. An address the validator would still refuse (a special-use domain)
-    cannot be in the table, since entries are only made from normalised addresses.
+    For an ASCII address, normalising is stripping and lower-casing the domain, and the hash
+    case-folds everything, so the validator is skipped: an invalid ASCII address then gives
+    a digest no valid address has (validity does not depend on case), which no entry can carry,
+    since entries are only made from normalised addresses. Others go through the validator
+    (None when invalid).
     """
-    stripped = address.strip() if isinstance(address, str) else ""
-    if len(stripped) <= 320 and _SIMPLE.fullmatch(stripped):
-        return hashlib.sha256(stripped.lower().encode()).digest()
+    if not isinstance(address, str):
+        return None
+    if address.isascii():
+        return hashlib.sha256(address.strip().lower().encode()).digest()
     normalised = try_normalise(address)
     return hashlib.sha256(normalised.lower().encode()).digest() if normalised else None
 
@@ -101,16 +99,20 @@ class SuppressionIndex:
             apply(int(hashed[:16], 16), (scope, account_id, list_id))
             self.seq = seq
 
-    def candidates(self, digests: Iterable[bytes | None], account_id: str) -> list[int]:
-        """Positions of the digests that may be suppressed for ``account_id``."""
-        entries = self.entries
+    def candidates(self, emails: Iterable[str], account_id: str) -> list[tuple[int, str]]:
+        """(position, hex hash) of the addresses that may be suppressed for ``account_id``."""
+        entries, sha256, from_bytes = self.entries, hashlib.sha256, int.from_bytes
         found = []
-        for position, digest in enumerate(digests):
-            if digest is None:
-                continue
-            scopes = entries.get(int.from_bytes(digest[:8], "big"))
+        for position, email in enumerate(emails):
+            if email.isascii():  # the common case, inlined: see address_digest
+                digest = sha256(email.strip().lower().encode()).digest()
+            else:
+                digest = address_digest(email)
+                if digest is None:
+                    continue
+            scopes = entries.get(from_bytes(digest[:8], "big"))
             if scopes is not None and _concerns(scopes, account_id):
-                found.append(position)
+                found.append((position, digest.hex()))
         return found
 
 

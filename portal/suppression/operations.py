@@ -196,16 +196,43 @@ def last_seq() -> int:
     return db.session.scalar(select(func.coalesce(func.max(SuppressionChange.seq), 0)))
 
 
-def check_many(emails: Sequence[str], account_id: str) -> list[tuple[int, list[Suppression]]]:
-    """(position, entries) of each address in ``emails`` suppressed for ``account_id``.
+#: One entry as a bulk check reads it: (email_hash, scope, list_id, reason, created_at).
+_ENTRY_COLUMNS = "email_hash, scope, list_id, reason, created_at"
+
+
+def entry_rows(hashes: Sequence[str], account_id: str) -> dict[str, list[tuple]]:
+    """Plain rows (no ORM objects) of the entries stopping mail from ``account_id`` for ``hashes``.
+
+    On PostgreSQL the hashes go as one binary array parameter (no text escaping).
+    """
+    found: dict[str, list[tuple]] = {}
+    if not hashes:
+        return found
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        cursor = connection.connection.driver_connection.cursor(binary=True)
+        rows = cursor.execute(
+            f"SELECT {_ENTRY_COLUMNS} FROM suppressions WHERE email_hash = ANY(%s) AND "
+            "(scope = 'global' OR account_id = %s) ORDER BY id", [list(hashes), account_id]).fetchall()
+    else:
+        rows = []
+        for condition in where_in(Suppression.email_hash, list(hashes)):
+            rows += db.session.execute(select(
+                Suppression.email_hash, Suppression.scope, Suppression.list_id, Suppression.reason,
+                Suppression.created_at).where(condition, _visible_to(account_id, None)).order_by(Suppression.id)).all()
+    for row in rows:
+        found.setdefault(row[0], []).append(tuple(row[1:]))
+    return found
+
+
+def check_many(emails: Sequence[str], account_id: str) -> list[tuple[int, list[tuple]]]:
+    """(position, entries as (scope, list_id, reason, created_at)) of each suppressed address.
 
     The in-process index (:mod:`portal.suppression.cache`) rules out the misses without a
     query; the few hits are read from the database by their full hash.
     """
-    from portal.suppression.cache import address_digest, index
+    from portal.suppression.cache import index
 
-    digests = [address_digest(email) for email in emails]
-    positions = index().candidates(digests, account_id)
-    hashes = {position: digests[position].hex() for position in positions}
-    found = entries_for_hashes(list(hashes.values()), account_id)
-    return [(position, found[hashed]) for position, hashed in hashes.items() if hashed in found]
+    hits = index().candidates(emails, account_id)
+    found = entry_rows(list({hashed for _position, hashed in hits}), account_id)
+    return [(position, found[hashed]) for position, hashed in hits if hashed in found]
