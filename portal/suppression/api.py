@@ -43,8 +43,8 @@ def check(account: Account, body: CheckIn):
     hits = operations.check_many(body.emails, account.id)
     return {"checked": len(body.emails),
             "suppressed": [{"email": body.emails[position], "entries": [
-                {"scope": scope, "list_id": list_id, "reason": reason, "created_at": isoformat(created_at)}
-                for scope, list_id, reason, created_at in entries]} for position, entries in hits]}
+                {"scope": scope, "list_id": list_id, "reason": reason, "created_at": created_at}
+                for scope, _account_id, list_id, reason, created_at in entries]} for position, entries in hits]}
 
 
 @api.route("/accounts/<account_id>/suppressions/<path:email>", "PUT", summary="Suppress an address",

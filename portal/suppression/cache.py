@@ -1,11 +1,11 @@
-"""An in-process index of suppressed address hashes, kept exact by the changes feed.
+"""An in-process index of every suppression, kept exact by the changes feed.
 
-Each worker process keeps, per app, a dict from the first 64 bits of an address hash to the
-scopes it is suppressed in. Before every use it reads the feed rows after the last ``seq`` it
-applied (one indexed query, usually empty). Because feed rows become visible in ``seq`` order
-(see :mod:`portal.suppression.operations`), having applied up to N means holding the table as
-of a moment no older than the query. A miss is therefore a definite "not suppressed"; a hit
-is confirmed, and its entries read, from the database by the full hash.
+Each worker process keeps, per app, a dict from an address's SHA-256 digest (the full one:
+no collisions to confirm) to its entries. Before every use it reads the feed rows after the
+last ``seq`` it applied: one indexed query, usually empty. Because feed rows become visible
+in ``seq`` order (see :mod:`portal.suppression.operations`), having applied up to N means
+holding the table as of a moment no older than that query, so a bulk check answers from
+memory exactly what the table says. Cost: about 250 bytes per entry per worker process.
 """
 from __future__ import annotations
 
@@ -17,11 +17,12 @@ from flask import current_app
 from sqlalchemy import select
 
 from portal.addresses import try_normalise
+from portal.db import isoformat
 from portal.extensions import db
 from portal.suppression.models import Suppression, SuppressionChange, SuppressionScope
 
-#: One scope an entry lives in: (scope, account_id, list_id).
-ScopeKey = tuple[str, str | None, str | None]
+#: One entry: (scope, account_id, list_id, reason, created_at as ISO 8601).
+Entry = tuple[str, str | None, str | None, str, str]
 
 
 def address_digest(address: str) -> bytes | None:
@@ -42,33 +43,38 @@ def address_digest(address: str) -> bytes | None:
 
 
 class SuppressionIndex:
-    """Hash prefix -> the scope (or frozenset of scopes) it is suppressed in."""
+    """Digest -> its one entry, or a list of its entries (several scopes)."""
 
     def __init__(self) -> None:
-        self.entries: dict[int, ScopeKey | frozenset[ScopeKey]] = {}
+        self.entries: dict[bytes, Entry | list[Entry]] = {}
         self.seq = -1  # -1: not loaded yet
         self.lock = threading.Lock()
-        self._keys: dict[ScopeKey, ScopeKey] = {}
+        self._strings: dict[str | None, str | None] = {}
 
-    def _intern(self, key: ScopeKey) -> ScopeKey:
-        return self._keys.setdefault(key, key)
+    def _entry(self, scope, account_id, list_id, reason, created_at) -> Entry:
+        intern = self._strings.setdefault
+        return (intern(scope, scope), intern(account_id, account_id), intern(list_id, list_id),
+                intern(reason, reason), isoformat(created_at))
 
-    def _add(self, prefix: int, key: ScopeKey) -> None:
-        current = self.entries.get(prefix)
+    def _add(self, digest: bytes, entry: Entry) -> None:
+        current = self.entries.get(digest)
         if current is None:
-            self.entries[prefix] = self._intern(key)
-        elif isinstance(current, frozenset):
-            self.entries[prefix] = current | {key}
-        elif current != key:
-            self.entries[prefix] = frozenset((current, self._intern(key)))
+            self.entries[digest] = entry
+            return
+        entries = current if isinstance(current, list) else [current]
+        if any(old[:3] == entry[:3] for old in entries):
+            return  # already there (a replayed feed row)
+        self.entries[digest] = entries + [entry]
 
-    def _remove(self, prefix: int, key: ScopeKey) -> None:
-        current = self.entries.get(prefix)
-        if isinstance(current, frozenset):
-            rest = current - {key}
-            self.entries[prefix] = next(iter(rest)) if len(rest) == 1 else rest
-        elif current == key:
-            del self.entries[prefix]
+    def _remove(self, digest: bytes, scope: tuple) -> None:
+        current = self.entries.get(digest)
+        if current is None:
+            return
+        rest = [old for old in (current if isinstance(current, list) else [current]) if old[:3] != scope]
+        if not rest:
+            del self.entries[digest]
+        else:
+            self.entries[digest] = rest[0] if len(rest) == 1 else rest
 
     def sync(self) -> None:
         """Load the table once, then apply the feed rows after the last one applied."""
@@ -79,47 +85,45 @@ class SuppressionIndex:
 
     def _load(self) -> None:
         # The seq first, the table after: rows both in the table and in the replayed feed are
-        # applied twice, which the set semantics of _add/_remove make harmless.
+        # applied twice, which _add and _remove make harmless.
         from portal.suppression.operations import last_seq
 
         seq = last_seq()
         rows = db.session.execute(select(Suppression.email_hash, Suppression.scope, Suppression.account_id,
-                                         Suppression.list_id))
-        for hashed, scope, account_id, list_id in rows:
-            self._add(int(hashed[:16], 16), (scope, account_id, list_id))
+                                         Suppression.list_id, Suppression.reason, Suppression.created_at))
+        for hashed, *entry in rows:
+            self._add(bytes.fromhex(hashed), self._entry(*entry))
         self.seq = seq
 
     def _catch_up(self) -> None:
         rows = db.session.execute(select(
             SuppressionChange.seq, SuppressionChange.op, SuppressionChange.email_hash, SuppressionChange.scope,
-            SuppressionChange.account_id, SuppressionChange.list_id,
+            SuppressionChange.account_id, SuppressionChange.list_id, SuppressionChange.reason, SuppressionChange.at,
         ).where(SuppressionChange.seq > self.seq).order_by(SuppressionChange.seq))
-        for seq, op, hashed, scope, account_id, list_id in rows:
-            apply = self._add if op == "add" else self._remove
-            apply(int(hashed[:16], 16), (scope, account_id, list_id))
+        for seq, op, hashed, scope, account_id, list_id, reason, at in rows:
+            if op == "add":
+                self._add(bytes.fromhex(hashed), self._entry(scope, account_id, list_id, reason, at))
+            else:
+                self._remove(bytes.fromhex(hashed), (scope, account_id, list_id))
             self.seq = seq
 
-    def candidates(self, emails: Iterable[str], account_id: str) -> list[tuple[int, str]]:
-        """(position, hex hash) of the addresses that may be suppressed for ``account_id``."""
-        entries, sha256, from_bytes = self.entries, hashlib.sha256, int.from_bytes
+    def check(self, emails: Iterable[str], account_id: str) -> list[tuple[int, list[Entry]]]:
+        """(position, entries) of each address suppressed for ``account_id``."""
+        entries, sha256 = self.entries, hashlib.sha256
         found = []
         for position, email in enumerate(emails):
             if email.isascii():  # the common case, inlined: see address_digest
                 digest = sha256(email.strip().lower().encode()).digest()
             else:
                 digest = address_digest(email)
-                if digest is None:
-                    continue
-            scopes = entries.get(from_bytes(digest[:8], "big"))
-            if scopes is not None and _concerns(scopes, account_id):
-                found.append((position, digest.hex()))
+            current = entries.get(digest) if digest else None
+            if current is None:
+                continue
+            mine = [e for e in (current if isinstance(current, list) else (current,))
+                    if e[0] == SuppressionScope.GLOBAL or e[1] == account_id]
+            if mine:
+                found.append((position, sorted(mine, key=lambda e: e[4])))
         return found
-
-
-def _concerns(scopes: ScopeKey | frozenset[ScopeKey], account_id: str) -> bool:
-    if isinstance(scopes, tuple):
-        return scopes[0] == SuppressionScope.GLOBAL or scopes[1] == account_id
-    return any(key[0] == SuppressionScope.GLOBAL or key[1] == account_id for key in scopes)
 
 
 def index() -> SuppressionIndex:

@@ -150,3 +150,15 @@ def test_h3_feed_pages_in_order_and_covers_global(client, create_account, accoun
 def test_feed_refuses_bad_limits(client, create_account, platform_auth, limit):
     account = create_account()
     assert client.get(url(account, f"?limit={limit}"), headers=platform_auth).status_code == 422
+
+
+def test_bulk_check_answers_what_a_lookup_answers(client, create_list, platform_auth, db):
+    mailing_list = create_list()
+    account = mailing_list.account
+    client.post(url(account, "/check"), json={"emails": []}, headers=platform_auth)  # index built before the adds
+    client.put(url(account, "/z@x.org"), json={"reason": "manual"}, headers=platform_auth)
+    client.put(url(account, "/z@x.org"), json={"reason": "unsubscribed", "list_id": mailing_list.id},
+               headers=platform_auth)
+    checked = client.post(url(account, "/check"), json={"emails": ["z@x.org"]}, headers=platform_auth).json
+    looked_up = client.get(url(account, "/z@x.org"), headers=platform_auth).json
+    assert checked["suppressed"][0]["entries"] == looked_up["entries"] and len(looked_up["entries"]) == 2

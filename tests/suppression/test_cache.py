@@ -24,12 +24,13 @@ def test_index_loads_the_table_then_follows_the_feed(app, create_account):
     db.session.commit()
     index = SuppressionIndex()
     index.sync()
-    assert [p for p, _h in index.candidates(["a@x.org", "b@x.org"], "other")] == [0]
+    assert [p for p, _e in index.check(["a@x.org", "b@x.org"], "other")] == [0]
     operations.remove(operations.find("a@x.org", scope="global"), note="lifted")
     operations.add("b@x.org", scope="account", reason="manual", account_id=account.id)
     db.session.commit()
     index.sync()
-    assert index.candidates(["a@x.org", "b@x.org"], "other") == []
-    assert [p for p, _h in index.candidates(["a@x.org", "b@x.org"], account.id)] == [0, 1]
+    assert index.check(["a@x.org", "b@x.org"], "other") == []
+    assert [p for p, _e in index.check(["a@x.org", "b@x.org"], account.id)] == [0, 1]
     index.sync()  # replaying what it already applied changes nothing
-    assert [p for p, _h in index.candidates(["A@X.ORG"], account.id)] == [0]
+    [(_position, entries)] = index.check(["A@X.ORG"], account.id)
+    assert [(e[0], e[3]) for e in entries] == [("account", "manual")]
