@@ -88,16 +88,21 @@ def serve(app: str, database_url: str | None = None):
         process.wait(timeout=30)
 
 
-def wait_for(port: int, timeout: float = 30) -> None:
-    """Wait until something accepts connections on ``port``."""
+def wait_for(port: int, path: str = "/", timeout: float = 60) -> None:
+    """Wait until the workers answer HTTP on ``port`` (the master listens long before they boot)."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    answered = 0
+    while time.monotonic() < deadline and answered < 8:
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn.request("GET", path)
+            conn.getresponse().read()
+            conn.close()
+            answered += 1
         except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"nothing listens on {port}")
+            time.sleep(0.2)
+    if answered < 8:
+        raise RuntimeError(f"nothing answers on {port}")
 
 
 def post_json(conn: http.client.HTTPConnection, path: str, body: bytes, headers: dict) -> tuple[int, bytes]:

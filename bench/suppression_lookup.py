@@ -44,8 +44,11 @@ def wrk(port: int, prefix: str, headers: str, stored: int, seconds: int, connect
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(LUA % {"prefix": prefix, "stored": stored, "headers": headers})
     try:
-        out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s", "-s", script.name,
-                              f"http://127.0.0.1:{port}"], check=True, capture_output=True, text=True).stdout
+        done = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s", "-s", script.name,
+                               f"http://127.0.0.1:{port}"], check=True, capture_output=True, text=True)
+        out = done.stdout
+        if "RESULT" not in out or " 0 requests" in out:
+            print(out, done.stderr, file=sys.stderr)
     finally:
         os.unlink(script.name)
     requests, errors, p50, p99, worst = map(int, re.search(r"RESULT (\d+) (\d+) (\d+) (\d+) (\d+)", out).groups())

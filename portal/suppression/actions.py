@@ -19,9 +19,13 @@ def _source() -> str:
     return f"api_key:{api.current_key().id}"
 
 
-def lookup(account: Account, email: str) -> list[Suppression]:
-    """Every entry stopping mail to ``email`` from ``account``."""
-    return operations.entries_for(normalise(email), account.id)
+def lookup(account: Account, email: str) -> list[tuple]:
+    """Every entry stopping mail to ``email`` from ``account``, from the in-process index.
+
+    :returns: (scope, account_id, list_id, reason, created_at) tuples, oldest first.
+    """
+    hits = operations.check_many([normalise(email)], account.id)
+    return hits[0][1] if hits else []
 
 
 def global_lookup(email: str) -> list[Suppression]:

@@ -26,6 +26,12 @@ def serialize_change(change: SuppressionChange) -> dict:
             "scope": change.scope, "list_id": change.list_id, "reason": change.reason, "at": isoformat(change.at)}
 
 
+def index_entry(entry: tuple) -> dict:
+    """One entry of the in-process index as lookups and checks answer it."""
+    scope, _account_id, list_id, reason, created_at = entry
+    return {"scope": scope, "list_id": list_id, "reason": reason, "created_at": created_at}
+
+
 def lookup_answer(email: str, entries: list[Suppression]) -> dict:
     """The answer of a single lookup (and of an addition or removal)."""
     return {"email": email, "suppressed": bool(entries), "entries": [serialize_entry(e) for e in entries]}
@@ -34,7 +40,8 @@ def lookup_answer(email: str, entries: list[Suppression]) -> dict:
 @api.route("/accounts/<account_id>/suppressions/<path:email>", "GET", summary="Is this address suppressed?",
            response=LookupOut, tag=TAG)
 def lookup(account: Account, email: str):
-    return lookup_answer(email, actions.lookup(account, email))
+    entries = [index_entry(entry) for entry in actions.lookup(account, email)]
+    return {"email": email, "suppressed": bool(entries), "entries": entries}
 
 
 @api.route("/accounts/<account_id>/suppressions/check", "POST", summary="Check up to 10,000 addresses",
@@ -42,9 +49,8 @@ def lookup(account: Account, email: str):
 def check(account: Account, body: CheckIn):
     hits = operations.check_many(body.emails, account.id)
     return {"checked": len(body.emails),
-            "suppressed": [{"email": body.emails[position], "entries": [
-                {"scope": scope, "list_id": list_id, "reason": reason, "created_at": created_at}
-                for scope, _account_id, list_id, reason, created_at in entries]} for position, entries in hits]}
+            "suppressed": [{"email": body.emails[position], "entries": [index_entry(entry) for entry in entries]}
+                           for position, entries in hits]}
 
 
 @api.route("/accounts/<account_id>/suppressions/<path:email>", "PUT", summary="Suppress an address",
