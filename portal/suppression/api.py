@@ -4,6 +4,7 @@ from __future__ import annotations
 from portal import api
 from portal.accounts.models import Account
 from portal.db import isoformat
+from portal.errors import PortalError
 from portal.extensions import db
 from portal.subscriptions.operations import get_list
 from portal.suppression import actions, deliveries, eligibility, operations
@@ -83,6 +84,8 @@ def bulk(account: Account, body: BulkIn):
            summary="The changes feed: additions and removals in commit order", query=api.PageQuery,
            response=ChangePage, tag=TAG)
 def feed(account: Account, query: api.PageQuery):
+    if not isinstance(api.decode_cursor(query.cursor), (int, type(None))):
+        raise PortalError("The cursor is not valid.", code="invalid_cursor")
     return api.paginate(operations.changes_for(account.id), SuppressionChange.seq, query, serialize_change,
                         max_limit=10_000)
 
