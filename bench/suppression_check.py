@@ -1,7 +1,7 @@
 """Bulk suppression check through the HTTP API, against a bare-Flask baseline in the same run.
 
     /work/main/.venv/bin/python bench/suppression_check.py            # 1M addresses vs 1M entries
-    /work/main/.venv/bin/python bench/suppression_check.py --quick    # 20k vs 20k, for CI
+    /work/main/.venv/bin/python bench/suppression_check.py --quick    # 200k vs 20k, for CI
 
 Creates a scratch PostgreSQL database, COPYs the suppressions in, serves the portal and the
 baseline with the same gunicorn command, sends the addresses in calls of 10,000 from a few
@@ -30,6 +30,8 @@ def load_suppressions(url: str, account: str, list_id: str, count: int) -> None:
     scopes = {0: f"global\tglobal\t\\N\t\\N", 1: f"list\tlist:{list_id}\t{account}\t{list_id}"}
     default = f"account\taccount:{account}\t{account}\t\\N"
     with psycopg.connect(url) as conn, conn.cursor() as cur:
+        # The rows are known good: skip the per-row foreign-key triggers while loading.
+        cur.execute("SET session_replication_role = replica")
         with cur.copy("COPY suppressions (email_hash, email, scope, scope_key, account_id, list_id, reason, "
                       "source, created_at) FROM STDIN") as copy:
             for start in range(0, count, 50_000):
@@ -101,10 +103,10 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=10_000)
     parser.add_argument("--hit-every", type=int, default=10, help="one address in N is suppressed (default 10)")
     parser.add_argument("--clients", type=int, default=4)
-    parser.add_argument("--quick", action="store_true", help="20k addresses against 20k suppressions")
+    parser.add_argument("--quick", action="store_true", help="200k addresses (20 calls) against 20k suppressions")
     args = parser.parse_args()
     if args.quick:
-        args.suppressions = args.addresses = 20_000
+        args.suppressions, args.addresses = 20_000, 200_000
 
     with harness.scratch_database(args.database) as url:
         account, list_id, key = harness.setup_account(url)
@@ -120,7 +122,10 @@ def main() -> None:
         with harness.serve("wsgi:app", url) as port:
             path = f"/api/v1/accounts/{account}/suppressions/check"
             started = time.perf_counter()
-            run(port, path, bodies[:1] * (2 * args.clients), headers, 2 * args.clients)  # load each worker's index
+            for _round in range(20):  # until every worker has loaded its index: a round of quick answers
+                seconds, _ = run(port, path, bodies[:1] * (4 * args.clients), headers, 4 * args.clients)
+                if seconds < 1:
+                    break
             print(f"warm-up (each worker loads its index) {time.perf_counter() - started:.1f} s")
             seconds, found = run(port, path, bodies, headers, args.clients)
         if found != expected:

@@ -9,6 +9,7 @@ memory exactly what the table says. Cost: about 250 bytes per entry per worker p
 """
 from __future__ import annotations
 
+import gc
 import hashlib
 import threading
 from typing import Iterable
@@ -20,6 +21,9 @@ from portal.addresses import try_normalise
 from portal.db import isoformat
 from portal.extensions import db
 from portal.suppression.models import Suppression, SuppressionChange, SuppressionScope
+
+#: Index sizes from which the loaded index is moved out of the garbage collector's sight.
+FREEZE_ABOVE = 100_000
 
 #: One entry: (scope, account_id, list_id, reason, created_at as ISO 8601).
 Entry = tuple[str, str | None, str | None, str, str]
@@ -94,6 +98,11 @@ class SuppressionIndex:
         for hashed, *entry in rows:
             self._add(bytes.fromhex(hashed), self._entry(*entry))
         self.seq = seq
+        if len(self.entries) >= FREEZE_ABOVE:
+            # Without this every full garbage collection walks the whole index: 5x slower checks
+            # at a million entries. Frozen objects are still freed by reference counting.
+            gc.collect()
+            gc.freeze()
 
     def _catch_up(self) -> None:
         rows = db.session.execute(select(
