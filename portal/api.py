@@ -87,7 +87,7 @@ def _load_account(key, account_id: str):
     from portal.errors import NotFound
     from portal.extensions import db
 
-    if key.scope == "account" and key.account_id != account_id:
+    if key.scope == "account" and key.account_id != account_id or "\x00" in account_id:
         # Same answer as a missing account: a key cannot probe other accounts' ids.
         raise NotFound("No such account.")
     account = db.session.get(Account, account_id)
@@ -106,6 +106,9 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
         data = json.loads(raw)
     except (ValueError, RecursionError):
         raise PortalError("The body is not valid JSON.", code="invalid_json") from None
+    if b"\\u0000" in raw and _contains_nul(data):
+        # PostgreSQL text cannot hold NUL: refuse it here rather than fail in the database.
+        raise ValidationFailed("Text may not contain NUL (\\u0000) characters.")
     try:
         return model.model_validate(data)
     except ValidationError as error:
@@ -117,8 +120,20 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
         raise ValidationFailed(details=details) from None
 
 
+def _contains_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_contains_nul(item) for item in value)
+    return False
+
+
 def parse_query(model: type[BaseModel]) -> BaseModel:
     """Validate the query string against ``model``."""
+    if any("\x00" in value for value in request.args.values()):
+        raise ValidationFailed("The query string may not contain NUL characters.")
     try:
         return model.model_validate(request.args.to_dict())
     except ValidationError as error:
@@ -172,9 +187,13 @@ def decode_cursor(cursor: str | None) -> Any:
     if not cursor:
         return None
     try:
-        return json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        value = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except ValueError:
-        raise PortalError("The cursor is not valid.", code="invalid_cursor") from None
+        value = None
+    if (not isinstance(value, (str, int)) or isinstance(value, bool) or "\x00" in str(value)
+            or isinstance(value, int) and not -2**63 <= value < 2**63):
+        raise PortalError("The cursor is not valid.", code="invalid_cursor")
+    return value
 
 
 class PageQuery(Schema):

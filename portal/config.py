@@ -71,6 +71,8 @@ class Config:
     PORTAL_CONFIRM_MAX_AGE = timedelta(days=int(os.environ.get("PORTAL_CONFIRM_MAX_AGE_DAYS", "7")))
     #: No consent and no contact for this long makes an address stale.
     PORTAL_STALE_AFTER = timedelta(days=int(os.environ.get("PORTAL_STALE_AFTER_DAYS", "730")))
+    #: Soft bounces in a row that suppress an address like a hard bounce.
+    PORTAL_SOFT_BOUNCE_LIMIT = int(os.environ.get("PORTAL_SOFT_BOUNCE_LIMIT", "3"))
     #: Events younger than this are left for the next ledger checkpoint.
     PORTAL_LEDGER_SEAL_GRACE = timedelta(seconds=int(os.environ.get("PORTAL_LEDGER_SEAL_GRACE_SECONDS", "60")))
 

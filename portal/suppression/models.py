@@ -83,3 +83,21 @@ class SuppressionChange(db.Model):
     note: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str | None] = mapped_column(String(100))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DeliveryEvent(db.Model):
+    """A delivery, hard bounce or soft bounce reported by the platform, kept to count each once."""
+
+    __tablename__ = "delivery_events"
+    __table_args__ = (UniqueConstraint("account_id", "message_id", "type", "email_hash"),)
+
+    id: Mapped[int] = mapped_column(BigIntKey, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+    #: The platform's message id (``Message-ID`` or its own).
+    message_id: Mapped[str] = mapped_column(String(500))
+    #: ``delivered``, ``hard_bounce`` or ``soft_bounce``.
+    type: Mapped[str] = mapped_column(String(20))
+    email_hash: Mapped[str] = mapped_column(String(64))
+    #: When the platform saw it happen.
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

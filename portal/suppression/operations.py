@@ -1,14 +1,35 @@
-"""Adding, removing and finding suppressions; every change goes to the changes feed."""
+"""Adding, removing and finding suppressions; every change goes to the changes feed.
+
+Commit order of the feed: on PostgreSQL every writer takes one transaction-scoped advisory
+lock (:func:`lock_feed`) before it touches ``suppressions``, and keeps it to its commit. Feed
+rows therefore get their ``seq`` in commit order, and a reader that has seen ``seq`` N will
+never later see a row below N appear (no skipped rows, concurrent writers included). SQLite
+has one writer at a time, which gives the same order for free.
+"""
 from __future__ import annotations
 
-from sqlalchemy import or_, select
+from typing import Iterable, Sequence
+
+from sqlalchemy import ARRAY, String, any_, bindparam, func, or_, select, text
 from sqlalchemy.exc import IntegrityError
 
 from portal.addresses import email_hash
+from portal.db import utcnow
 from portal.errors import ValidationFailed
 from portal.extensions import db
 from portal.suppression.models import (Suppression, SuppressionChange, SuppressionReason, SuppressionScope,
                                        scope_key)
+
+#: The advisory-lock key that serialises feed appends on PostgreSQL ("supp" in ASCII).
+FEED_LOCK = 0x73757070
+#: Bound parameters per ``IN`` on SQLite (its variable limit may be as low as 999).
+SQLITE_CHUNK = 900
+
+
+def lock_feed() -> None:
+    """Take the feed's write lock until the end of the transaction (PostgreSQL; no-op on SQLite)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": FEED_LOCK})
 
 
 def _check(scope: str, reason: str, account_id: str | None, list_id: str | None) -> None:
@@ -30,6 +51,7 @@ def add(email: str, *, scope: str, reason: str, account_id: str | None = None, l
         account_id = list_id = None
     elif scope == SuppressionScope.ACCOUNT:
         list_id = None
+    lock_feed()
     key = scope_key(scope, account_id, list_id)
     hashed = email_hash(email)
     existing = db.session.scalars(select(Suppression).where(
@@ -47,22 +69,38 @@ def add(email: str, *, scope: str, reason: str, account_id: str | None = None, l
     return entry
 
 
-def remove(entry: Suppression, *, note: str, source: str | None = None) -> None:
-    """Lift one suppression; the reason for lifting it is required and kept in the feed."""
+def remove(entry: Suppression, *, note: str, source: str | None = None) -> bool:
+    """Lift one suppression; the reason for lifting it is required and kept in the feed.
+
+    False (and nothing fed) when a concurrent request lifted it first.
+    """
     if not note or not note.strip():
         raise ValidationFailed("Removing a suppression needs a reason.")
+    lock_feed()
+    if db.session.scalar(select(Suppression.id).where(Suppression.id == entry.id)) is None:
+        db.session.expunge(entry)
+        return False
     _feed("remove", entry, note=note, source=source)
     db.session.delete(entry)
     db.session.flush()
+    return True
 
 
 def _feed(op: str, entry: Suppression, *, note: str | None, source: str | None) -> SuppressionChange:
+    # An addition's time is its entry's, so that a reader's copy has the entry's created_at.
     change = SuppressionChange(op=op, email_hash=entry.email_hash, email=entry.email, scope=entry.scope,
                                account_id=entry.account_id, list_id=entry.list_id, reason=entry.reason,
-                               note=note, source=source)
+                               note=note, source=source, at=entry.created_at if op == "add" else utcnow())
     db.session.add(change)
     db.session.flush()
     return change
+
+
+def find(email: str, *, scope: str, account_id: str | None = None, list_id: str | None = None) -> Suppression | None:
+    """The one entry of ``email`` in exactly this scope, or None."""
+    key = scope_key(scope, account_id, list_id)
+    return db.session.scalars(select(Suppression).where(
+        Suppression.email_hash == email_hash(email), Suppression.scope_key == key)).first()
 
 
 def entries_for(email: str, account_id: str, list_id: str | None = None) -> list[Suppression]:
@@ -70,12 +108,102 @@ def entries_for(email: str, account_id: str, list_id: str | None = None) -> list
 
     With ``list_id``, only that list's entries count among the list scopes.
     """
-    hashed = email_hash(email)
+    return entries_for_hashes([email_hash(email)], account_id, list_id).get(email_hash(email), [])
+
+
+def global_entries(email: str) -> list[Suppression]:
+    """The global-scope entries of ``email`` (at most one)."""
+    return list(db.session.scalars(select(Suppression).where(
+        Suppression.email_hash == email_hash(email), Suppression.scope == SuppressionScope.GLOBAL)))
+
+
+def _visible_to(account_id: str, list_id: str | None):
+    """The scopes that stop mail from ``account_id`` (to ``list_id``, when given)."""
     scopes = [Suppression.scope == SuppressionScope.GLOBAL,
               (Suppression.scope == SuppressionScope.ACCOUNT) & (Suppression.account_id == account_id)]
     if list_id is None:
         scopes.append((Suppression.scope == SuppressionScope.LIST) & (Suppression.account_id == account_id))
     else:
         scopes.append((Suppression.scope == SuppressionScope.LIST) & (Suppression.list_id == list_id))
-    return list(db.session.scalars(select(Suppression).where(Suppression.email_hash == hashed, or_(*scopes))
-                                   .order_by(Suppression.id)))
+    return or_(*scopes)
+
+
+def where_in(column, values: Sequence[str]) -> Iterable:
+    """Conditions ``column IN values`` in as few statements as the database allows."""
+    values = list(values)
+    if db.session.get_bind().dialect.name == "postgresql":
+        # One array parameter: one statement whatever the count.
+        yield column == any_(bindparam("values", values, type_=ARRAY(String)))
+        return
+    for start in range(0, len(values), SQLITE_CHUNK):
+        yield column.in_(values[start:start + SQLITE_CHUNK])
+
+
+def entries_for_hashes(hashes: Sequence[str], account_id: str,
+                       list_id: str | None = None) -> dict[str, list[Suppression]]:
+    """Entries stopping mail from ``account_id`` for each of ``hashes`` (only those with any)."""
+    found: dict[str, list[Suppression]] = {}
+    if not hashes:
+        return found
+    for condition in where_in(Suppression.email_hash, sorted(set(hashes))):
+        query = select(Suppression).where(condition, _visible_to(account_id, list_id)).order_by(Suppression.id)
+        for entry in db.session.scalars(query):
+            found.setdefault(entry.email_hash, []).append(entry)
+    for entries in found.values():
+        entries.sort(key=lambda entry: entry.id)
+    return found
+
+
+def add_many(entries: Sequence[tuple[str, str, str | None]], *, account_id: str,
+             source: str | None = None) -> tuple[int, int]:
+    """Add ``(normalised email, reason, list_id or None)`` entries for an account: (added, already).
+
+    Set-based: one read of what exists, one insert of the new entries and their feed rows.
+    Holding the feed lock first means no concurrent writer can add the same entry meanwhile.
+    """
+    lock_feed()
+    wanted: dict[tuple[str, str], Suppression] = {}
+    for email, reason, list_id in entries:
+        scope = SuppressionScope.LIST if list_id else SuppressionScope.ACCOUNT
+        key = scope_key(scope, account_id, list_id)
+        hashed = email_hash(email)
+        wanted.setdefault((hashed, key), Suppression(
+            email_hash=hashed, email=email, scope=scope, scope_key=key, account_id=account_id,
+            list_id=list_id, reason=reason, source=source))
+    existing: set[tuple[str, str]] = set()
+    for condition in where_in(Suppression.email_hash, sorted({hashed for hashed, _key in wanted})):
+        existing.update(db.session.execute(select(Suppression.email_hash, Suppression.scope_key).where(condition)))
+    new = [entry for pair, entry in wanted.items() if pair not in existing]
+    db.session.add_all(new)
+    db.session.flush()
+    for entry in new:
+        db.session.add(SuppressionChange(op="add", email_hash=entry.email_hash, email=entry.email,
+                                         scope=entry.scope, account_id=entry.account_id, list_id=entry.list_id,
+                                         reason=entry.reason, source=source, at=entry.created_at))
+    db.session.flush()
+    return len(new), len(entries) - len(new)
+
+
+def changes_for(account_id: str | None):
+    """The feed rows a reader of ``account_id`` sees (its scopes and global; all with None)."""
+    query = select(SuppressionChange)
+    if account_id is not None:
+        query = query.where(or_(SuppressionChange.account_id == account_id,
+                                SuppressionChange.scope == SuppressionScope.GLOBAL))
+    return query
+
+
+def last_seq() -> int:
+    """The newest ``seq`` of the feed (0 when empty)."""
+    return db.session.scalar(select(func.coalesce(func.max(SuppressionChange.seq), 0)))
+
+
+def check_many(emails: Sequence[str], account_id: str) -> list[tuple[int, list[tuple]]]:
+    """(position, entries as (scope, account_id, list_id, reason, created_at)) of each suppressed address.
+
+    Answered from the in-process index (:mod:`portal.suppression.cache`), which the changes
+    feed keeps exact: one small query per call whatever the number of addresses.
+    """
+    from portal.suppression.cache import index
+
+    return index().check(emails, account_id)

@@ -1,0 +1,97 @@
+"""Single-address suppression lookups at 64 connections, against a bare-Flask baseline.
+
+    /work/main/.venv/bin/python bench/suppression_lookup.py [--quick] [--seconds 10]
+
+Needs ``wrk`` (``apt-get install -y wrk``). Creates a scratch PostgreSQL database with
+100,000 suppressions (COPY), serves the portal and a bare Flask endpoint with the same
+gunicorn command, drives each with wrk over loopback (64 connections, fixed duration; one
+address in ten suppressed), and prints requests per second and the latency percentiles.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import suppression_harness as harness  # noqa: E402
+from suppression_check import load_suppressions  # noqa: E402
+
+LUA = """
+local counter = 0
+local prefix = "%(prefix)s"
+local stored = %(stored)d
+request = function()
+  counter = counter + 1
+  local i = counter * 7919 %% (stored * 10)
+  if counter %% 10 == 0 then i = counter * 7919 %% stored else i = stored + i end
+  return wrk.format("GET", prefix .. "user" .. i .. "@bench" .. (i %% 97) .. ".example", {%(headers)s})
+end
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %%d %%d %%.0f %%.0f %%.0f\\n", summary.requests,
+    summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    latency:percentile(50), latency:percentile(99), latency.max))
+end
+"""
+
+
+def wrk(port: int, prefix: str, headers: str, stored: int, seconds: int, connections: int) -> dict:
+    """Run wrk against ``prefix``: requests/s, errors, p50/p99/max latency (ms)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(LUA % {"prefix": prefix, "stored": stored, "headers": headers})
+    try:
+        done = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s", "-s", script.name,
+                               f"http://127.0.0.1:{port}"], check=True, capture_output=True, text=True)
+        out = done.stdout
+        if "RESULT" not in out or " 0 requests" in out:
+            print(out, done.stderr, file=sys.stderr)
+    finally:
+        os.unlink(script.name)
+    requests, errors, p50, p99, worst = map(int, re.search(r"RESULT (\d+) (\d+) (\d+) (\d+) (\d+)", out).groups())
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    return {"rate": rate, "requests": requests, "errors": errors, "p50": p50 / 1000, "p99": p99 / 1000,
+            "max": worst / 1000}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database", default=os.environ.get("BENCH_DATABASE_URL",
+                                                             "postgresql://postgres@127.0.0.1:5432/postgres"))
+    parser.add_argument("--suppressions", type=int, default=100_000)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--quick", action="store_true", help="10k suppressions, 3 s runs")
+    args = parser.parse_args()
+    if args.quick:
+        args.suppressions, args.seconds = 10_000, 3
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: apt-get install -y wrk")
+
+    with harness.scratch_database(args.database) as url:
+        account, list_id, key = harness.setup_account(url)
+        load_suppressions(url, account, list_id, args.suppressions)
+        with harness.serve("bench.suppression_bare:app") as port:
+            wrk(port, "/bare/", "", args.suppressions, 1, args.connections)
+            base = wrk(port, "/bare/", "", args.suppressions, args.seconds, args.connections)
+        with harness.serve("wsgi:app", url) as port:
+            prefix = f"/api/v1/accounts/{account}/suppressions/"
+            headers = f'["Authorization"] = "Bearer {key}"'
+            for _round in range(5):  # until every worker has loaded its index
+                if wrk(port, prefix, headers, args.suppressions, 2, args.connections)["p99"] < 500:
+                    break
+            portal = wrk(port, prefix, headers, args.suppressions, args.seconds, args.connections)
+
+    for name, figures in (("baseline (bare Flask)", base), ("portal lookup", portal)):
+        print(f"{name:22} {figures['rate']:8,.0f} req/s  p50 {figures['p50']:6.1f} ms  p99 {figures['p99']:6.1f} ms"
+              f"  max {figures['max']:6.1f} ms  ({figures['requests']:,} requests, {figures['errors']} errors)")
+    ratio = portal["rate"] / base["rate"]
+    print(f"ratio to baseline: {ratio:.2f} (target 0.6: {'met' if ratio >= 0.6 else 'NOT met'}); "
+          f"p99 {portal['p99']:.1f} ms (target < 100 ms: {'met' if portal['p99'] < 100 else 'NOT met'})")
+
+
+if __name__ == "__main__":
+    main()

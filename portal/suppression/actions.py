@@ -1,0 +1,123 @@
+"""What the API's callers ask of suppressions: with the scope rules of their key, and recorded."""
+from __future__ import annotations
+
+from flask import request
+
+from portal import api
+from portal.accounts.models import Account
+from portal.addresses import normalise, try_normalise
+from portal.consent import operations as ledger
+from portal.consent.models import EventType
+from portal.errors import Forbidden, NotFound, ValidationFailed
+from portal.subscriptions.operations import find_contact, get_list
+from portal.suppression import operations
+from portal.suppression.models import Suppression, SuppressionReason, SuppressionScope
+from portal.suppression.schemas import BulkEntry, RemoveQuery, SuppressionRemove
+
+
+def _source() -> str:
+    return f"api_key:{api.current_key().id}"
+
+
+def lookup(account: Account, email: str) -> list[tuple]:
+    """Every entry stopping mail to ``email`` from ``account``, from the in-process index.
+
+    :returns: (scope, account_id, list_id, reason, created_at) tuples, oldest first.
+    """
+    hits = operations.check_many([normalise(email)], account.id)
+    return hits[0][1] if hits else []
+
+
+def global_lookup(email: str) -> list[Suppression]:
+    """The global entry of ``email``, if any."""
+    return operations.global_entries(normalise(email))
+
+
+def _scope(account: Account, list_id: str | None) -> tuple[str, str | None]:
+    if list_id is None:
+        return SuppressionScope.ACCOUNT, None
+    return SuppressionScope.LIST, get_list(account, list_id).id
+
+
+def _record(account: Account, address: str, event: str, entry: Suppression, note: str | None) -> None:
+    contact = find_contact(account.id, address)
+    if contact is not None:
+        ledger.record(event, contact=contact, source=_source(), list_id=entry.list_id,
+                      evidence={"scope": entry.scope, "reason": entry.reason, "note": note})
+
+
+def add(account: Account, email: str, *, reason: str, list_id: str | None, note: str | None) -> list[Suppression]:
+    """Suppress ``email`` for the account (or one of its lists); the entries afterwards."""
+    address = normalise(email)
+    scope, list_id = _scope(account, list_id)
+    entry = operations.add(address, scope=scope, reason=reason, account_id=account.id, list_id=list_id,
+                           source=_source(), note=note)
+    if entry is not None:
+        _record(account, address, EventType.SUPPRESSED, entry, note)
+    return operations.entries_for(address, account.id)
+
+
+def removal_reason(query: RemoveQuery) -> tuple[str, str | None]:
+    """The reason (and list) of a removal, from the JSON body or the query string."""
+    reason, list_id = query.reason, query.list_id
+    if request.content_length or request.is_json:
+        body = api.parse_body(SuppressionRemove)
+        reason, list_id = body.reason, body.list_id or list_id
+    if not reason or not reason.strip():
+        raise ValidationFailed("Removing a suppression needs a reason (JSON body or ?reason=).")
+    return reason, list_id
+
+
+def _check_removable(entry: Suppression) -> None:
+    if entry.reason == SuppressionReason.COMPLAINT and api.current_key().scope != "platform":
+        raise Forbidden("A complaint suppression can only be lifted by the platform.")
+
+
+def remove(account: Account, email: str, *, reason: str, list_id: str | None) -> list[Suppression]:
+    """Lift the account's (or a list's) entry of ``email``; the entries that remain."""
+    address = normalise(email)
+    scope, list_id = _scope(account, list_id)
+    entry = operations.find(address, scope=scope, account_id=account.id, list_id=list_id)
+    if entry is None:
+        raise NotFound("This address is not suppressed in that scope.")
+    _check_removable(entry)
+    _record(account, address, EventType.UNSUPPRESSED, entry, reason)
+    if not operations.remove(entry, note=reason, source=_source()):
+        raise NotFound("This address is not suppressed in that scope.")
+    return operations.entries_for(address, account.id)
+
+
+def global_add(email: str, *, reason: str, note: str | None) -> list[Suppression]:
+    """Suppress ``email`` for every account."""
+    address = normalise(email)
+    operations.add(address, scope=SuppressionScope.GLOBAL, reason=reason, source=_source(), note=note)
+    return operations.global_entries(address)
+
+
+def global_remove(email: str, *, reason: str) -> list[Suppression]:
+    """Lift the global entry of ``email``."""
+    address = normalise(email)
+    entry = operations.find(address, scope=SuppressionScope.GLOBAL)
+    if entry is None:
+        raise NotFound("This address is not suppressed globally.")
+    if not operations.remove(entry, note=reason, source=_source()):
+        raise NotFound("This address is not suppressed globally.")
+    return operations.global_entries(address)
+
+
+def bulk_add(account: Account, entries: list[BulkEntry]) -> dict:
+    """Suppress many addresses for the account: counts added, already there, invalid."""
+    valid, invalid = [], []
+    list_ids = {entry.list_id for entry in entries if entry.list_id}
+    for list_id in list_ids:
+        get_list(account, list_id)
+    for position, entry in enumerate(entries):
+        address = try_normalise(entry.email)
+        if address is None:
+            invalid.append(position)
+        else:
+            valid.append((address, entry.reason, entry.list_id))
+    added, already = operations.add_many(valid, account_id=account.id, source=_source())
+    return {"added": added, "already": already, "invalid": len(invalid), "invalid_indexes": invalid}
+
+
