@@ -1,7 +1,7 @@
 """delivery events
 
 Revision ID: a6d3c1e9b204
-Revises: 17f631e01787
+Revises: d6ae1e7f70f8
 Create Date: 2026-11-25 03:04:23.075818
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'a6d3c1e9b204'
-down_revision = '17f631e01787'
+down_revision = 'd6ae1e7f70f8'
 branch_labels = None
 depends_on = None
 
