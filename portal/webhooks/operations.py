@@ -106,7 +106,7 @@ def _queue(endpoint: WebhookEndpoint, event: str, data: dict[str, Any]) -> Outbo
     delivery = str(uuid.uuid4())
     body = json.dumps({"id": delivery, "event": event, "account_id": endpoint.account_id,
                        "occurred_at": isoformat(utcnow()), "data": data},
-                      separators=(",", ":"), sort_keys=True)
+                      separators=(",", ":"), sort_keys=True, ensure_ascii=False)
     headers = {"Content-Type": "application/json", "X-Portal-Signature": sign(endpoint.secret, body),
                "X-Portal-Event": event, "X-Portal-Delivery": delivery}
     message = OutboxMessage(channel="webhook", kind=event, recipient=endpoint.url,
