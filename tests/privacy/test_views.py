@@ -19,7 +19,9 @@ from tests.privacy.conftest import scan
 def csrf_client(app):
     """A client of an app on the same database with CSRF protection on."""
     strict = make_app(app.config["SQLALCHEMY_DATABASE_URI"], WTF_CSRF_ENABLED=True)
-    return strict.test_client()
+    yield strict.test_client()
+    with strict.app_context():
+        db.engine.dispose()
 
 
 def csrf_token(page: str) -> str:
