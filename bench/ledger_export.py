@@ -145,6 +145,9 @@ def bulk_insert(app, rows) -> None:
                     chunk.clear()
             cursor.executemany(sql, chunk)
         raw.commit()
+        if db.engine.dialect.name == "postgresql":
+            raw.autocommit = True
+            cursor.execute("ANALYZE")  # what autovacuum does after a bulk load; the planner needs it
     finally:
         raw.close()
 
