@@ -144,10 +144,9 @@ def bulk_insert(app, rows) -> None:
                     cursor.executemany(sql, chunk)
                     chunk.clear()
             cursor.executemany(sql, chunk)
-        raw.commit()
         if db.engine.dialect.name == "postgresql":
-            raw.autocommit = True
-            cursor.execute("ANALYZE")  # what autovacuum does after a bulk load; the planner needs it
+            cursor.execute("ANALYZE consent_events")  # what autovacuum does after a bulk load
+        raw.commit()
     finally:
         raw.close()
 

@@ -1,4 +1,5 @@
-"""webhook_endpoints: an account's webhook URLs, secrets and subscribed events
+"""webhook_endpoints: an account's webhook URLs, secrets and subscribed events; an index
+on consent_events (account_id, id) for the keyset pages of the ledger export
 
 Revision ID: a7c3e9d21b44
 Revises: 17f631e01787
@@ -30,10 +31,12 @@ def upgrade():
     )
     with op.batch_alter_table('webhook_endpoints', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_webhook_endpoints_account_id'), ['account_id'], unique=False)
+    op.create_index('ix_consent_events_account_id_id', 'consent_events', ['account_id', 'id'], unique=False)
 
 
 
 def downgrade():
+    op.drop_index('ix_consent_events_account_id_id', table_name='consent_events')
     with op.batch_alter_table('webhook_endpoints', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_webhook_endpoints_account_id'))
 
