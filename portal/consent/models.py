@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import BigIntKey, JSONType, UTCDateTime, utcnow
@@ -45,7 +45,9 @@ class ConsentEvent(db.Model):
     """
 
     __tablename__ = "consent_events"
-    __table_args__ = (UniqueConstraint("contact_id", "seq"),)
+    __table_args__ = (UniqueConstraint("contact_id", "seq"),
+                      # Keyset pages of one account's events in id order (the ledger export).
+                      Index("ix_consent_events_account_id_id", "account_id", "id"))
 
     id: Mapped[int] = mapped_column(BigIntKey, primary_key=True, autoincrement=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)

@@ -1,0 +1,1 @@
+"""A subscriber's rights over their data: export, erasure; retention of what is kept."""

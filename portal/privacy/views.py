@@ -1,0 +1,76 @@
+"""Download my data and erase my data, linked from the preference centre (SPEC section 3).
+
+Erasure takes two steps: the preferences link (which may have been forwarded) only asks for a
+confirmation mail; the short-lived link in that mail, opened by whoever reads the mailbox,
+erases. Every GET shows a button and changes nothing.
+"""
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, Response, render_template
+from flask_babel import get_locale
+
+from portal.extensions import db
+from portal.privacy import operations
+from portal.privacy.forms import ActionForm, require_valid
+from portal.web import private, use_account
+
+bp = Blueprint("privacy", __name__)
+
+
+@bp.get("/preferences/<token>/data")
+@private
+def data_page(token: str):
+    contact = operations.contact_for_preferences(token)
+    use_account(contact.account)
+    return render_template("privacy/data.html", account=contact.account, form=ActionForm())
+
+
+@bp.post("/preferences/<token>/data")
+@private
+def data_download(token: str):
+    contact = operations.contact_for_preferences(token)
+    require_valid(ActionForm())
+    document = operations.export_contact(contact)
+    return Response(json.dumps(document, indent=2, ensure_ascii=False), mimetype="application/json",
+                    headers={"Content-Disposition": 'attachment; filename="my-data.json"'})
+
+
+@bp.get("/preferences/<token>/erase")
+@private
+def erase_page(token: str):
+    contact = operations.contact_for_preferences(token)
+    use_account(contact.account)
+    return render_template("privacy/erase.html", account=contact.account, form=ActionForm())
+
+
+@bp.post("/preferences/<token>/erase")
+@private
+def erase_request(token: str):
+    contact = operations.contact_for_preferences(token)
+    use_account(contact.account)
+    require_valid(ActionForm())
+    operations.request_erasure(contact, locale=str(get_locale() or contact.account.locale))
+    db.session.commit()
+    # The same page whether or not a mail went out: it tells nothing about the address.
+    return render_template("privacy/erase_sent.html", account=contact.account)
+
+
+@bp.get("/erase/<token>")
+@private
+def erase_confirm_page(token: str):
+    contact = operations.contact_for_erase_token(token)
+    use_account(contact.account)
+    return render_template("privacy/erase_confirm.html", account=contact.account, form=ActionForm())
+
+
+@bp.post("/erase/<token>")
+@private
+def erase_confirm(token: str):
+    contact = operations.contact_for_erase_token(token)
+    use_account(contact.account)
+    require_valid(ActionForm())
+    operations.erase_contact(contact, source="erase_link")
+    db.session.commit()
+    return render_template("privacy/erased.html", account=contact.account)

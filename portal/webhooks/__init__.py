@@ -1,0 +1,1 @@
+"""Webhook endpoints of an account, and the signed event calls made to them through the outbox."""

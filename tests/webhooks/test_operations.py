@@ -1,0 +1,118 @@
+"""emit(): one signed outbox row per subscribed endpoint, delivered to a real HTTP server."""
+import hashlib
+import hmac
+import json
+import threading
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from sqlalchemy import select
+
+from portal.errors import ValidationFailed
+from portal.outbox.models import OutboxMessage
+from portal.webhooks import operations
+
+
+class Receiver(BaseHTTPRequestHandler):
+    """Keeps every POST it gets: (headers, body)."""
+
+    received: list = []
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.received.append((dict(self.headers), body))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def receiver():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    Receiver.received = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def deliver(message: OutboxMessage) -> int:
+    """What the outbox worker does with a webhook row: POST the body with the headers."""
+    request = urllib.request.Request(message.recipient, data=message.payload["body"].encode(),
+                                     headers=message.payload["headers"], method="POST")
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return response.status
+
+
+def test_emit_signs_a_body_the_receiver_can_verify(app, db, create_account, create_contact, receiver):
+    account = create_account()
+    contact = create_contact(account, email="Rina@Example.org", name="Rina Wijaya")
+    url = f"http://127.0.0.1:{receiver.server_port}/hook"
+    endpoint = operations.create_endpoint(account.id, url=url, events=["confirmed", "unsubscribed"])
+    db.session.commit()
+
+    messages = operations.emit(account.id, "confirmed", {"email": contact.email, "list_id": "L1"})
+    db.session.commit()
+
+    assert len(messages) == 1
+    stored = db.session.scalars(select(OutboxMessage).where(OutboxMessage.channel == "webhook")).one()
+    assert stored.kind == "confirmed" and stored.recipient == url
+    assert deliver(stored) == 204
+    headers, body = Receiver.received[0]
+    expected = "sha256=" + hmac.new(endpoint.secret.encode(), body, hashlib.sha256).hexdigest()
+    assert hmac.compare_digest(headers["X-Portal-Signature"], expected)
+    assert headers["X-Portal-Event"] == "confirmed"
+    assert headers["Content-Type"] == "application/json"
+    event = json.loads(body)
+    assert event["id"] == headers["X-Portal-Delivery"]
+    assert event["event"] == "confirmed" and event["account_id"] == account.id
+    # No more personal data than needed: the account's own contact's address, never the name.
+    assert event["data"] == {"email": "Rina@example.org", "list_id": "L1"}
+    assert "Rina Wijaya" not in body.decode()
+
+
+def test_a_tampered_body_fails_the_signature(app, db, create_account):
+    account = create_account()
+    endpoint = operations.create_endpoint(account.id, url="https://hooks.example/in", events=["complained"])
+    message = operations.emit(account.id, "complained", {"list_id": "L"})[0]
+    tampered = message.payload["body"].replace('"complained"', '"confirmed"')
+    assert operations.sign(endpoint.secret, message.payload["body"]) == message.payload["headers"]["X-Portal-Signature"]
+    assert operations.sign(endpoint.secret, tampered) != message.payload["headers"]["X-Portal-Signature"]
+
+
+def test_emit_only_to_subscribed_active_endpoints_of_that_account(app, db, create_account):
+    account, other = create_account(), create_account()
+    wanted = operations.create_endpoint(account.id, url="https://a.example/h", events=["suppressed"])
+    operations.create_endpoint(account.id, url="https://b.example/h", events=["confirmed"])
+    gone = operations.create_endpoint(account.id, url="https://c.example/h", events=["suppressed"])
+    operations.create_endpoint(other.id, url="https://d.example/h", events=["suppressed"])
+    operations.disable_endpoint(account.id, gone.id)
+
+    messages = operations.emit(account.id, "suppressed", {"email_hash": "x"})
+
+    assert [m.recipient for m in messages] == [wanted.url]
+
+
+def test_emit_refuses_an_unknown_event(app, create_account):
+    with pytest.raises(ValueError):
+        operations.emit(create_account().id, "exploded", {})
+
+
+@pytest.mark.parametrize("url", ["http://hooks.example/in", "ftp://hooks.example/", "https://user:pw@hooks.example/",
+                                 "https:///nohost", "not a url"])
+def test_only_https_urls_are_accepted(app, create_account, url):
+    with pytest.raises(ValidationFailed):
+        operations.create_endpoint(create_account().id, url=url, events=["confirmed"])
+
+
+def test_http_loopback_needs_testing_or_the_flag(app, create_account):
+    account = create_account()
+    app.config["TESTING"] = False
+    with pytest.raises(ValidationFailed):
+        operations.create_endpoint(account.id, url="http://127.0.0.1:9/h", events=["confirmed"])
+    app.config["PORTAL_WEBHOOKS_ALLOW_HTTP_LOOPBACK"] = True
+    assert operations.create_endpoint(account.id, url="http://localhost:9/h", events=["confirmed"]).id
