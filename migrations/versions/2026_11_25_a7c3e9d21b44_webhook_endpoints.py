@@ -2,7 +2,7 @@
 on consent_events (account_id, id) for the keyset pages of the ledger export
 
 Revision ID: a7c3e9d21b44
-Revises: 17f631e01787
+Revises: a6d3c1e9b204
 Create Date: 2026-11-25 03:02:31.735732
 
 """
@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
 revision = 'a7c3e9d21b44'
-down_revision = '17f631e01787'
+down_revision = 'a6d3c1e9b204'
 branch_labels = None
 depends_on = None
 
