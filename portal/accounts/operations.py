@@ -10,6 +10,7 @@ from sqlalchemy import select
 from portal.accounts.models import Account, AccountStatus, AccountStatusChange, ApiKey
 from portal.errors import NotFound, ValidationFailed
 from portal.extensions import db
+from portal.webhooks import operations as webhooks
 
 KEY_PREFIX = "cpk"
 
@@ -47,6 +48,8 @@ def change_status(account: Account, to_status: str, *, reason: str, evidence: di
     account.status = to_status
     db.session.add(change)
     db.session.flush()
+    webhooks.emit(account.id, "account_status_changed",
+                  {"from_status": change.from_status, "to_status": to_status, "reason": reason})
     return change
 
 

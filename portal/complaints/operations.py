@@ -22,6 +22,7 @@ from portal.consent import operations as ledger
 from portal.consent.models import EventType
 from portal.errors import TokenInvalid, ValidationFailed
 from portal.extensions import db
+from portal.webhooks import operations as webhooks
 from portal.subscriptions import operations as subscriptions
 from portal.subscriptions.models import Contact, MailingList
 from portal.suppression import operations as suppressions
@@ -105,6 +106,9 @@ def _consequences(contact: Contact, complaint: Complaint, source: str, ip: str |
                           ip=ip, user_agent=user_agent, message_ref=complaint.message_ref,
                           evidence={"complaint_id": complaint.id, "category": complaint.category,
                                     "channel": channel, "lists": moved})
+    webhooks.emit(contact.account_id, "complained", {"contact_id": contact.id, "email": contact.email,
+                                                     "list_id": complaint.list_id, "category": complaint.category,
+                                                     "source": complaint.source})
     if added is not None:
         ledger.record(EventType.SUPPRESSED, contact=contact, source=source,
                       evidence={"scope": "account", "reason": "complaint", "complaint_id": complaint.id})

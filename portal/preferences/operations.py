@@ -13,6 +13,7 @@ from portal.consent import operations as ledger
 from portal.consent.models import ConsentEvent, EventType
 from portal.errors import ValidationFailed
 from portal.extensions import db
+from portal.webhooks import operations as webhooks
 from portal.preferences.holders import Holder
 from portal.subscriptions import operations as subscriptions
 from portal.subscriptions.models import Subscription, SubscriptionStatus
@@ -107,6 +108,10 @@ def suppress(holder: Holder, scope: str, list_id: str | None, context: Context) 
 def _record(holder: Holder, type_: str, list_id: str | None, context: Context, **evidence) -> None:
     ledger.record(type_, contact=holder.contact, source=context.source, list_id=list_id, ip=context.ip,
                   user_agent=context.user_agent, message_ref=context.message_ref, evidence=evidence)
+    if type_ == EventType.UNSUBSCRIBED:
+        webhooks.emit(holder.account.id, "unsubscribed", {"contact_id": holder.contact.id,
+                                                          "email": holder.contact.email,
+                                                          "list_id": list_id, "channel": context.source})
 
 
 def unsubscribe_list(holder: Holder, list_id: str, context: Context) -> Outcome:

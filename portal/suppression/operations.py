@@ -17,6 +17,7 @@ from portal.addresses import email_hash
 from portal.db import utcnow
 from portal.errors import ValidationFailed
 from portal.extensions import db
+from portal.webhooks import operations as webhooks
 from portal.suppression.models import (Suppression, SuppressionChange, SuppressionReason, SuppressionScope,
                                        scope_key)
 
@@ -66,6 +67,9 @@ def add(email: str, *, scope: str, reason: str, account_id: str | None = None, l
     except IntegrityError:
         return None  # added by a concurrent request
     _feed("add", entry, note=note, source=source)
+    if account_id and reason != SuppressionReason.ERASED:  # an erasure names no one, even by webhook
+        webhooks.emit(account_id, "suppressed", {"email": email, "email_hash": hashed, "scope": scope,
+                                                 "list_id": list_id, "reason": reason})
     return entry
 
 

@@ -1,0 +1,61 @@
+"""The flows that must tell an account's webhooks: status change, suppression, unsubscribe, complaint."""
+import json
+
+import pytest
+from sqlalchemy import select
+
+from portal import links
+from portal.accounts import operations as accounts
+from portal.complaints import operations as complaints
+from portal.outbox.models import OutboxMessage
+from portal.webhooks import operations as webhooks
+
+
+@pytest.fixture
+def hooked(app, db, create_subscription):
+    """A confirmed subscription whose account has an endpoint for every event."""
+    subscription = create_subscription()
+    account = subscription.list.account
+    webhooks.create_endpoint(account.id, url="https://hooks.example/portal",
+                             events=["confirmed", "unsubscribed", "complained", "suppressed",
+                                     "account_status_changed"])
+    db.session.commit()
+    return subscription
+
+
+def sent(db, event):
+    rows = db.session.scalars(select(OutboxMessage).where(OutboxMessage.channel == "webhook",
+                                                          OutboxMessage.kind == event)).all()
+    return [json.loads(row.payload["body"])["data"] for row in rows]
+
+
+def test_account_status_change_is_sent(hooked, db):
+    accounts.change_status(hooked.list.account, "warned", reason="complaint")
+    db.session.commit()
+    assert sent(db, "account_status_changed") == [{"from_status": "active", "to_status": "warned",
+                                                   "reason": "complaint"}]
+
+
+def test_one_click_unsubscribe_sends_unsubscribed_and_suppressed(hooked, db, client):
+    url = links.unsubscribe_url(links.Target(hooked.contact_id, hooked.list_id))
+    response = client.post(url.replace("https://portal.test", ""), data="List-Unsubscribe=One-Click",
+                           content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 200
+    assert [d["list_id"] for d in sent(db, "unsubscribed")] == [hooked.list_id]
+    assert [(d["scope"], d["reason"]) for d in sent(db, "suppressed")] == [("list", "unsubscribed")]
+
+
+def test_complaint_sends_complained_without_its_text(hooked, db):
+    complaints.file_complaint(hooked.contact, category="not_requested", source="web", ledger_source="web",
+                              list_id=hooked.list_id, message_ref="<m1@x>", text="private words")
+    db.session.commit()
+    [data] = sent(db, "complained")
+    assert data["category"] == "not_requested" and "private words" not in json.dumps(data)
+
+
+def test_erasure_suppression_is_not_sent(hooked, db):
+    from portal.suppression import operations as suppressions
+
+    suppressions.add("gone@example.org", scope="account", reason="erased", account_id=hooked.list.account_id)
+    db.session.commit()
+    assert sent(db, "suppressed") == []
