@@ -74,7 +74,8 @@ def _record_failure(message: OutboxMessage, error: Exception, now: datetime, rep
                                message.last_error)
 
 
-def _deliver(message: OutboxMessage, open_transport: Callable[[], Transport], report: RunReport) -> None:
+def _deliver(message: OutboxMessage, open_transport: Callable[[], Transport], report: RunReport,
+             now: datetime | None) -> None:
     """Send one claimed message and record the outcome (commits)."""
     try:
         if message.channel == "webhook":
@@ -83,7 +84,7 @@ def _deliver(message: OutboxMessage, open_transport: Callable[[], Transport], re
             sender, data = render_bytes(message)
             open_transport().send(sender, message.recipient, data)
     except Exception as error:  # noqa: BLE001 - any failure of one message is retried, never fatal
-        _record_failure(message, error, utcnow(), report)
+        _record_failure(message, error, now or utcnow(), report)
     else:
         message.status, message.sent_at, message.last_error = OutboxStatus.SENT, utcnow(), None
         report.sent.append(message.id)
@@ -120,7 +121,7 @@ def run_once(limit: int | None = None, now: datetime | None = None) -> RunReport
         lazy = _LazyTransport()
         try:
             for message in batch:
-                _deliver(message, lazy, report)
+                _deliver(message, lazy, report, now)
         finally:
             try:
                 lazy.close()

@@ -80,7 +80,7 @@ def _reusable(wanted, form: Form) -> SignupRequest | None:
     """The pending request every wanted list already points to, if it asked for the same thing."""
     ids = {subscription.signup_request_id for _list, subscription in wanted if subscription is not None
            and subscription.status == SubscriptionStatus.PENDING}
-    if len(ids) != 1 or any(sub is None or sub.status != SubscriptionStatus.PENDING for _l, sub in wanted):
+    if len(ids) != 1 or None in ids or any(sub is None or sub.status != SubscriptionStatus.PENDING for _l, sub in wanted):
         return None
     request = db.session.get(SignupRequest, ids.pop())
     if (request is None or request.form_id != form.id or request.consent_text_id != form.consent_text.id
