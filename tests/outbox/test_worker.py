@@ -15,7 +15,7 @@ from portal.outbox import worker
 from portal.outbox.models import OutboxMessage, OutboxStatus
 from portal.outbox.operations import enqueue_mail
 from tests.conftest import free_port, make_app
-from tests.subscriptions.helpers import signup
+from tests.subscriptions.helpers import other_app, signup
 
 
 def _queue(create_form, client, count=1):
@@ -44,19 +44,18 @@ def test_failure_backs_off_exponentially_then_gives_up(app, create_account):
         "account": account, "lists": [], "form_name": None, "page_host": None,
         "confirm_url": "https://portal.test/confirm/x", "max_age_days": 7}, account_id=account.id)
     db.session.commit()
-    down = make_app(app.config["SQLALCHEMY_DATABASE_URI"], MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port(),
-                    PORTAL_OUTBOX_MAX_ATTEMPTS=3, PORTAL_OUTBOX_BACKOFF_SECONDS=10)
+    message_id = message.id
     now = utcnow()
     waits = []
-    with down.app_context():
+    with other_app(app, MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port(), PORTAL_OUTBOX_MAX_ATTEMPTS=3,
+                   PORTAL_OUTBOX_BACKOFF_SECONDS=10):
         for _ in range(3):
             report = worker.run_once(now=now)
-            row = db.session.get(OutboxMessage, message.id)
+            row = db.session.get(OutboxMessage, message_id)
             waits.append(row.next_attempt_at - now)
             now = row.next_attempt_at
-        assert report.failed == [message.id]
+        assert report.failed == [message_id]
         assert worker.run_once(now=now + timedelta(days=1)).failed == []  # never tried again
-        db.session.remove()
     db.session.expire_all()
     row = db.session.get(OutboxMessage, message.id)
     assert row.status == OutboxStatus.FAILED and row.attempts == 3 and "Error" in row.last_error

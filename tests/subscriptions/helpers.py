@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 
 from sqlalchemy import select
 
@@ -9,6 +10,7 @@ from portal.consent.models import ConsentEvent
 from portal.extensions import db
 from portal.outbox.models import OutboxMessage
 from portal.subscriptions.models import Subscription
+from tests.conftest import make_app
 
 CONFIRM_LINK = re.compile(r"https://portal\.test(/confirm/[A-Za-z0-9._-]+)")
 
@@ -39,3 +41,21 @@ def subscription_of(contact_id: int, list_id: str) -> Subscription:
     db.session.expire_all()
     return db.session.scalars(select(Subscription).where(
         Subscription.contact_id == contact_id, Subscription.list_id == list_id)).one()
+
+
+@contextmanager
+def other_app(app, **config):
+    """Another app on the test's database with ``config`` (a second worker, limits on...),
+    its context pushed; its connections are closed on the way out.
+
+    Read what you need of the test's rows (ids) before: touching an expired row of the test's
+    session inside would borrow a connection of this app's engine.
+    """
+    other = make_app(app.config["SQLALCHEMY_DATABASE_URI"], PORTAL_OUTBOX_DIR=app.config["PORTAL_OUTBOX_DIR"],
+                     **config)
+    with other.app_context():
+        try:
+            yield other
+        finally:
+            db.session.remove()
+            db.engine.dispose()

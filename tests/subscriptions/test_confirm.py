@@ -11,8 +11,7 @@ from portal.extensions import db
 from portal.subscriptions import signup as doi
 from portal.subscriptions.models import SignupRequest, SubscriptionStatus
 from portal.subscriptions.operations import apply, find_contact, get_or_create_contact, get_or_create_subscription
-from tests.conftest import make_app
-from tests.subscriptions.helpers import confirm_path, event_types, outbox, signup, subscription_of
+from tests.subscriptions.helpers import confirm_path, event_types, other_app, outbox, signup, subscription_of
 
 
 @pytest.fixture
@@ -63,14 +62,12 @@ def test_decline_records_declined_I17(client, pending):
 
 def test_confirm_needs_the_pages_csrf_token(app, pending):
     _form, contact, path = pending
-    csrf_app = make_app(app.config["SQLALCHEMY_DATABASE_URI"], WTF_CSRF_ENABLED=True)
-    with csrf_app.app_context():
+    with other_app(app, WTF_CSRF_ENABLED=True) as csrf_app:
         browser = csrf_app.test_client()
         assert browser.post(path).status_code == 400
         page = browser.get(path).get_data(as_text=True)
         token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
         assert browser.post(path, data={"csrf_token": token, "confirm": "Yes"}).status_code == 200
-        db.session.remove()
     assert event_types(contact.id).count(EventType.CONFIRMED) == 1
 
 
@@ -92,16 +89,13 @@ def test_tampered_foreign_and_garbage_tokens_get_one_answer_I16(client, pending)
 
 def test_expired_link_is_410_with_a_resend_form_and_changes_nothing_I3(app, pending):
     form, contact, path = pending
-    expired_app = make_app(app.config["SQLALCHEMY_DATABASE_URI"], PORTAL_CONFIRM_MAX_AGE=timedelta(seconds=-1),
-                           PORTAL_OUTBOX_DIR=app.config["PORTAL_OUTBOX_DIR"])
-    with expired_app.app_context():
+    with other_app(app, PORTAL_CONFIRM_MAX_AGE=timedelta(seconds=-1)) as expired_app:
         browser = expired_app.test_client()
         page = browser.get(path)
         assert page.status_code == 410 and f'action="{path}/resend"'.encode() in page.data
         assert browser.post(path).status_code == 410
         resent = browser.post(f"{path}/resend")
         assert resent.status_code == 200
-        db.session.remove()
     assert subscription_of(contact.id, form.lists[0].id).status == SubscriptionStatus.PENDING
     assert len(outbox()) == 2
     assert app.test_client().post(confirm_path(outbox()[1])).status_code == 200

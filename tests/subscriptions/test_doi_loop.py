@@ -1,23 +1,22 @@
 """The whole double-opt-in loop through a real SMTP server, and SMTP being down."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from portal.consent.models import EventType
+from portal.db import utcnow
 from portal.outbox import worker
 from portal.outbox.models import OutboxStatus
 from portal.subscriptions.models import SubscriptionStatus
 from portal.subscriptions.operations import find_contact
-from tests.conftest import free_port, make_app
-from tests.subscriptions.helpers import CONFIRM_LINK, event_types, outbox, signup, subscription_of
+from tests.conftest import free_port
+from tests.subscriptions.helpers import CONFIRM_LINK, event_types, other_app, outbox, signup, subscription_of
 
 
 def _deliver_with(app, **mail_config):
     """Run one worker pass on an app on the same database with this mail config."""
-    other = make_app(app.config["SQLALCHEMY_DATABASE_URI"], **mail_config)
-    with other.app_context():
-        report = worker.run_once()
-        from portal.extensions import db
-        db.session.remove()
-    return report
+    with other_app(app, **mail_config):
+        return worker.run_once()
 
 
 def test_signup_to_confirmed_through_real_smtp(app, client, create_form, smtp_server):
@@ -75,17 +74,10 @@ def test_smtp_down_answers_at_once_and_delivers_later(app, client, create_form, 
     down = _deliver_with(app, MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port())
     assert down.retried and not down.sent
     (message,) = outbox()
-    app.extensions["sqlalchemy"]  # same database
     assert message.status == OutboxStatus.PENDING and message.attempts == 1 and message.last_error
 
-    from portal.db import utcnow
-    from datetime import timedelta
-
     later = utcnow() + timedelta(hours=1)
-    other = make_app(app.config["SQLALCHEMY_DATABASE_URI"], MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_server.port)
-    with other.app_context():
+    with other_app(app, MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_server.port):
         assert len(worker.run_once(now=later).sent) == 1
-        from portal.extensions import db
-        db.session.remove()
     assert len(smtp_server.messages) == 1
     assert CONFIRM_LINK.search(smtp_server.messages[0].get_body(("plain",)).get_content())

@@ -8,7 +8,7 @@ from portal.extensions import db
 from portal.subscriptions.models import SignupRequest, SubscriptionStatus
 from portal.subscriptions.operations import find_contact, get_or_create_contact
 from portal.suppression import operations as suppression
-from tests.subscriptions.helpers import event_types, outbox, signup, subscription_of
+from tests.subscriptions.helpers import event_types, other_app, outbox, signup, subscription_of
 
 
 def test_hosted_page_shows_sender_lists_consent_and_honeypot(client, create_form):
@@ -157,11 +157,7 @@ def test_pending_resignup_resends_the_same_request(client, create_form):
 
 
 def test_embed_snippet_posts_without_csrf(app, create_form):
-    from tests.conftest import make_app
-
-    form = create_form()
-    csrf_app = make_app(app.config["SQLALCHEMY_DATABASE_URI"], WTF_CSRF_ENABLED=True)
-    with csrf_app.app_context():
-        response = csrf_app.test_client().post(f"/f/{form.id}", data={"email": "ann@example.org", "website": ""})
+    url = f"/f/{create_form().id}"
+    with other_app(app, WTF_CSRF_ENABLED=True) as csrf_app:
+        response = csrf_app.test_client().post(url, data={"email": "ann@example.org", "website": ""})
         assert response.status_code == 303
-        db.session.remove()
