@@ -69,6 +69,23 @@ class Config:
 
     #: How long a double-opt-in confirmation link stays valid.
     PORTAL_CONFIRM_MAX_AGE = timedelta(days=int(os.environ.get("PORTAL_CONFIRM_MAX_AGE_DAYS", "7")))
+    #: Signup abuse limits (Flask-Limiter strings) and the daily cap of confirmation mails.
+    PORTAL_SIGNUP_IP_LIMIT = os.environ.get("PORTAL_SIGNUP_IP_LIMIT", "20 per hour")
+    PORTAL_SIGNUP_ADDRESS_LIMIT = os.environ.get("PORTAL_SIGNUP_ADDRESS_LIMIT", "10 per hour")
+    PORTAL_RESEND_IP_LIMIT = os.environ.get("PORTAL_RESEND_IP_LIMIT", "10 per hour")
+    PORTAL_CONFIRMATIONS_PER_DAY = int(os.environ.get("PORTAL_CONFIRMATIONS_PER_DAY", "3"))
+
+    #: Outbox worker: where .eml files go without MAIL_SERVER (default ``<instance>/outbox``),
+    #: retries with exponential backoff, the lease a claim holds, batch size and idle poll.
+    PORTAL_OUTBOX_DIR = os.environ.get("PORTAL_OUTBOX_DIR") or None
+    PORTAL_OUTBOX_MAX_ATTEMPTS = int(os.environ.get("PORTAL_OUTBOX_MAX_ATTEMPTS", "8"))
+    PORTAL_OUTBOX_BACKOFF_SECONDS = int(os.environ.get("PORTAL_OUTBOX_BACKOFF_SECONDS", "30"))
+    PORTAL_OUTBOX_BACKOFF_MAX_SECONDS = int(os.environ.get("PORTAL_OUTBOX_BACKOFF_MAX_SECONDS", "21600"))
+    PORTAL_OUTBOX_LEASE_SECONDS = int(os.environ.get("PORTAL_OUTBOX_LEASE_SECONDS", "300"))
+    PORTAL_OUTBOX_BATCH_SIZE = int(os.environ.get("PORTAL_OUTBOX_BATCH_SIZE", "50"))
+    PORTAL_OUTBOX_POLL_SECONDS = float(os.environ.get("PORTAL_OUTBOX_POLL_SECONDS", "2"))
+    PORTAL_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("PORTAL_WEBHOOK_TIMEOUT_SECONDS", "5"))
+
     #: No consent and no contact for this long makes an address stale.
     PORTAL_STALE_AFTER = timedelta(days=int(os.environ.get("PORTAL_STALE_AFTER_DAYS", "730")))
     #: Soft bounces in a row that suppress an address like a hard bounce.

@@ -4,6 +4,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import current_app, render_template
+from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from portal.accounts.models import Account
@@ -105,7 +106,8 @@ def hosted_url(form: Form) -> str:
 
 def embed_html(form: Form) -> str:
     """A plain HTML ``<form>`` that posts to the portal: works pasted anywhere, no script."""
-    return render_template("subscriptions/embed.html", form=form, action=hosted_url(form)).strip()
+    with force_locale(form.account.locale or "en"):  # the account's language, also outside a request
+        return render_template("subscriptions/embed.html", form=form, action=hosted_url(form)).strip()
 
 
 def find_contact(account_id: str, address: str) -> Contact | None:

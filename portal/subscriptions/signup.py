@@ -1,0 +1,260 @@
+"""Double opt-in: a signup request, its confirmation mail, and confirming or declining it.
+
+A confirmation link names one :class:`SignupRequest`. It is honoured for a list only while
+that request is the subscription's current one and is younger than the latest unsubscribe,
+so an old link never subscribes again someone who has since withdrawn (STANDARDS I-11).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from portal.accounts.models import Account
+from portal.addresses import is_role_address, normalise
+from portal.consent import operations as ledger
+from portal.consent.models import ConsentEvent, EventType
+from portal.db import utcnow
+from portal.errors import TokenInvalid
+from portal.extensions import db
+from portal.subscriptions import emails
+from portal.subscriptions.models import Contact, Form, MailingList, SignupRequest, Subscription, SubscriptionStatus
+from portal.subscriptions.operations import apply, find_contact, get_or_create_contact, get_or_create_subscription
+from portal.suppression import operations as suppression
+from portal.suppression.models import SuppressionReason, SuppressionScope
+
+#: Suppression reasons a new signup by the person may lift: they are asking again.
+LIFTED_BY_CONSENT = frozenset({SuppressionReason.UNSUBSCRIBED})
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Where a request came from: kept in the ledger beside the event (personal fields redactable)."""
+
+    ip: str | None = None
+    user_agent: str | None = None
+    page_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a confirm or decline did: ``confirmed``, ``already_confirmed``, ``declined``, ``already_declined``."""
+
+    status: str
+    account: Account
+    lists: list[MailingList]
+
+
+def _blocking(address: str, account_id: str, list_id: str | None = None) -> list:
+    """Suppressions that a signup may not override (complaint, bounce, manual, erased...)."""
+    return [entry for entry in suppression.entries_for(address, account_id, list_id)
+            if entry.reason not in LIFTED_BY_CONSENT]
+
+
+def _wanted_lists(form: Form, contact: Contact | None, address: str) -> list[tuple[MailingList, Subscription | None]]:
+    """The form's lists this signup may (re-)request: not confirmed, complained or suppressed."""
+    wanted = []
+    for mailing_list in form.lists:
+        subscription = None if contact is None else db.session.scalars(select(Subscription).where(
+            Subscription.contact_id == contact.id, Subscription.list_id == mailing_list.id)).first()
+        status = subscription.status if subscription else None
+        if status in (SubscriptionStatus.CONFIRMED, SubscriptionStatus.COMPLAINED):
+            continue
+        if _blocking(address, form.account_id, mailing_list.id):
+            continue
+        wanted.append((mailing_list, subscription))
+    return wanted
+
+
+def confirmations_sent_today(contact: Contact) -> int:
+    """Confirmation mails queued for ``contact`` in the last 24 hours (the I-14 cap counts these)."""
+    since = utcnow() - timedelta(days=1)
+    return db.session.scalar(select(func.count(func.distinct(ConsentEvent.message_ref))).where(
+        ConsentEvent.contact_id == contact.id, ConsentEvent.type == EventType.CONFIRMATION_SENT,
+        ConsentEvent.occurred_at >= since)) or 0
+
+
+def _reusable(wanted, form: Form) -> SignupRequest | None:
+    """The pending request every wanted list already points to, if it asked for the same thing."""
+    ids = {subscription.signup_request_id for _list, subscription in wanted if subscription is not None
+           and subscription.status == SubscriptionStatus.PENDING}
+    if len(ids) != 1 or None in ids or any(sub is None or sub.status != SubscriptionStatus.PENDING for _l, sub in wanted):
+        return None
+    request = db.session.get(SignupRequest, ids.pop())
+    if (request is None or request.form_id != form.id or request.consent_text_id != form.consent_text.id
+            or set(request.list_ids) != {mailing_list.id for mailing_list, _sub in wanted}):
+        return None
+    return request
+
+
+def request_signup(form: Form, *, email: str, name: str | None = None, evidence: Evidence,
+                   locale: str = "en") -> SignupRequest | None:
+    """A signup posted to ``form``: a request and its confirmation mail, when one is due.
+
+    The caller answers the same whatever this returns. Nothing happens for a role address, a
+    suppressed address, lists already confirmed, or once the daily cap of mails is reached.
+
+    :raises InvalidAddress: the address is not valid (the only answer that differs).
+    """
+    address = normalise(email)
+    account = form.account
+    if is_role_address(address) or [e for e in _blocking(address, account.id) if e.scope != SuppressionScope.LIST]:
+        return None
+    wanted = _wanted_lists(form, find_contact(account.id, address), address)
+    if not wanted:
+        return None
+    contact = get_or_create_contact(account, address, name=name)
+    if confirmations_sent_today(contact) >= current_app.config["PORTAL_CONFIRMATIONS_PER_DAY"]:
+        return None
+    request = _reusable(wanted, form) or _new_request(form, contact, wanted, evidence)
+    send_confirmation(request, locale=locale)
+    return request
+
+
+def _new_request(form: Form, contact: Contact, wanted, evidence: Evidence) -> SignupRequest:
+    """Record a new request, make it current on each list, and log ``signup_requested``."""
+    consent = form.consent_text
+    request = SignupRequest(contact_id=contact.id, form_id=form.id, consent_text_id=consent.id,
+                            list_ids=[mailing_list.id for mailing_list, _sub in wanted], source="form",
+                            evidence={"form_id": form.id, "consent_text_version": consent.version,
+                                      "page_host": emails.host_of(evidence.page_url)})
+    db.session.add(request)
+    db.session.flush()
+    for mailing_list, _existing in wanted:
+        subscription, _created = get_or_create_subscription(contact, mailing_list)
+        apply(subscription, "request")
+        subscription.signup_request_id = request.id
+        ledger.record(EventType.SIGNUP_REQUESTED, contact=contact, source=f"form:{form.id}",
+                      list_id=mailing_list.id, ip=evidence.ip, user_agent=evidence.user_agent,
+                      page_url=evidence.page_url, consent_text_id=consent.id,
+                      evidence={"signup_request_id": request.id, "form_id": form.id,
+                                "consent_text_version": consent.version})
+    db.session.flush()
+    return request
+
+
+def send_confirmation(request: SignupRequest, *, locale: str = "en") -> None:
+    """Queue the confirmation mail of ``request`` and log ``confirmation_sent`` per list."""
+    contact = db.session.get(Contact, request.contact_id)
+    lists = [db.session.get(MailingList, list_id) for list_id in request.list_ids]
+    form = db.session.get(Form, request.form_id) if request.form_id else None
+    message = emails.send_confirmation(contact, lists, request, form=form, locale=locale)
+    for mailing_list in lists:
+        ledger.record(EventType.CONFIRMATION_SENT, contact=contact, source=f"signup_request:{request.id}",
+                      list_id=mailing_list.id, message_ref=message.payload["message_id"],
+                      consent_text_id=request.consent_text_id,
+                      evidence={"signup_request_id": request.id, "outbox_id": message.id,
+                                "template": "confirmation", "mail_sha256": emails.digest(message)})
+
+
+def _honoured(request: SignupRequest) -> list[Subscription]:
+    """The subscriptions this request still speaks for (current request, no later unsubscribe)."""
+    subscriptions = []
+    for list_id in request.list_ids:
+        subscription = db.session.scalars(select(Subscription).where(
+            Subscription.contact_id == request.contact_id, Subscription.list_id == list_id)).first()
+        if subscription is None or subscription.signup_request_id != request.id:
+            continue
+        if subscription.unsubscribed_at is not None and subscription.unsubscribed_at >= request.created_at:
+            continue
+        subscriptions.append(subscription)
+    return subscriptions
+
+
+def _load(request_id: int) -> tuple[SignupRequest, Contact, list[Subscription]]:
+    """The request of a link, its contact and the subscriptions it may act on; else TokenInvalid."""
+    request = db.session.get(SignupRequest, request_id)
+    contact = db.session.get(Contact, request.contact_id) if request else None
+    if request is None or contact is None or contact.erased_at is not None or contact.email is None:
+        raise TokenInvalid()
+    subscriptions = _honoured(request)
+    if not subscriptions:
+        raise TokenInvalid()
+    return request, contact, subscriptions
+
+
+def _outcome(status: str, contact: Contact, subscriptions: list[Subscription]) -> Outcome:
+    return Outcome(status, db.session.get(Account, contact.account_id), [s.list for s in subscriptions])
+
+
+def preview(request_id: int) -> Outcome:
+    """What a confirmation link would act on, without changing anything (for the GET page)."""
+    _request, contact, subscriptions = _load(request_id)
+    return _outcome("pending", contact, subscriptions)
+
+
+def confirm(request_id: int, *, evidence: Evidence) -> Outcome:
+    """Confirm every list of the request that it still speaks for; idempotent.
+
+    :raises TokenInvalid: the request is unknown, superseded, withdrawn since, or blocked.
+    """
+    request, contact, subscriptions = _load(request_id)
+    pending = [s for s in subscriptions if s.status == SubscriptionStatus.PENDING]
+    if not pending:
+        if all(s.status == SubscriptionStatus.CONFIRMED for s in subscriptions):
+            return _outcome("already_confirmed", contact, subscriptions)
+        raise TokenInvalid()
+    if [e for e in suppression.entries_for(contact.email, contact.account_id)
+            if e.reason not in LIFTED_BY_CONSENT and e.scope != SuppressionScope.LIST]:
+        raise TokenInvalid()
+    now = utcnow()
+    for subscription in pending:
+        _lift_withdrawals(contact, subscription.list_id, request)
+        apply(subscription, "confirm", at=now)
+        ledger.record(EventType.CONFIRMED, contact=contact, source=f"signup_request:{request.id}",
+                      list_id=subscription.list_id, ip=evidence.ip, user_agent=evidence.user_agent,
+                      consent_text_id=request.consent_text_id,
+                      evidence={"signup_request_id": request.id, "request_source": request.source,
+                                "form_id": request.form_id})
+    request.confirmed_at = request.confirmed_at or now
+    db.session.flush()
+    return _outcome("confirmed", contact, subscriptions)
+
+
+def _lift_withdrawals(contact: Contact, list_id: str, request: SignupRequest) -> None:
+    """A confirmed new request overrides the person's own earlier unsubscribe suppressions."""
+    for entry in suppression.entries_for(contact.email, contact.account_id, list_id):
+        if entry.reason in LIFTED_BY_CONSENT and entry.scope != SuppressionScope.GLOBAL:
+            suppression.remove(entry, note=f"confirmed signup request {request.id}",
+                               source=f"signup_request:{request.id}")
+
+
+def decline(request_id: int, *, evidence: Evidence) -> Outcome:
+    """"No thanks": the pending lists of the request become ``declined``; idempotent."""
+    request, contact, subscriptions = _load(request_id)
+    pending = [s for s in subscriptions if s.status == SubscriptionStatus.PENDING]
+    if not pending:
+        if all(s.status == SubscriptionStatus.DECLINED for s in subscriptions):
+            return _outcome("already_declined", contact, subscriptions)
+        raise TokenInvalid()
+    for subscription in pending:
+        apply(subscription, "decline")
+        ledger.record(EventType.DECLINED, contact=contact, source=f"signup_request:{request.id}",
+                      list_id=subscription.list_id, ip=evidence.ip, user_agent=evidence.user_agent,
+                      consent_text_id=request.consent_text_id, evidence={"signup_request_id": request.id})
+    request.declined_at = request.declined_at or utcnow()
+    db.session.flush()
+    return _outcome("declined", contact, subscriptions)
+
+
+def resend(request_id: int, *, locale: str = "en") -> bool:
+    """A fresh link for a request that is still pending and current, within the daily cap."""
+    try:
+        request, contact, subscriptions = _load(request_id)
+    except TokenInvalid:
+        return False
+    if not any(s.status == SubscriptionStatus.PENDING for s in subscriptions):
+        return False
+    if confirmations_sent_today(contact) >= current_app.config["PORTAL_CONFIRMATIONS_PER_DAY"]:
+        return False
+    send_confirmation(request, locale=locale)
+    return True
+
+
+def account_of_request(request_id: int) -> Account | None:
+    """The account a request belongs to (to dress a page in its name), or None."""
+    request = db.session.get(SignupRequest, request_id)
+    contact = db.session.get(Contact, request.contact_id) if request else None
+    return db.session.get(Account, contact.account_id) if contact else None

@@ -1,0 +1,196 @@
+"""Signup pages (``/f/<form_id>``) and double opt-in confirmation (``/confirm/<token>``)."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
+from flask_babel import get_locale
+
+from portal import links
+from portal.addresses import InvalidAddress, normalise
+from portal.errors import TokenExpired, TokenInvalid, error_body
+from portal.extensions import csrf, db, limiter
+from portal.subscriptions import signup as doi
+from portal.subscriptions.forms import ConfirmForm, ResendForm, SignupForm
+from portal.subscriptions.models import Form
+from portal.subscriptions.operations import get_form, origin_of
+from portal.web import private, use_account
+
+bp = Blueprint("subscriptions", __name__)
+
+
+def _ip_limit() -> str:
+    return current_app.config["PORTAL_SIGNUP_IP_LIMIT"]
+
+
+def _address_limit() -> str:
+    return current_app.config["PORTAL_SIGNUP_ADDRESS_LIMIT"]
+
+
+def _posted() -> dict:
+    """The signup fields, from a JSON body or a form body."""
+    if request.is_json:
+        body = request.get_json(silent=True)
+        return {k: v for k, v in body.items() if isinstance(v, str)} if isinstance(body, dict) else {}
+    return request.form.to_dict()
+
+
+def _address_key() -> str:
+    """The per-address rate-limit key: the hash-free normalised address, lower-cased."""
+    raw = _posted().get("email", "")
+    try:
+        return "signup-address:" + normalise(raw).lower()
+    except InvalidAddress:
+        return "signup-address:" + raw.strip().lower()[:320]
+
+
+def _evidence(form: SignupForm) -> doi.Evidence:
+    page_url = form.page_url.data or request.referrer
+    if page_url and origin_of(page_url) is None:
+        page_url = None
+    return doi.Evidence(ip=request.remote_addr, user_agent=request.user_agent.string or None,
+                           page_url=page_url)
+
+
+@bp.after_request
+def _cors(response):
+    """CORS for the signup endpoint, only for the form's allowed origins."""
+    origin = request.headers.get("Origin")
+    if request.endpoint not in ("subscriptions.signup", "subscriptions.signup_page") or not origin:
+        return response
+    signup_form = db.session.get(Form, (request.view_args or {}).get("form_id"))
+    if signup_form is None or origin_of(origin) != origin or origin not in (signup_form.allowed_origins or []):
+        return response
+    response.headers["Access-Control-Allow-Origin"] = origin
+    response.headers.add("Vary", "Origin")
+    if request.method == "OPTIONS":
+        response.headers["Access-Control-Allow-Methods"] = "POST"
+        response.headers["Access-Control-Allow-Headers"] = "Content-Type, Accept"
+        response.headers["Access-Control-Max-Age"] = "600"
+    return response
+
+
+@bp.get("/f/<form_id>")
+def signup_page(form_id: str):
+    """The hosted signup page."""
+    signup_form = get_form(form_id)
+    use_account(signup_form.account)
+    return render_template("subscriptions/signup.html", form=SignupForm(), signup_form=signup_form,
+                           account=signup_form.account)
+
+
+@bp.post("/f/<form_id>")
+@csrf.exempt
+@limiter.limit(_ip_limit)
+@limiter.limit(_address_limit, key_func=_address_key)
+def signup(form_id: str):
+    """A signup: the same answer for every address that is valid (SPEC section 3)."""
+    signup_form = get_form(form_id)
+    use_account(signup_form.account)
+    form = SignupForm(formdata=_formdata())
+    if not form.website.data:
+        try:
+            if not form.validate():
+                raise InvalidAddress(next(iter(form.errors.values()))[0])
+            doi.request_signup(signup_form, email=form.email.data, name=form.name.data,
+                                  evidence=_evidence(form), locale=str(get_locale() or "en"))
+        except InvalidAddress as error:
+            return _invalid(signup_form, form, error)
+        db.session.commit()
+    if request.is_json:
+        return jsonify(status="pending_confirmation"), 202
+    target = signup_form.redirect_url
+    if not target or origin_of(target) not in (signup_form.allowed_origins or []):
+        target = url_for("subscriptions.check_inbox", form_id=signup_form.id)
+    return redirect(target, code=303)
+
+
+def _formdata():
+    from werkzeug.datastructures import MultiDict
+
+    return MultiDict(_posted())
+
+
+def _invalid(signup_form, form: SignupForm, error: InvalidAddress):
+    db.session.rollback()
+    if request.is_json:
+        return jsonify(error_body(error.code, error.message)), 422
+    form.email.errors = [error.message]
+    return render_template("subscriptions/signup.html", form=form, signup_form=signup_form,
+                           account=signup_form.account), 422
+
+
+@bp.get("/f/<form_id>/thanks")
+def check_inbox(form_id: str):
+    """"Check your inbox": shown after every signup, whatever happened."""
+    signup_form = get_form(form_id)
+    use_account(signup_form.account)
+    return render_template("subscriptions/check_inbox.html", account=signup_form.account)
+
+
+def _expired(error: TokenExpired, token: str):
+    """The 410 page with a way to ask for a new link."""
+    request_id = _request_id(error.payload)
+    account = doi.account_of_request(request_id) if request_id else None
+    use_account(account)
+    return render_template("subscriptions/expired.html", account=account, token=token,
+                           form=ResendForm()), 410
+
+
+def _request_id(payload) -> int | None:
+    if isinstance(payload, list) and len(payload) == 1 and isinstance(payload[0], int):
+        return payload[0]
+    return None
+
+
+@bp.get("/confirm/<token>")
+@private
+def confirm_page(token: str):
+    """One button to confirm and one to decline; a GET (or HEAD, or prefetch) changes nothing."""
+    try:
+        outcome = doi.preview(links.load_confirm(token))
+    except TokenExpired as error:
+        return _expired(error, token)
+    use_account(outcome.account)
+    return render_template("subscriptions/confirm.html", account=outcome.account, lists=outcome.lists,
+                           form=ConfirmForm(), token=token)
+
+
+@bp.post("/confirm/<token>")
+@private
+def confirm(token: str):
+    """Confirm (or, with "No thanks", decline) the signup request the link is bound to."""
+    try:
+        request_id = links.load_confirm(token)
+    except TokenExpired as error:
+        return _expired(error, token)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        raise TokenInvalid("The form has expired; please open the link from the email again.")
+    evidence = doi.Evidence(ip=request.remote_addr, user_agent=request.user_agent.string or None)
+    operation = doi.decline if form.decline.data else doi.confirm
+    outcome = operation(request_id, evidence=evidence)
+    db.session.commit()
+    use_account(outcome.account)
+    return render_template("subscriptions/confirm_done.html", account=outcome.account,
+                           lists=outcome.lists, status=outcome.status)
+
+
+def _resend_limit() -> str:
+    return current_app.config["PORTAL_RESEND_IP_LIMIT"]
+
+
+@bp.post("/confirm/<token>/resend")
+@private
+@limiter.limit(_resend_limit)
+def resend(token: str):
+    """Send a new link for an expired one; the same answer whatever was done."""
+    try:
+        request_id = links.load_confirm(token)
+    except TokenExpired as error:
+        request_id = _request_id(error.payload)
+    if request_id is None or not ResendForm().validate_on_submit():
+        raise TokenInvalid()
+    account = doi.account_of_request(request_id)
+    doi.resend(request_id, locale=str(get_locale() or "en"))
+    db.session.commit()
+    use_account(account)
+    return render_template("subscriptions/resent.html", account=account)

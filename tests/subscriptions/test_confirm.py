@@ -1,0 +1,173 @@
+"""``/confirm/<token>``: GET is safe, POST confirms once, decline, expiry, binding (STANDARDS I)."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from portal import links
+from portal.consent.models import EventType
+from portal.extensions import db
+from portal.subscriptions import signup as doi
+from portal.subscriptions.models import SignupRequest, SubscriptionStatus
+from portal.subscriptions.operations import apply, find_contact, get_or_create_contact, get_or_create_subscription
+from tests.subscriptions.helpers import confirm_path, event_types, other_app, outbox, signup, subscription_of
+
+
+@pytest.fixture
+def pending(client, create_form):
+    """A form, the contact who signed up to it, and the path of their confirmation link."""
+    form = create_form()
+    signup(client, form)
+    contact = find_contact(form.account_id, "ann@example.org")
+    return form, contact, confirm_path(outbox()[0])
+
+
+def test_get_head_and_prefetch_change_nothing_I6(client, pending):
+    form, contact, path = pending
+    for _ in range(3):
+        page = client.get(path)
+        assert page.status_code == 200
+    assert client.head(path).status_code == 200
+    assert client.get(path, headers={"Sec-Purpose": "prefetch", "Purpose": "prefetch"}).status_code == 200
+    assert subscription_of(contact.id, form.lists[0].id).status == SubscriptionStatus.PENDING
+    assert EventType.CONFIRMED not in event_types(contact.id)
+
+
+def test_confirm_page_has_buttons_and_no_script_I8(client, pending):
+    _form, _contact, path = pending
+    page = client.get(path)
+    body = page.get_data(as_text=True)
+    assert 'method="post"' in body and "No thanks" in body and "<script" not in body
+    assert 'http-equiv="refresh"' not in body.lower()
+    assert page.headers["Referrer-Policy"] == "no-referrer" and page.headers["Cache-Control"] == "no-store"
+
+
+def test_second_post_says_already_confirmed_without_a_second_event_I10(client, pending):
+    form, contact, path = pending
+    assert client.post(path).status_code == 200
+    again = client.post(path)
+    assert again.status_code == 200 and b"Already confirmed" in again.data
+    assert event_types(contact.id).count(EventType.CONFIRMED) == 1
+
+
+def test_decline_records_declined_I17(client, pending):
+    form, contact, path = pending
+    response = client.post(path, data={"decline": "No thanks"})
+    assert response.status_code == 200 and b"will not be subscribed" in response.data
+    assert subscription_of(contact.id, form.lists[0].id).status == SubscriptionStatus.DECLINED
+    assert event_types(contact.id)[-1] == EventType.DECLINED
+    assert client.post(path).status_code == 404  # a declined request cannot be confirmed later
+
+
+def test_confirm_needs_the_pages_csrf_token(app, pending):
+    _form, contact, path = pending
+    with other_app(app, WTF_CSRF_ENABLED=True) as csrf_app:
+        browser = csrf_app.test_client()
+        assert browser.post(path).status_code == 400
+        page = browser.get(path).get_data(as_text=True)
+        token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+        assert browser.post(path, data={"csrf_token": token, "confirm": "Yes"}).status_code == 200
+    assert event_types(contact.id).count(EventType.CONFIRMED) == 1
+
+
+def _uniform(response):
+    return response.status_code, response.get_data()
+
+
+def test_tampered_foreign_and_garbage_tokens_get_one_answer_I16(client, pending):
+    form, contact, path = pending
+    token = path.rsplit("/", 1)[1]
+    flipped = token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1]
+    unsubscribe = links.target_token("unsubscribe", links.Target(contact.id, form.lists[0].id))
+    unknown = links.confirm_token(999999)
+    answers = {_uniform(client.post(f"/confirm/{bad}")) for bad in (flipped, unsubscribe, "garbage", unknown)}
+    answers |= {_uniform(client.get(f"/confirm/{bad}")) for bad in (flipped, unsubscribe, "garbage", unknown)}
+    assert len(answers) == 1 and answers.pop()[0] == 404
+    assert subscription_of(contact.id, form.lists[0].id).status == SubscriptionStatus.PENDING
+
+
+def test_expired_link_is_410_with_a_resend_form_and_changes_nothing_I3(app, pending):
+    form, contact, path = pending
+    with other_app(app, PORTAL_CONFIRM_MAX_AGE=timedelta(seconds=-1)) as expired_app:
+        browser = expired_app.test_client()
+        page = browser.get(path)
+        assert page.status_code == 410 and f'action="{path}/resend"'.encode() in page.data
+        assert browser.post(path).status_code == 410
+        resent = browser.post(f"{path}/resend")
+        assert resent.status_code == 200
+    assert subscription_of(contact.id, form.lists[0].id).status == SubscriptionStatus.PENDING
+    assert len(outbox()) == 2
+    assert app.test_client().post(confirm_path(outbox()[1])).status_code == 200
+
+
+def test_resend_answers_the_same_when_nothing_is_sent(client, pending):
+    form, contact, path = pending
+    first = client.post(f"{path}/resend")
+    client.post(path)  # confirmed now: nothing more to send
+    second = client.post(f"{path}/resend")
+    assert (first.status_code, first.data) == (second.status_code, second.data)
+    assert len(outbox()) == 2
+    assert client.post("/confirm/garbage/resend").status_code == 404
+
+
+def test_old_link_never_resubscribes_after_unsubscribe_I11(client, pending):
+    form, contact, path = pending
+    client.post(path)
+    subscription = subscription_of(contact.id, form.lists[0].id)
+    apply(subscription, "unsubscribe")
+    db.session.commit()
+    replay = client.post(path)
+    assert replay.status_code == 404
+    assert subscription_of(contact.id, form.lists[0].id).status == SubscriptionStatus.UNSUBSCRIBED
+
+
+def test_superseded_request_is_refused(client, pending):
+    form, contact, path = pending
+    subscription = subscription_of(contact.id, form.lists[0].id)
+    apply(subscription, "decline")
+    db.session.commit()
+    signup(client, form)  # asking again after declining: a new request, a new mail
+    assert db.session.query(SignupRequest).count() == 2 and len(outbox()) == 2
+    assert client.post(path).status_code == 404
+    assert client.post(confirm_path(outbox()[1])).status_code == 200
+
+
+def test_unsubscribed_person_may_ask_again_and_confirm(client, pending, app):
+    from portal.suppression import operations as suppression
+
+    form, contact, path = pending
+    client.post(path)
+    apply(subscription_of(contact.id, form.lists[0].id), "unsubscribe")
+    suppression.add(contact.email, scope="list", reason="unsubscribed", account_id=form.account_id,
+                    list_id=form.lists[0].id)
+    db.session.commit()
+    signup(client, form)
+    assert client.post(confirm_path(outbox()[-1])).status_code == 200
+    assert subscription_of(contact.id, form.lists[0].id).status == SubscriptionStatus.CONFIRMED
+    assert suppression.entries_for(contact.email, form.account_id, form.lists[0].id) == []
+
+
+def test_import_request_confirms_every_list_it_names(app, client, create_account, create_list):
+    account = create_account()
+    lists = [create_list(account), create_list(account)]
+    contact = get_or_create_contact(account, "imported@example.org")
+    request = SignupRequest(contact_id=contact.id, form_id=None, list_ids=[item.id for item in lists],
+                            source="import", evidence={"import_id": "imp1"})
+    db.session.add(request)
+    db.session.flush()
+    for mailing_list in lists:
+        subscription, _ = get_or_create_subscription(contact, mailing_list)
+        apply(subscription, "request")
+        subscription.signup_request_id = request.id
+    db.session.commit()
+    url = links.confirm_url(request.id)
+    assert client.post(url.removeprefix("https://portal.test")).status_code == 200
+    assert {subscription_of(contact.id, item.id).status for item in lists} == {SubscriptionStatus.CONFIRMED}
+
+
+def test_confirm_operation_is_idempotent(app, pending):
+    form, contact, path = pending
+    request_id = links.load_confirm(path.rsplit("/", 1)[1])
+    assert doi.confirm(request_id, evidence=doi.Evidence()).status == "confirmed"
+    assert doi.confirm(request_id, evidence=doi.Evidence()).status == "already_confirmed"
