@@ -16,7 +16,7 @@ from portal.accounts.models import Account
 from portal.addresses import is_role_address, normalise
 from portal.consent import operations as ledger
 from portal.consent.models import ConsentEvent, EventType
-from portal.db import utcnow
+from portal.db import isoformat, utcnow
 from portal.errors import TokenInvalid
 from portal.extensions import db
 from portal.subscriptions import emails
@@ -24,6 +24,7 @@ from portal.subscriptions.models import Contact, Form, MailingList, SignupReques
 from portal.subscriptions.operations import apply, find_contact, get_or_create_contact, get_or_create_subscription
 from portal.suppression import operations as suppression
 from portal.suppression.models import SuppressionReason, SuppressionScope
+from portal.webhooks import operations as webhooks
 
 #: Suppression reasons a new signup by the person may lift: they are asking again.
 LIFTED_BY_CONSENT = frozenset({SuppressionReason.UNSUBSCRIBED})
@@ -208,6 +209,9 @@ def confirm(request_id: int, *, evidence: Evidence) -> Outcome:
                       consent_text_id=request.consent_text_id,
                       evidence={"signup_request_id": request.id, "request_source": request.source,
                                 "form_id": request.form_id})
+        webhooks.emit(contact.account_id, "confirmed", {"contact_id": contact.id, "email": contact.email,
+                                                        "list_id": subscription.list_id,
+                                                        "confirmed_at": isoformat(now)})
     request.confirmed_at = request.confirmed_at or now
     db.session.flush()
     return _outcome("confirmed", contact, subscriptions)

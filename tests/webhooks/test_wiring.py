@@ -59,3 +59,18 @@ def test_erasure_suppression_is_not_sent(hooked, db):
     suppressions.add("gone@example.org", scope="account", reason="erased", account_id=hooked.list.account_id)
     db.session.commit()
     assert sent(db, "suppressed") == []
+
+
+def test_confirmation_sends_confirmed(app, db, create_form):
+    from portal.subscriptions import signup
+
+    form = create_form()
+    webhooks.create_endpoint(form.account_id, url="https://hooks.example/p", events=["confirmed"])
+    db.session.commit()
+    request = signup.request_signup(form, email="new.person@example.org",
+                                    evidence=signup.Evidence(ip="198.51.100.4", user_agent="UA", page_url=None))
+    db.session.commit()
+    signup.confirm(request.id, evidence=signup.Evidence(ip="198.51.100.4", user_agent="UA", page_url=None))
+    db.session.commit()
+    [data] = sent(db, "confirmed")
+    assert data["list_id"] == form.lists[0].id and data["email"] == "new.person@example.org"
