@@ -65,3 +65,11 @@ def test_smtp_sink_receives_mail(smtp_server):
     with smtplib.SMTP("127.0.0.1", smtp_server.port) as smtp:
         smtp.sendmail("a@x.org", ["b@y.org"], b"Subject: hi\r\n\r\nbody\r\n")
     assert smtp_server.messages[0]["Subject"] == "hi"
+
+
+def test_a_purged_contact_gets_its_address_back_when_given_again(app, db, create_contact):
+    contact = create_contact(email="Dewi@example.org")
+    contact.email = None  # what retention leaves of a contact with nothing else
+    db.session.commit()
+    again = subs.get_or_create_contact(contact.account, "dewi@example.org", name="Dewi")
+    assert again.id == contact.id and again.email == "dewi@example.org" and again.name == "Dewi"

@@ -69,6 +69,7 @@ def redact_contact(contact: Contact, found: list[str]) -> None:
     _signup_requests(contact, found)
     _outbox(contact, found)
     _feedback_reports(contact, found)
+    _refused_import_rows(contact)
     ledger.redact(contact.id)
     contact.email = None
     contact.name = None
@@ -88,6 +89,16 @@ def _suppressions(contact: Contact) -> None:
         db.session.execute(update(model).where(
             model.email_hash == contact.email_hash, model.account_id == contact.account_id)
             .values(email=None).execution_options(synchronize_session="fetch"))
+
+
+def _refused_import_rows(contact: Contact) -> None:
+    """Rows of the account's imports refused for this address keep their reason, not the address."""
+    from portal.imports.models import Import, RefusedRow
+
+    imports = select(Import.id).where(Import.account_id == contact.account_id)
+    db.session.execute(update(RefusedRow).where(
+        RefusedRow.email_hash == contact.email_hash, RefusedRow.import_id.in_(imports))
+        .values(email=None).execution_options(synchronize_session=False))
 
 
 def _signup_requests(contact: Contact, found: list[str]) -> None:

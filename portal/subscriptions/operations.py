@@ -117,14 +117,20 @@ def find_contact(account_id: str, address: str) -> Contact | None:
 
 
 def get_or_create_contact(account: Account, address: str, *, name: str | None = None) -> Contact:
-    """The account's contact for ``address``, created when new (flushes)."""
+    """The account's contact for ``address``, created when new (flushes).
+
+    A contact whose personal data was purged gets the address back: the caller has just been
+    given it again (an erased address never gets here: its suppression stops signups first).
+    """
     normalised = normalise(address)
     contact = find_contact(account.id, normalised)
     if contact is None:
         contact = Contact(account_id=account.id, email=normalised, email_hash=email_hash(normalised),
                           name=name or None)
         db.session.add(contact)
-        db.session.flush()
+    elif contact.email is None:
+        contact.email, contact.name = normalised, name or None
+    db.session.flush()
     return contact
 
 
