@@ -11,7 +11,8 @@ from typing import Sequence
 from flask import current_app
 from sqlalchemy import select
 
-from portal.accounts.models import Account, AccountStatus
+from portal.accounts.models import Account
+from portal.accounts.policy import sending_block
 from portal.addresses import email_hash, is_role_address, try_normalise
 from portal.db import utcnow
 from portal.extensions import db
@@ -27,17 +28,6 @@ _STATE_REASONS = {
     SubscriptionStatus.BOUNCED: "bounced",
     SubscriptionStatus.DECLINED: "not_subscribed",
 }
-
-
-def account_reason(account: Account) -> str | None:
-    """Why nothing at all may be sent for this account, or None."""
-    if account.status == AccountStatus.SUSPENDED:
-        return "account_suspended"
-    if account.status == AccountStatus.DEACTIVATED:
-        return "account_deactivated"
-    if not (account.postal_address or "").strip():
-        return "no_postal_address"
-    return None
 
 
 def _subscriptions(account_id: str, list_id: str, hashes: Sequence[str]) -> dict[str, Subscription]:
@@ -76,7 +66,7 @@ def _reason(address: str | None, hashed: str | None, suppressed: set[str],
 
 def send_check(account: Account, mailing_list: MailingList, emails: Sequence[str]) -> list[tuple[str, bool, str]]:
     """(email as given, eligible, reason) for each address, in order."""
-    blocked = account_reason(account)
+    blocked = sending_block(account)
     if blocked:
         return [(email, False, blocked) for email in emails]
     addresses = [try_normalise(email) for email in emails]
