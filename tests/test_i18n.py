@@ -1,5 +1,7 @@
 """Every user-visible string is translated into Bahasa Indonesia, and pages pick the locale."""
+import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from babel.messages.extract import extract_from_dir
@@ -42,3 +44,83 @@ def test_locale_from_lang_then_accept_language(client, query, accept, expected_l
     text = response.get_data(as_text=True)
     assert f'<html lang="{expected_lang}">' in text
     assert expected in text
+
+
+PLACEHOLDER = re.compile(r"%\([a-z_]+\)s")
+
+
+def test_translations_keep_every_placeholder_and_indonesian_has_one_plural_form():
+    messages = catalog("id")
+    assert messages.num_plurals == 1 and messages.plural_expr == "0"
+    for message in messages:
+        if message.id and message.string:
+            assert sorted(PLACEHOLDER.findall(message.id)) == sorted(PLACEHOLDER.findall(message.string)), message.id
+
+
+def request(app, client, method: str, path: str, **kwargs):
+    """One request in its own app context, as in production: ``g`` (and Flask-Babel's locale cache
+    on it) does not leak from an earlier request of the same test."""
+    with app.app_context():
+        return client.open(path, method=method, **kwargs)
+
+
+def _paths(create_form, create_subscription) -> dict[str, str]:
+    """One URL of every subscriber page, for one account whose default locale is Indonesian."""
+    from portal import links
+    from portal.privacy.operations import erase_url
+
+    form = create_form(account=None, allowed_origins=["https://shop.example"])
+    account = form.account
+    account.locale = "id"
+    subscription = create_subscription(mailing_list=form.lists[0])
+    target = links.Target(subscription.contact_id, subscription.list_id, None)
+    path = lambda url: urlsplit(url).path  # noqa: E731
+    return {"signup": f"/f/{form.id}", "thanks": f"/f/{form.id}/thanks",
+            "unsubscribe": path(links.unsubscribe_url(target)), "preferences": path(links.preferences_url(target)),
+            "complaint": path(links.complaint_url(target)),
+            "data": path(links.preferences_url(target)) + "/data", "erase": path(links.preferences_url(target)) + "/erase",
+            "erase_confirm": path(erase_url(subscription.contact))}
+
+
+def test_every_page_falls_back_to_the_accounts_locale(app, client, db, create_form, create_subscription):
+    paths = _paths(create_form, create_subscription)
+    db.session.commit()
+    for name, path in paths.items():
+        response = request(app, client, "GET", path)  # no Accept-Language, no ?lang
+        text = response.get_data(as_text=True)
+        assert response.status_code == 200, name
+        assert '<html lang="id">' in text, name
+        assert "Bahasa Indonesia</span>" in text, name  # the switch marks the current language
+
+
+def test_confirmation_mail_and_confirm_page_in_the_language_of_the_signup_page(app, client, create_form):
+    from tests.subscriptions.helpers import confirm_path, outbox
+
+    form = create_form()  # an English account
+    page = request(app, client, "GET", f"/f/{form.id}?lang=id").get_data(as_text=True)
+    assert f'action="/f/{form.id}?lang=id"' in page
+    response = request(app, client, "POST", f"/f/{form.id}?lang=id", data={"email": "ani@example.org"})
+    assert response.headers["Location"].endswith(f"/f/{form.id}/thanks?lang=id")
+    assert "Periksa kotak masuk Anda" in request(app, client, "GET", response.headers["Location"]).get_data(as_text=True)
+    (mail,) = outbox()
+    assert mail.payload["subject"] == f"Mohon konfirmasi langganan Anda ke {form.account.name}"
+    assert "Kami memerlukan konfirmasi Anda" in mail.payload["text"]
+    assert 'lang="id"' in mail.payload["html"]
+    confirm_page = request(app, client, "GET", confirm_path(mail), headers={"Accept-Language": "id-ID,id;q=0.9"})
+    assert "Konfirmasi langganan Anda" in confirm_page.get_data(as_text=True)
+
+
+def test_forms_post_back_in_the_chosen_language(app, client, db, create_form, create_subscription):
+    paths = _paths(create_form, create_subscription)
+    db.session.commit()
+    page = request(app, client, "GET", paths["unsubscribe"] + "?lang=en", headers={"Accept-Language": "id"}).get_data(as_text=True)
+    assert f'action="{paths["unsubscribe"]}?lang=en"' in page
+    assert f'{paths["preferences"]}?lang=en"' in page  # links keep it too
+    done = request(app, client, "POST", paths["unsubscribe"] + "?lang=en", data={"scope": "list"},
+                   headers={"Accept-Language": "id"})
+    assert "You are unsubscribed" in done.get_data(as_text=True)
+    thanks = request(app, client, "POST", paths["unsubscribe"] + "/reason?lang=id", data={"reason": "other"})
+    text = thanks.get_data(as_text=True)
+    assert "Terima kasih" in text
+    # This page answers a POST-only URL: its language switch leads to a page that can be fetched.
+    assert re.search(rf'href="[^"]*{re.escape(paths["preferences"])}\?lang=en" lang="en"', text)

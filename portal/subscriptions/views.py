@@ -1,7 +1,7 @@
 """Signup pages (``/f/<form_id>``) and double opt-in confirmation (``/confirm/<token>``)."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import get_locale
 
 from portal import links
@@ -68,11 +68,20 @@ def _cors(response):
     return response
 
 
+def _embeddable(signup_form: Form) -> None:
+    """Let the form's allowed origins frame its pages, and its form post (and redirect) there."""
+    g.frame_ancestors = list(signup_form.allowed_origins or [])
+    redirect_origin = origin_of(signup_form.redirect_url) if signup_form.redirect_url else None
+    if redirect_origin in g.frame_ancestors:
+        g.form_action = [redirect_origin]
+
+
 @bp.get("/f/<form_id>")
 def signup_page(form_id: str):
     """The hosted signup page."""
     signup_form = get_form(form_id)
     use_account(signup_form.account)
+    _embeddable(signup_form)
     return render_template("subscriptions/signup.html", form=SignupForm(), signup_form=signup_form,
                            account=signup_form.account)
 
@@ -85,6 +94,7 @@ def signup(form_id: str):
     """A signup: the same answer for every address that is valid (SPEC section 3)."""
     signup_form = get_form(form_id)
     use_account(signup_form.account)
+    _embeddable(signup_form)
     form = SignupForm(formdata=_formdata())
     if not form.website.data:
         try:
@@ -99,7 +109,7 @@ def signup(form_id: str):
         return jsonify(status="pending_confirmation"), 202
     target = signup_form.redirect_url
     if not target or origin_of(target) not in (signup_form.allowed_origins or []):
-        target = url_for("subscriptions.check_inbox", form_id=signup_form.id)
+        target = url_for("subscriptions.check_inbox", form_id=signup_form.id, lang=request.args.get("lang"))
     return redirect(target, code=303)
 
 
@@ -123,6 +133,7 @@ def check_inbox(form_id: str):
     """"Check your inbox": shown after every signup, whatever happened."""
     signup_form = get_form(form_id)
     use_account(signup_form.account)
+    _embeddable(signup_form)
     return render_template("subscriptions/check_inbox.html", account=signup_form.account)
 
 

@@ -12,11 +12,14 @@ from tests.conftest import free_port
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 #: Flags for a sandboxed, offline machine (no background connections, no GPU, root).
+#: ``shop.test`` is a customer's site on another origin (served on loopback by ``other_origin``).
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage"]
+                 "--disable-dev-shm-usage", "--host-resolver-rules=MAP shop.test 127.0.0.1"]
 PHONE = {"width": 360, "height": 740}
 DESKTOP = {"width": 1280, "height": 800}
+#: The browser's language (its Accept-Language) for each portal locale.
+BROWSER_LOCALES = {"en": "en-US", "id": "id-ID"}
 
 
 class LiveServer:
@@ -101,3 +104,78 @@ def assert_fits_width(page) -> None:
     """Nothing scrolls sideways: the page is readable at the viewport's width."""
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0, f"page is {overflow}px wider than the viewport"
+
+
+@pytest.fixture
+def open_page(browser):
+    """``open_page(viewport="phone"|"desktop", lang="en"|"id", js=True)``: a page in a fresh
+    context whose browser speaks ``lang`` (Accept-Language); closed after the test."""
+    contexts = []
+
+    def make(viewport: str = "phone", lang: str = "en", js: bool = True):
+        context = browser.new_context(viewport=PHONE if viewport == "phone" else DESKTOP,
+                                      is_mobile=viewport == "phone", locale=BROWSER_LOCALES[lang],
+                                      java_script_enabled=js)
+        contexts.append(context)
+        tab = context.new_page()
+        tab.viewport_name = f"{viewport}-{lang}" + ("" if js else "-nojs")
+        tab.js = js
+        return tab
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+class OtherOrigin:
+    """A customer's site: static files served from a directory at ``http://shop.test:<port>``."""
+
+    def __init__(self, directory: Path):
+        import functools
+        from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+        class Quiet(SimpleHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+        self.directory = directory
+        self.port = free_port()
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), functools.partial(Quiet, directory=str(directory)))
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def origin(self) -> str:
+        return f"http://shop.test:{self.port}"
+
+    def publish(self, name: str, html: str) -> str:
+        """Serve ``html`` at ``/<name>``; its URL."""
+        (self.directory / name).write_text(html, encoding="utf-8")
+        return f"{self.origin}/{name}"
+
+
+@pytest.fixture
+def other_origin(tmp_path):
+    """A second web server on another origin than the portal, for embedding and framing."""
+    site = tmp_path / "shop"
+    site.mkdir()
+    server = OtherOrigin(site)
+    server.thread.start()
+    yield server
+    server.server.shutdown()
+    server.server.server_close()
+
+
+def check_page(page, name: str, lang: str, sender: tuple[str, str] | None = None) -> None:
+    """What every portal page must do: language, one h1, a language switch, the account's
+    name and address, fit the width, no serious axe violation; then a screenshot."""
+    page.wait_for_load_state()
+    assert page.locator("html").get_attribute("lang") == lang, name
+    assert page.locator("h1").count() == 1, name
+    assert page.locator("nav.lang a[hreflang]").count() == 1, name
+    if sender is not None:  # (account name, postal address)
+        footer = page.locator("footer").inner_text()
+        assert sender[0] in footer and sender[1] in footer, name
+    assert_fits_width(page)
+    if getattr(page, "js", True):
+        assert serious_violations(page) == [], name
+    screenshot(page, name)
