@@ -4,7 +4,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import current_app, render_template
-from flask_babel import force_locale
+from flask_babel import force_locale, gettext
 from sqlalchemy import func, select
 
 from portal.accounts.models import Account
@@ -15,8 +15,13 @@ from portal.extensions import db
 from portal.subscriptions.models import (ConsentText, Contact, Form, MailingList, Subscription,
                                          SubscriptionStatus)
 
-DEFAULT_CONSENT_TEXT = ("Yes, send me email from {account}. I can unsubscribe at any time with the "
-                        "link in every message.")
+
+
+def default_consent_text(account: Account) -> str:
+    """The consent wording of a form that gives none, in the account's language."""
+    with force_locale(account.locale or "en"):
+        return gettext("Yes, send me email from %(account)s. I can unsubscribe at any time with the "
+                       "link in every message.", account=account.name)
 
 
 def create_list(account: Account, *, name: str, description: str | None = None) -> MailingList:
@@ -74,7 +79,7 @@ def create_form(account: Account, *, name: str, list_ids: list[str], allowed_ori
                 redirect_url=redirect_url or None, lists=lists)
     db.session.add(form)
     db.session.flush()
-    set_consent_text(form, consent_text or DEFAULT_CONSENT_TEXT.format(account=account.name))
+    set_consent_text(form, consent_text or default_consent_text(account))
     return form
 
 

@@ -74,3 +74,10 @@ def test_consent_text_versions_are_kept(app, create_form, db):
     db.session.commit()
     assert [c.version for c in form.consent_texts] == [1, 2]
     assert form.consent_text.text == "v2 words" and first.text == "v1 words"
+
+
+def test_default_consent_text_is_in_the_accounts_language(app, create_account, create_form):
+    english = create_form(create_account(locale="en")).consent_text.text
+    indonesian = create_form(create_account(locale="id", name="Toko Budi")).consent_text.text
+    assert english.startswith("Yes, send me email from")
+    assert indonesian.startswith("Ya, kirimi saya email dari Toko Budi")
