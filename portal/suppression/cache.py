@@ -16,7 +16,8 @@ import time
 from typing import Iterable
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import Connection, bindparam, select
+from sqlalchemy.exc import DBAPIError
 
 from portal.addresses import try_normalise
 from portal.db import isoformat
@@ -28,6 +29,12 @@ FREEZE_ABOVE = 100_000
 
 #: One entry: (scope, account_id, list_id, reason, created_at as ISO 8601).
 Entry = tuple[str, str | None, str | None, str, str]
+
+#: The feed rows after the last one applied.
+CATCH_UP = select(
+    SuppressionChange.seq, SuppressionChange.op, SuppressionChange.email_hash, SuppressionChange.scope,
+    SuppressionChange.account_id, SuppressionChange.list_id, SuppressionChange.reason, SuppressionChange.at,
+).where(SuppressionChange.seq > bindparam("after")).order_by(SuppressionChange.seq)
 
 
 def address_digest(address: str) -> bytes | None:
@@ -57,6 +64,8 @@ class SuppressionIndex:
         #: ``time.monotonic_ns()`` read just before the last completed catch-up query was sent.
         self.synced_from = -1
         self._strings: dict[str | None, str | None] = {}
+        #: The index's own autocommit connection, used under ``lock`` only (see :meth:`_feed_rows`).
+        self.connection: Connection | None = None
 
     def _entry(self, scope, account_id, list_id, reason, created_at) -> Entry:
         intern = self._strings.setdefault
@@ -120,11 +129,35 @@ class SuppressionIndex:
             gc.collect()
             gc.freeze()
 
+    def _feed_rows(self) -> list:
+        """The feed rows after ``seq``: one round trip on the index's own autocommit connection.
+
+        No pool checkout (so no pre-ping), no BEGIN and no ROLLBACK per catch-up, and each
+        query sees everything committed before it was sent. A connection the server dropped
+        (a restart) is replaced and the query sent once more, so no caller sees the failure.
+        """
+        for attempt in (1, 2):
+            try:
+                if self.connection is None:
+                    self.connection = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+                return self.connection.execute(CATCH_UP, {"after": self.seq}).all()
+            except DBAPIError as error:
+                self.close()
+                if attempt == 2 or not error.connection_invalidated:
+                    raise
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        """Give the index's connection back (the next catch-up opens another)."""
+        connection, self.connection = self.connection, None
+        if connection is not None:
+            try:
+                connection.close()
+            except DBAPIError:
+                pass
+
     def _catch_up(self) -> None:
-        rows = db.session.execute(select(
-            SuppressionChange.seq, SuppressionChange.op, SuppressionChange.email_hash, SuppressionChange.scope,
-            SuppressionChange.account_id, SuppressionChange.list_id, SuppressionChange.reason, SuppressionChange.at,
-        ).where(SuppressionChange.seq > self.seq).order_by(SuppressionChange.seq))
+        rows = self._feed_rows()
         for seq, op, hashed, scope, account_id, list_id, reason, at in rows:
             if op == "add":
                 self._add(bytes.fromhex(hashed), self._entry(scope, account_id, list_id, reason, at))
