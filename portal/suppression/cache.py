@@ -16,8 +16,7 @@ import time
 from typing import Iterable
 
 from flask import current_app
-from sqlalchemy import Connection, bindparam, select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Connection, bindparam, event, select
 
 from portal.addresses import try_normalise
 from portal.db import isoformat
@@ -66,6 +65,7 @@ class SuppressionIndex:
         self._strings: dict[str | None, str | None] = {}
         #: The index's own autocommit connection, used under ``lock`` only (see :meth:`_feed_rows`).
         self.connection: Connection | None = None
+        self._statement: tuple | None = None
 
     def _entry(self, scope, account_id, list_id, reason, created_at) -> Entry:
         intern = self._strings.setdefault
@@ -133,28 +133,59 @@ class SuppressionIndex:
         """The feed rows after ``seq``: one round trip on the index's own autocommit connection.
 
         No pool checkout (so no pre-ping), no BEGIN and no ROLLBACK per catch-up, and each
-        query sees everything committed before it was sent. A connection the server dropped
-        (a restart) is replaced and the query sent once more, so no caller sees the failure.
+        query sees everything committed before it was sent. The statement goes to the driver
+        directly (compiled once): SQLAlchemy's execution layer would cost more than the round
+        trip. A connection the server dropped (a restart) is replaced and the query sent once
+        more, so no caller sees the failure.
         """
+        dialect = db.engine.dialect
+        if self._statement is None:
+            compiled = CATCH_UP.compile(dialect=dialect)
+            at = SuppressionChange.__table__.c.at.type.dialect_impl(dialect).result_processor(dialect, None)
+            positional = compiled.positiontup is not None
+            self._statement = (str(compiled), positional, at)
+        sql, positional, at = self._statement
         for attempt in (1, 2):
+            if self.connection is None:
+                self._connect()
+            raw = self.connection.connection.dbapi_connection
+            cursor = raw.cursor()
             try:
-                if self.connection is None:
-                    self.connection = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-                return self.connection.execute(CATCH_UP, {"after": self.seq}).all()
-            except DBAPIError as error:
-                self.close()
-                if attempt == 2 or not error.connection_invalidated:
+                cursor.execute(sql, (self.seq,) if positional else {"after": self.seq})
+                rows = cursor.fetchall()
+            except dialect.loaded_dbapi.Error as error:
+                disconnected = dialect.is_disconnect(error, raw, cursor)
+                self.close(invalidate=disconnected)
+                if attempt == 2 or not disconnected:
                     raise
+                continue
+            finally:
+                cursor.close()
+            return [(*row[:7], at(row[7]) if at else row[7]) for row in rows]
         raise AssertionError("unreachable")
 
-    def close(self) -> None:
+    def _connect(self) -> None:
+        engine = db.engine
+        self.connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        if not event.contains(engine, "engine_disposed", self._disposed):
+            event.listen(engine, "engine_disposed", self._disposed)
+
+    def _disposed(self, _engine) -> None:
+        """The engine's pool was closed: close the index's connection too (it cannot go back)."""
+        with self.lock:
+            self.close(invalidate=True)
+
+    def close(self, invalidate: bool = False) -> None:
         """Give the index's connection back (the next catch-up opens another)."""
         connection, self.connection = self.connection, None
-        if connection is not None:
-            try:
-                connection.close()
-            except DBAPIError:
-                pass
+        if connection is None:
+            return
+        try:
+            if invalidate:
+                connection.invalidate()
+            connection.close()
+        except Exception:  # noqa: BLE001 - a dead connection may fail to close; it is dropped anyway
+            pass
 
     def _catch_up(self) -> None:
         rows = self._feed_rows()
