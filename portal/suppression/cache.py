@@ -149,20 +149,25 @@ class SuppressionIndex:
             if self.connection is None:
                 self._connect()
             raw = self.connection.connection.dbapi_connection
-            cursor = raw.cursor()
             try:
-                cursor.execute(sql, (self.seq,) if positional else {"after": self.seq})
-                rows = cursor.fetchall()
+                rows = self._fetch(raw, sql, (self.seq,) if positional else {"after": self.seq})
             except dialect.loaded_dbapi.Error as error:
-                disconnected = dialect.is_disconnect(error, raw, cursor)
+                disconnected = dialect.is_disconnect(error, raw, None)
                 self.close(invalidate=disconnected)
                 if attempt == 2 or not disconnected:
                     raise
                 continue
-            finally:
-                cursor.close()
             return [(*row[:7], at(row[7]) if at else row[7]) for row in rows]
         raise AssertionError("unreachable")
+
+    @staticmethod
+    def _fetch(raw, sql: str, params) -> list:
+        cursor = raw.cursor()
+        try:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+        finally:
+            cursor.close()
 
     def _connect(self) -> None:
         engine = db.engine
