@@ -6,6 +6,8 @@ tokens are signed, not encrypted, and anyone can read what they carry.
 from __future__ import annotations
 
 import hmac
+import json
+import zlib
 from base64 import urlsafe_b64encode
 from datetime import timedelta
 from functools import lru_cache
@@ -73,6 +75,19 @@ def _sign(purpose: str, keys: tuple[str, ...], encoded: bytes) -> str:
     return (encoded + sep + signature).decode("ascii")
 
 
+#: itsdangerous's compact JSON, built once rather than per call.
+_COMPACT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+def _dump_payload(payload: Any) -> bytes:
+    """Exactly what ``URLSafeSerializer.dump_payload`` gives (compact JSON, zlib when shorter, base64)."""
+    data = _COMPACT_JSON.encode(payload).encode("utf-8")
+    compressed = zlib.compress(data)
+    if len(compressed) < len(data) - 1:
+        return b"." + urlsafe_b64encode(compressed).rstrip(b"=")
+    return urlsafe_b64encode(data).rstrip(b"=")
+
+
 def make_token(purpose: str, payload: Any) -> str:
     """Sign ``payload`` (opaque ids only) for ``purpose`` with the newest key."""
     return make_tokens((purpose,), payload)[0]
@@ -87,7 +102,7 @@ def make_tokens(purposes: tuple[str, ...], payload: Any) -> list[str]:
         if purpose not in PURPOSES:
             raise ValueError(f"unknown token purpose {purpose!r}")
     keys = tuple(_keys())
-    encoded = _build_serializer(purposes[0], keys).dump_payload(payload)
+    encoded = _dump_payload(payload)
     return [_sign(purpose, keys, encoded) for purpose in purposes]
 
 
