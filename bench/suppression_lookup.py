@@ -114,7 +114,7 @@ def main() -> None:
             portal = wrk(port, prefix, headers, args.suppressions, args.seconds, args.connections)
 
     print(f"database: {'sqlite' if args.sqlite else 'postgresql'}, {args.suppressions:,} suppressions, "
-          f"{args.connections} connections, {args.seconds} s, gunicorn {' '.join(harness.GUNICORN[1:6])}")
+          f"{args.connections} connections, {args.seconds} s, gunicorn {' '.join(harness.GUNICORN[1:7])}")
     for name, figures in (("baseline (bare Flask)", base), ("portal lookup", portal)):
         print(f"{name:22} {figures['rate']:8,.0f} req/s  p50 {figures['p50']:6.1f} ms  p99 {figures['p99']:6.1f} ms"
               f"  max {figures['max']:6.1f} ms  ({figures['requests']:,} requests, {figures['errors']} errors)")
