@@ -1,9 +1,9 @@
 """Single-address suppression lookups at 64 connections, against a bare-Flask baseline.
 
-    /work/main/.venv/bin/python bench/suppression_lookup.py [--quick] [--seconds 10]
+    /work/main/.venv/bin/python bench/suppression_lookup.py [--quick] [--seconds 10] [--sqlite]
 
-Needs ``wrk`` (``apt-get install -y wrk``). Creates a scratch PostgreSQL database with
-100,000 suppressions (COPY), serves the portal and a bare Flask endpoint with the same
+Needs ``wrk`` (``apt-get install -y wrk``). Creates a scratch PostgreSQL database (``--database``
+names the server; ``--sqlite``: a SQLite file instead) with 100,000 suppressions, serves the portal and a bare Flask endpoint with the same
 gunicorn command, drives each with wrk over loopback (64 connections, fixed duration; one
 address in ten suppressed), and prints requests per second and the latency percentiles.
 """
@@ -13,9 +13,12 @@ import argparse
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
+from contextlib import contextmanager
+from datetime import datetime, timezone
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import suppression_harness as harness  # noqa: E402
@@ -57,6 +60,30 @@ def wrk(port: int, prefix: str, headers: str, stored: int, seconds: int, connect
             "max": worst / 1000}
 
 
+@contextmanager
+def scratch_sqlite():
+    """A new, migrated SQLite database in a temporary directory: yields its URL."""
+    with tempfile.TemporaryDirectory() as scratch:
+        url = f"sqlite:///{scratch}/bench.sqlite3"
+        subprocess.run([os.path.join(harness.PYTHON_BIN, "flask"), "--app", "wsgi", "db", "upgrade"],
+                       cwd=harness.ROOT, env={**os.environ, "DATABASE_URL": url}, check=True, capture_output=True)
+        yield url
+
+
+def load_sqlite(url: str, account: str, list_id: str, count: int) -> None:
+    """The same entries as :func:`suppression_check.load_suppressions`, into SQLite."""
+    now = datetime.now(timezone.utc).replace(tzinfo=None).isoformat(sep=" ")
+    rows = []
+    for i in range(count):
+        email = harness.address(i)
+        scope = {0: ("global", "global", None, None), 1: ("list", f"list:{list_id}", account, list_id)}.get(
+            i % 20, ("account", f"account:{account}", account, None))
+        rows.append((harness.email_hash(email), email, *scope, "manual", "bench", now))
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
+        conn.executemany("INSERT INTO suppressions (email_hash, email, scope, scope_key, account_id, list_id, reason,"
+                         " source, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database", default=os.environ.get("BENCH_DATABASE_URL",
@@ -65,15 +92,16 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--quick", action="store_true", help="10k suppressions, 3 s runs")
+    parser.add_argument("--sqlite", action="store_true", help="a scratch SQLite file instead of PostgreSQL")
     args = parser.parse_args()
     if args.quick:
         args.suppressions, args.seconds = 10_000, 3
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install -y wrk")
 
-    with harness.scratch_database(args.database) as url:
+    with (scratch_sqlite() if args.sqlite else harness.scratch_database(args.database)) as url:
         account, list_id, key = harness.setup_account(url)
-        load_suppressions(url, account, list_id, args.suppressions)
+        (load_sqlite if args.sqlite else load_suppressions)(url, account, list_id, args.suppressions)
         with harness.serve("bench.suppression_bare:app") as port:
             wrk(port, "/bare/", "", args.suppressions, 1, args.connections)
             base = wrk(port, "/bare/", "", args.suppressions, args.seconds, args.connections)
@@ -85,6 +113,8 @@ def main() -> None:
                     break
             portal = wrk(port, prefix, headers, args.suppressions, args.seconds, args.connections)
 
+    print(f"database: {'sqlite' if args.sqlite else 'postgresql'}, {args.suppressions:,} suppressions, "
+          f"{args.connections} connections, {args.seconds} s, gunicorn {' '.join(harness.GUNICORN[1:7])}")
     for name, figures in (("baseline (bare Flask)", base), ("portal lookup", portal)):
         print(f"{name:22} {figures['rate']:8,.0f} req/s  p50 {figures['p50']:6.1f} ms  p99 {figures['p99']:6.1f} ms"
               f"  max {figures['max']:6.1f} ms  ({figures['requests']:,} requests, {figures['errors']} errors)")

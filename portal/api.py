@@ -62,7 +62,7 @@ OPERATIONS: list[Operation] = []
 
 
 def current_key():
-    """The API key that authenticated this request."""
+    """The API key that authenticated this request (``id``, ``scope``, ``account_id``)."""
     return g.api_key
 
 
@@ -80,6 +80,19 @@ def _authenticate(scopes: tuple[str, ...]):
         raise Forbidden("This route needs a key of scope: " + ", ".join(scopes) + ".")
     g.api_key = key
     return key
+
+
+def _check_account_id(key, account_id: str) -> str:
+    """``account_id`` when the key may reach that account and it exists; 404 otherwise."""
+    from portal.accounts.operations import account_exists
+    from portal.errors import NotFound
+
+    if key.scope == "account" and key.account_id != account_id or "\x00" in account_id:
+        # Same answer as a missing account: a key cannot probe other accounts' ids.
+        raise NotFound("No such account.")
+    if key.scope == "platform" and not account_exists(account_id):
+        raise NotFound("No such account.")
+    return account_id
 
 
 def _load_account(key, account_id: str):
@@ -144,11 +157,14 @@ def parse_query(model: type[BaseModel]) -> BaseModel:
 def route(rule: str, method: str, *, summary: str, scopes: tuple[str, ...] = BOTH,
           body: type[BaseModel] | None = None, response: type[BaseModel] | None = None,
           query: type[BaseModel] | None = None, status: int = 200, raw_body: str | None = None,
-          raw_response: str | None = None, tag: str | None = None) -> Callable:
+          raw_response: str | None = None, tag: str | None = None, account_row: bool = True) -> Callable:
     """Declare an API route: authenticated for ``scopes``, body parsed, documented.
 
     The view gets ``account`` (when the rule has ``<account_id>``), ``body`` and ``query``
     as keyword arguments, and returns a dict (sent as JSON with ``status``) or a Response.
+    With ``account_row=False`` it gets the checked ``account_id`` instead of the row (no
+    query when the account is known to exist): only for routes that decide nothing on the
+    account's status or other columns.
     """
     OPERATIONS.append(Operation(rule, method, summary, scopes, body, response, status, query,
                                 [tag] if tag else [], raw_body, raw_response))
@@ -157,8 +173,10 @@ def route(rule: str, method: str, *, summary: str, scopes: tuple[str, ...] = BOT
         @functools.wraps(view)
         def wrapper(**kwargs):
             key = _authenticate(scopes)
-            if "account_id" in kwargs:
+            if "account_id" in kwargs and account_row:
                 kwargs["account"] = _load_account(key, kwargs.pop("account_id"))
+            elif "account_id" in kwargs:
+                kwargs["account_id"] = _check_account_id(key, kwargs["account_id"])
             if body is not None:
                 kwargs["body"] = parse_body(body)
             if query is not None:

@@ -36,6 +36,9 @@ class Config:
     SECRET_KEY_FALLBACKS = _list("SECRET_KEY_FALLBACKS")
     SQLALCHEMY_DATABASE_URI: str | None = None  # filled in by create_app
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    #: How long a worker remembers an API key's row (and that an account exists). A key revoked
+    #: elsewhere keeps working for at most this long; 0 reads the key on every request.
+    PORTAL_AUTH_CACHE_SECONDS = float(os.environ.get("PORTAL_AUTH_CACHE_SECONDS", "5"))
     PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
     PORTAL_UNSUBSCRIBE_MAIL_DOMAIN = os.environ.get("PORTAL_UNSUBSCRIBE_MAIL_DOMAIN") or None
 

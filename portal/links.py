@@ -65,12 +65,20 @@ def complaint_url(target: Target) -> str:
     return f"{_base()}/complaint/{target_token('complaint', target)}"
 
 
-def target_urls(target: Target) -> dict[str, str]:
-    """``unsubscribe_url``, ``preferences_url`` and ``complaint_url`` of ``target``, minted together (bulk)."""
-    purposes = ("unsubscribe", "preferences", "complaint")
+#: The purposes of the links each message carries.
+LINK_PURPOSES = ("unsubscribe", "preferences", "complaint")
+
+
+def target_tokens(target: Target) -> dict[str, str]:
+    """purpose -> token of ``target`` for each of :data:`LINK_PURPOSES`, minted together (bulk)."""
+    return dict(zip(LINK_PURPOSES, make_tokens(LINK_PURPOSES, _pack(target))))
+
+
+def target_urls(target: Target, tokens: dict[str, str] | None = None) -> dict[str, str]:
+    """``unsubscribe_url``, ``preferences_url`` and ``complaint_url`` of ``target`` (from ``tokens`` if given)."""
     base = _base()
     return {f"{purpose}_url": f"{base}/{purpose}/{token}"
-            for purpose, token in zip(purposes, make_tokens(purposes, _pack(target)))}
+            for purpose, token in (tokens or target_tokens(target)).items()}
 
 
 def confirm_token(signup_request_id: int) -> str:

@@ -1,7 +1,7 @@
 """Address normalisation, hashing and role detection."""
 import pytest
 
-from portal.addresses import InvalidAddress, email_hash, is_role_address, normalise
+from portal.addresses import InvalidAddress, email_hash, is_role_address, normalise, try_normalise
 
 
 def test_domain_is_lowercased_and_local_part_kept():
@@ -29,3 +29,28 @@ def test_hash_ignores_case_of_the_whole_address():
                                           ("information.ann@x.com", False)])
 def test_role_addresses(address, role):
     assert is_role_address(normalise(address)) is role
+
+
+@pytest.mark.parametrize("address", [
+    "ann@Example.ORG", "Ann.Lee+news@example.org", "o'brien@example.co.uk", "a@b", "ann@localhost",
+    "ann@example.test", "ann..lee@example.org", ".ann@example.org", "ann.@example.org", "ann@-bad.example.org",
+    "ann@exa_mple.org", "x" * 64 + "@example.org", "x" * 65 + "@example.org", "ann@" + "d" * 250 + ".org",
+    "x" * 64 + "@" + "d" * 180 + "." + "e" * 60 + ".org", "zoë@exämple.org", "ann@münchen.de", " ann@example.org ",
+    "ann@example.org.", "ann@[127.0.0.1]", "@example.org", "ann@", "ann", "ann@@example.org", '"quoted"@example.org',
+    "ann@xn--mnchen-3ya.de", "ann@EXAMPLE.org\t", "ann@example.org\n", "ann\r@example.org", "ann@exa mple.org",
+    "a(b)@example.org", "ann@example..org", "ANN@EXAMPLE.ORG", "ann@invalid", "ann@example.org\x0b",
+])
+def test_fast_path_agrees_with_the_validator(address):
+    """The plain-ASCII shortcut gives what email-validator gives, or sends the address the full way."""
+    from portal.addresses import _validate
+
+    expected = None if any(c in address for c in "\r\n\0") else _validate(address.strip())
+    assert try_normalise(address) == expected
+    assert try_normalise(address) == try_normalise(address)  # a second time, from the domain cache
+
+
+def test_the_domain_of_an_invalid_address_is_remembered_as_invalid():
+    assert try_normalise("ann@exa_mple.org") is None
+    assert try_normalise("bob@exa_mple.org") is None
+    with pytest.raises(InvalidAddress):
+        normalise("bob@exa_mple.org")

@@ -4,10 +4,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
+import time
+from dataclasses import dataclass
 
+from flask import current_app
 from sqlalchemy import select
 
 from portal.accounts.models import Account, AccountStatus, AccountStatusChange, ApiKey
+from portal.db import utcnow
 from portal.errors import NotFound, ValidationFailed
 from portal.extensions import db
 from portal.webhooks import operations as webhooks
@@ -82,15 +87,104 @@ def create_api_key(*, scope: str, account_id: str | None = None, name: str | Non
     return key, f"{KEY_PREFIX}_{key.id}.{secret}"
 
 
-def authenticate_key(presented: str) -> ApiKey | None:
-    """The live key matching ``presented``, compared in constant time; None otherwise."""
+@dataclass(frozen=True)
+class KeyIdentity:
+    """The authenticated key as a request needs it: id, scope and account (no secret)."""
+
+    id: str
+    scope: str
+    account_id: str | None
+
+
+@dataclass(frozen=True)
+class _CachedKey:
+    expires: float
+    secret_hash: str
+    identity: KeyIdentity
+    revoked: bool
+
+
+class _Cache:
+    """Per-app, per-process memory of key rows and existing account ids, each for a few seconds.
+
+    Only rows the database returned are kept (never a miss), so unknown key ids cannot fill it.
+    """
+
+    LIMIT = 10_000
+
+    def __init__(self) -> None:
+        self.keys: dict[str, _CachedKey] = {}
+        self.accounts: dict[str, float] = {}
+        self.lock = threading.Lock()
+
+    def put(self, table: dict, name: str, value) -> None:
+        with self.lock:
+            if len(table) >= self.LIMIT:
+                table.clear()
+            table[name] = value
+
+
+def _cache() -> _Cache:
+    return current_app.extensions.setdefault("portal_auth_cache", _Cache())
+
+
+def _ttl() -> float:
+    return float(current_app.config.get("PORTAL_AUTH_CACHE_SECONDS", 0) or 0)
+
+
+def _key_row(key_id: str) -> _CachedKey | None:
+    """The key's row as cached (read from the database when absent or older than the TTL)."""
+    cache, ttl, now = _cache(), _ttl(), time.monotonic()
+    cached = cache.keys.get(key_id) if ttl > 0 else None
+    if cached is not None and cached.expires > now:
+        return cached
+    key = db.session.scalars(select(ApiKey).where(ApiKey.id == key_id)).first()
+    if key is None:
+        return None
+    cached = _CachedKey(now + ttl, key.secret_hash, KeyIdentity(key.id, key.scope, key.account_id),
+                        key.revoked_at is not None)
+    if ttl > 0:
+        cache.put(cache.keys, key_id, cached)
+    return cached
+
+
+def authenticate_key(presented: str) -> KeyIdentity | None:
+    """The live key matching ``presented``, compared in constant time; None otherwise.
+
+    Key rows are remembered for ``PORTAL_AUTH_CACHE_SECONDS``: a key revoked by another process
+    stops working within that time (at once in the process that revoked it). The secret is
+    hashed and compared on every call, cached or not.
+    """
     prefix, _, rest = presented.partition("_")
     key_id, _, secret = rest.partition(".")
     if prefix != KEY_PREFIX or not key_id or not secret or len(presented) > 200:
         return None
-    key = db.session.scalars(select(ApiKey).where(ApiKey.id == key_id)).first()
-    expected = key.secret_hash if key is not None else _hash_secret("no such key")
+    cached = _key_row(key_id)
+    expected = cached.secret_hash if cached is not None else _hash_secret("no such key")
     matches = hmac.compare_digest(expected, _hash_secret(secret))
-    if key is None or not matches or key.revoked_at is not None:
+    if cached is None or not matches or cached.revoked:
         return None
-    return key
+    return cached.identity
+
+
+def revoke_api_key(key: ApiKey) -> None:
+    """Revoke ``key`` (idempotent); this process forgets it at once, others within the cache TTL."""
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+        db.session.flush()
+    _cache().keys.pop(key.id, None)
+
+
+def account_exists(account_id: str) -> bool:
+    """Whether the account exists; a yes is remembered for ``PORTAL_AUTH_CACHE_SECONDS``.
+
+    Accounts are never deleted, so a remembered yes cannot go stale; only ids are kept, never a
+    status: whatever decides on an account's status reads the row.
+    """
+    cache, ttl, now = _cache(), _ttl(), time.monotonic()
+    if ttl > 0 and cache.accounts.get(account_id, 0) > now:
+        return True
+    found = db.session.scalar(select(Account.id).where(Account.id == account_id)) is not None
+    if found and ttl > 0:
+        cache.put(cache.accounts, account_id, now + ttl)
+    return found

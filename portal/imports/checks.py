@@ -1,10 +1,8 @@
 """What can be said of one row without the database: address, dates, role, staleness."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from functools import lru_cache
 
 from portal.addresses import MAX_LENGTH, email_hash, is_role_address, try_normalise
 from portal.imports.models import RefusalReason
@@ -33,31 +31,6 @@ class Candidate:
     policy: str | None = None
 
 
-#: A plain ASCII dot-atom local part: email-validator accepts it exactly as given.
-_PLAIN_LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*\Z")
-
-
-@lru_cache(maxsize=65536)
-def _domain(domain: str) -> str | None:
-    """The normalised domain as :func:`portal.addresses.normalise` makes it; None when refused."""
-    normalised = try_normalise(f"a@{domain}")
-    return normalised.split("@", 1)[1] if normalised else None
-
-
-def normalise_address(address: str) -> str | None:
-    """:func:`portal.addresses.try_normalise`, fast for the common case (plain ASCII, known domain).
-
-    A list holds few domains and many addresses: each domain is validated once, and a plain
-    local part needs no more than a pattern; anything else takes the full path.
-    """
-    address = address.strip()
-    local, at, domain = address.rpartition("@")
-    if at and len(local) <= 64 and len(address) <= 254 and address.isascii() and _PLAIN_LOCAL.match(local):
-        checked = _domain(domain)
-        return f"{local}@{checked}" if checked else None
-    return try_normalise(address)
-
-
 def parse_time(value: str) -> datetime | None:
     """An ISO 8601 date or date-time (UTC when no zone is given); None when empty.
 
@@ -77,7 +50,7 @@ def examine(row: Row, now: datetime, stale_after: timedelta) -> Candidate:
     candidate = Candidate(row.number, values.get("email", "")[:MAX_LENGTH],
                           name=(values.get("name") or None) and values["name"][:200],
                           source=(values.get("source") or None) and values["source"][:200])
-    candidate.email = normalise_address(candidate.given) if candidate.given else None
+    candidate.email = try_normalise(candidate.given) if candidate.given else None
     if candidate.email is None:
         return _refuse(candidate, RefusalReason.INVALID, "not a valid email address")
     candidate.email_hash = email_hash(candidate.email)

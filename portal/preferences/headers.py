@@ -34,13 +34,19 @@ class Recipient:
     message_id: str | None = None
 
 
-def list_unsubscribe(target: links.Target, https_url: str) -> dict[str, str]:
-    """The two header values (RFC 2369 syntax, RFC 8058 one-click): HTTPS first, then mailto."""
+def list_unsubscribe(target: links.Target, https_url: str, unsubscribe_token: str | None = None) -> dict[str, str]:
+    """The two header values (RFC 2369 syntax, RFC 8058 one-click): HTTPS first, then mailto.
+
+    ``unsubscribe_token`` is the HTTPS link's token of ``target`` when the caller has it: the
+    mailto token is the same one when there is no message ref, and is not signed again.
+    """
     value = f"<{https_url}>"
     domain = current_app.config.get("PORTAL_UNSUBSCRIBE_MAIL_DOMAIN")
     if domain:
         # No message ref in the mailto token: it keeps the local part as short as it can be.
-        token = links.target_token("unsubscribe", links.Target(target.contact_id, target.list_id))
+        mail_target = links.Target(target.contact_id, target.list_id)
+        token = (unsubscribe_token if unsubscribe_token and mail_target == target
+                 else links.target_token("unsubscribe", mail_target))
         value += f", <mailto:{MAILTO_PREFIX}{token}@{domain}>"
     return {"List-Unsubscribe": value, "List-Unsubscribe-Post": ONE_CLICK}
 
@@ -62,8 +68,10 @@ def recipient_links(account: Account, mailing_list: MailingList, recipients: lis
 
 
 def _links(recipient: Recipient, target: links.Target) -> dict:
-    urls = links.target_urls(target)
-    return {"email": recipient.email, **urls, "headers": list_unsubscribe(target, urls["unsubscribe_url"])}
+    tokens = links.target_tokens(target)
+    urls = links.target_urls(target, tokens)
+    return {"email": recipient.email, **urls,
+            "headers": list_unsubscribe(target, urls["unsubscribe_url"], tokens["unsubscribe"])}
 
 
 def contact_ids(account: Account, addresses: dict[str, str]) -> dict[str, int]:

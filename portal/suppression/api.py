@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from portal import api
 from portal.accounts.models import Account
+from portal.addresses import normalise
 from portal.db import isoformat
 from portal.errors import PortalError
 from portal.extensions import db
@@ -39,9 +40,10 @@ def lookup_answer(email: str, entries: list[Suppression]) -> dict:
 
 
 @api.route("/accounts/<account_id>/suppressions/<path:email>", "GET", summary="Is this address suppressed?",
-           response=LookupOut, tag=TAG)
-def lookup(account: Account, email: str):
-    entries = [index_entry(entry) for entry in actions.lookup(account, email)]
+           response=LookupOut, tag=TAG, account_row=False)
+def lookup(account_id: str, email: str):
+    hits = operations.check_many([normalise(email)], account_id)
+    entries = [index_entry(entry) for entry in (hits[0][1] if hits else [])]
     return {"email": email, "suppressed": bool(entries), "entries": entries}
 
 

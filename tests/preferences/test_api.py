@@ -231,3 +231,17 @@ def test_bulk_minted_urls_are_the_single_ones(app):
     assert links.target_urls(target) == {"unsubscribe_url": links.unsubscribe_url(target),
                                          "preferences_url": links.preferences_url(target),
                                          "complaint_url": links.complaint_url(target)}
+
+
+def test_b5_without_a_message_ref_the_mailto_token_is_the_https_token(client, setup, app):
+    account, mailing_list, auth = setup
+    app.config["PORTAL_UNSUBSCRIBE_MAIL_DOMAIN"] = "unsub.portal.test"
+    plain, with_ref = _links(client, account, mailing_list, auth,
+                             [{"email": "a@example.org"}, {"email": "b@example.org", "message_id": "<x@y>"}]
+                             ).json["recipients"]
+    for item in (plain, with_ref):
+        https, mailto = re.findall(r"<([^>]+)>", item["headers"]["List-Unsubscribe"])
+        token = re.fullmatch(r"mailto:unsubscribe\+(.+)@unsub\.portal\.test", mailto).group(1)
+        target = links.load_target("unsubscribe", https.rsplit("/", 1)[1])
+        assert token == links.target_token("unsubscribe", links.Target(target.contact_id, target.list_id))
+        assert (token == https.rsplit("/", 1)[1]) is (item is plain)
