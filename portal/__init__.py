@@ -104,6 +104,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal import api, health, openapi  # noqa: F401  (openapi attaches its route)
 
     load_domains()  # the api modules attach their routes to api.bp
+    app.session_interface = api.StatelessApiSessions()
     csrf.exempt(api.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(health.bp)

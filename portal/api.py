@@ -12,11 +12,21 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 from flask import Blueprint, g, jsonify, request
+from flask.sessions import SecureCookieSessionInterface
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from portal.errors import PayloadTooLarge, PortalError, ValidationFailed
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+class StatelessApiSessions(SecureCookieSessionInterface):
+    """No cookie session under ``/api/``: keys authenticate, and opening one costs every call."""
+
+    def open_session(self, app, request):
+        if request.path.startswith("/api/"):
+            return self.null_session_class()
+        return super().open_session(app, request)
 
 #: Both scopes; most routes are open to both.
 BOTH = ("platform", "account")

@@ -80,3 +80,15 @@ def test_openapi_schemas_resolve(client):
 
     for ref in set(re.findall(r"#/components/schemas/([A-Za-z0-9_]+)", text)):
         assert ref in document["components"]["schemas"], ref
+
+
+def test_the_api_opens_no_cookie_session(app, client, platform_auth):
+    from flask import request
+    from flask.sessions import NullSession
+
+    with app.test_request_context("/api/v1/openapi.json"):
+        assert isinstance(app.session_interface.open_session(app, request), NullSession)
+    with app.test_request_context("/f/x"):
+        assert not isinstance(app.session_interface.open_session(app, request), NullSession)
+    response = client.get("/api/v1/openapi.json", headers=platform_auth)
+    assert "Set-Cookie" not in response.headers
