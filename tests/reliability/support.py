@@ -1,0 +1,95 @@
+"""Fault servers, live servers and table snapshots for the reliability tests."""
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+
+from sqlalchemy import func, select
+
+from portal.extensions import db
+from tests.conftest import SMTPSink, free_port
+
+
+class FaultServer:
+    """A TCP server on loopback that misbehaves as an SMTP server.
+
+    ``stall``: accepts and never says a word. ``drop``: greets, then closes the connection at
+    the first command. ``connections`` counts who came.
+    """
+
+    def __init__(self, mode: str):
+        self.mode = mode
+        self.connections = 0
+        self._sock = socket.socket()
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(50)
+        self._sock.settimeout(0.2)
+        self.port = self._sock.getsockname()[1]
+        self._open: list[socket.socket] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _addr = self._sock.accept()
+            except OSError:
+                continue
+            self.connections += 1
+            self._open.append(conn)
+            if self.mode == "drop":
+                conn.sendall(b"220 fault.test ESMTP\r\n")
+                conn.settimeout(5)
+                try:
+                    conn.recv(1024)
+                except OSError:
+                    pass
+                conn.close()
+
+    def __enter__(self) -> "FaultServer":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        for conn in self._open:
+            conn.close()
+        self._sock.close()
+
+
+class SlowSink(SMTPSink):
+    """A real SMTP server that keeps each message, then waits ``delay`` seconds before its
+    "250" (the client that gave up does not know it was delivered)."""
+
+    def __init__(self, delay: float):
+        super().__init__()
+        self.delay = delay
+
+    async def handle_DATA(self, server, session, envelope):
+        answer = await super().handle_DATA(server, session, envelope)
+        await asyncio.sleep(self.delay)
+        return answer
+
+
+def wait_for(predicate, timeout: float = 30.0, interval: float = 0.1) -> bool:
+    """Poll ``predicate`` until true or ``timeout``; its last value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return bool(predicate())
+
+
+def row_counts() -> dict[str, int]:
+    """The number of rows of every table (to show that a request changed nothing)."""
+    db.session.expire_all()
+    return {table.name: db.session.scalar(select(func.count()).select_from(table))
+            for table in db.metadata.sorted_tables}
+
+
+__all__ = ["FaultServer", "SlowSink", "free_port", "row_counts", "wait_for"]
