@@ -12,7 +12,7 @@ from portal.subscriptions import signup as doi
 from portal.subscriptions.forms import ConfirmForm, ResendForm, SignupForm
 from portal.subscriptions.models import Form
 from portal.subscriptions.operations import get_form, origin_of
-from portal.web import private, use_account
+from portal.web import config_limit, private, use_account
 
 bp = Blueprint("subscriptions", __name__)
 
@@ -155,6 +155,7 @@ def confirm_page(token: str):
 
 
 @bp.post("/confirm/<token>")
+@limiter.limit(config_limit("PORTAL_CONFIRM_IP_LIMIT"))
 @private
 def confirm(token: str):
     """Confirm (or, with "No thanks", decline) the signup request the link is bound to."""

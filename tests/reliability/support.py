@@ -93,3 +93,50 @@ def row_counts() -> dict[str, int]:
 
 
 __all__ = ["FaultServer", "SlowSink", "free_port", "row_counts", "wait_for"]
+
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[2]
+
+
+class LiveServer:
+    """The portal under gunicorn on loopback, in its own process, on the test's database."""
+
+    def __init__(self, database_url: str, *, workers: int = 1, threads: int = 4, **env: str):
+        import os
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "test-secret-key",
+                    "PORTAL_BASE_URL": "https://portal.test", **{k: str(v) for k, v in env.items()}}
+        self.args = [__import__("sys").executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}",
+                     "--workers", str(workers), "--threads", str(threads), "--worker-class", "gthread",
+                     "--log-level", "warning", "wsgi:app"]
+        self.process = None
+
+    def __enter__(self) -> "LiveServer":
+        import subprocess
+        import urllib.request
+
+        self.process = subprocess.Popen(self.args, cwd=ROOT, env=self.env)
+
+        def up() -> bool:
+            try:
+                with urllib.request.urlopen(self.url + "/healthz", timeout=2) as response:
+                    return response.status == 200
+            except OSError:
+                return False
+
+        if not wait_for(up, timeout=30, interval=0.2):
+            self.__exit__()
+            raise RuntimeError(f"gunicorn did not start on {self.url}")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except Exception:  # noqa: BLE001 - a hung server is killed
+                self.process.kill()
+                self.process.wait(5)
+            self.process = None
