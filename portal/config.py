@@ -76,6 +76,9 @@ class Config:
     PORTAL_SIGNUP_ADDRESS_LIMIT = os.environ.get("PORTAL_SIGNUP_ADDRESS_LIMIT", "10 per hour")
     PORTAL_RESEND_IP_LIMIT = os.environ.get("PORTAL_RESEND_IP_LIMIT", "10 per hour")
     PORTAL_CONFIRMATIONS_PER_DAY = int(os.environ.get("PORTAL_CONFIRMATIONS_PER_DAY", "3"))
+    #: Every accepted signup is answered no sooner than this, so that the time taken does not
+    #: tell a new address from a known or suppressed one (STANDARDS I-12).
+    PORTAL_SIGNUP_MIN_SECONDS = float(os.environ.get("PORTAL_SIGNUP_MIN_SECONDS", "0.2"))
     #: Limits of the other public POSTs (per client IP unless said otherwise). The one-click
     #: unsubscribe is limited per link, never per IP: a mailbox provider posts many from one IP.
     PORTAL_CONFIRM_IP_LIMIT = os.environ.get("PORTAL_CONFIRM_IP_LIMIT", "60 per hour")
@@ -114,6 +117,7 @@ class TestingConfig(Config):
     RATELIMIT_STORAGE_URI = "memory://"
     MAIL_SERVER = None
     MAIL_TIMEOUT = 2.0
+    PORTAL_SIGNUP_MIN_SECONDS = 0.0
     PORTAL_BASE_URL = "https://portal.test"
     PORTAL_UNSUBSCRIBE_MAIL_DOMAIN = None
     PORTAL_LEDGER_SEAL_GRACE = timedelta(seconds=0)

@@ -7,6 +7,7 @@ redirect to).
 from __future__ import annotations
 
 from flask import Flask, Response, g, request
+from werkzeug.exceptions import BadRequest
 
 
 def content_security_policy() -> str:
@@ -35,8 +36,25 @@ def _set_headers(response: Response) -> Response:
     return response
 
 
+def _refuse_nul() -> None:
+    """A NUL character in a header, the query or a posted form field is refused (400).
+
+    PostgreSQL cannot store it in text, so it would otherwise surface as a 500 wherever the
+    value is kept (a signup's name, a User-Agent in the ledger). The API checks its own bodies.
+    """
+    values = [*request.headers.values(), *request.args.values()]
+    if not request.path.startswith("/api/"):
+        try:
+            values.extend(request.form.values())
+        except Exception:  # noqa: BLE001 - an unparsable body is the view's to answer
+            pass
+    if "\0" in request.path or any("\0" in value for value in values):
+        raise BadRequest("The request contains a NUL character.")
+
+
 def init_app(app: Flask) -> None:
-    """Install the headers; trust ``X-Forwarded-*`` from ``PORTAL_PROXY_COUNT`` proxies."""
+    """Install the headers and the NUL guard; trust ``X-Forwarded-*`` from ``PORTAL_PROXY_COUNT`` proxies."""
+    app.before_request(_refuse_nul)
     app.after_request(_set_headers)
     proxies = int(app.config.get("PORTAL_PROXY_COUNT", 0) or 0)
     if proxies:

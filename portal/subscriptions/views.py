@@ -1,8 +1,11 @@
 """Signup pages (``/f/<form_id>``) and double opt-in confirmation (``/confirm/<token>``)."""
 from __future__ import annotations
 
+import time
+
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
 from flask_babel import get_locale
+from werkzeug.exceptions import BadRequest
 
 from portal import links
 from portal.addresses import InvalidAddress, normalise
@@ -28,8 +31,14 @@ def _address_limit() -> str:
 def _posted() -> dict:
     """The signup fields, from a JSON body or a form body."""
     if request.is_json:
-        body = request.get_json(silent=True)
-        return {k: v for k, v in body.items() if isinstance(v, str)} if isinstance(body, dict) else {}
+        try:
+            body = request.get_json(silent=True)
+        except RecursionError:  # JSON nested too deep: treated as no fields, like invalid JSON
+            body = None
+        fields = {k: v for k, v in body.items() if isinstance(v, str)} if isinstance(body, dict) else {}
+        if any("\0" in value for value in fields.values()):
+            raise BadRequest("The request contains a NUL character.")
+        return fields
     return request.form.to_dict()
 
 
@@ -82,7 +91,8 @@ def signup_page(form_id: str):
 @limiter.limit(_ip_limit)
 @limiter.limit(_address_limit, key_func=_address_key)
 def signup(form_id: str):
-    """A signup: the same answer for every address that is valid (SPEC section 3)."""
+    """A signup: the same answer, in the same time, for every address that is valid (SPEC section 3)."""
+    started = time.monotonic()
     signup_form = get_form(form_id)
     use_account(signup_form.account)
     form = SignupForm(formdata=_formdata())
@@ -95,12 +105,20 @@ def signup(form_id: str):
         except InvalidAddress as error:
             return _invalid(signup_form, form, error)
         db.session.commit()
+    _answer_no_sooner_than(started + current_app.config["PORTAL_SIGNUP_MIN_SECONDS"])
     if request.is_json:
         return jsonify(status="pending_confirmation"), 202
     target = signup_form.redirect_url
     if not target or origin_of(target) not in (signup_form.allowed_origins or []):
         target = url_for("subscriptions.check_inbox", form_id=signup_form.id)
     return redirect(target, code=303)
+
+
+def _answer_no_sooner_than(deadline: float) -> None:
+    """Wait until ``deadline`` (monotonic): new and known addresses take the same time."""
+    remaining = deadline - time.monotonic()
+    if remaining > 0:
+        time.sleep(remaining)
 
 
 def _formdata():
