@@ -21,7 +21,7 @@ from typing import Callable
 
 from flask import current_app
 from sqlalchemy import select, update
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from portal.db import utcnow
 from portal.extensions import db
@@ -193,7 +193,7 @@ def run_forever(stop: Callable[[], bool], poll_seconds: float) -> None:
         try:
             report = run_once()
             busy = bool(report.sent or report.retried or report.failed)
-        except DBAPIError as error:
+        except SQLAlchemyError as error:
             current_app.logger.warning("outbox worker: database error, retrying: %s", error)
             db.session.rollback()
             busy = False

@@ -140,3 +140,36 @@ class LiveServer:
                 self.process.kill()
                 self.process.wait(5)
             self.process = None
+
+
+class Worker:
+    """``flask outbox work`` in its own process, on the test's database."""
+
+    def __init__(self, database_url: str, mail_port: int, **env):
+        import os
+        import sys
+
+        self.env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "test-secret-key",
+                    "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(mail_port), "MAIL_TIMEOUT": "5",
+                    **{k: str(v) for k, v in env.items()}}
+        self.args = [sys.executable, "-m", "flask", "--app", "wsgi", "outbox", "work", "--poll", "0.2"]
+        self.process = None
+
+    def __enter__(self) -> "Worker":
+        import subprocess
+
+        self.process = subprocess.Popen(self.args, cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL)
+        return self
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def __exit__(self, *exc) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except Exception:  # noqa: BLE001
+                self.process.kill()
+                self.process.wait(5)
