@@ -29,17 +29,18 @@ def _address_limit() -> str:
 
 
 def _posted() -> dict:
-    """The signup fields, from a JSON body or a form body."""
+    """The signup fields, from a JSON body or a form body; a NUL in any of them is a 400."""
     if request.is_json:
         try:
             body = request.get_json(silent=True)
         except RecursionError:  # JSON nested too deep: treated as no fields, like invalid JSON
             body = None
         fields = {k: v for k, v in body.items() if isinstance(v, str)} if isinstance(body, dict) else {}
-        if any("\0" in value for value in fields.values()):
-            raise BadRequest("The request contains a NUL character.")
-        return fields
-    return request.form.to_dict()
+    else:
+        fields = request.form.to_dict()
+    if any("\0" in value for value in fields.values()):
+        raise BadRequest("The request contains a NUL character.")
+    return fields
 
 
 def _address_key() -> str:
