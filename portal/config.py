@@ -48,6 +48,8 @@ class Config:
     MAIL_USE_SSL = _bool("MAIL_USE_SSL")
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
+    #: Seconds an SMTP connect, read or write may take before the worker gives up (and retries).
+    MAIL_TIMEOUT = float(os.environ.get("MAIL_TIMEOUT", "30"))
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Consent Portal <no-reply@localhost>")
     DKIM_DOMAIN = os.environ.get("DKIM_DOMAIN") or None
     DKIM_SELECTOR = os.environ.get("DKIM_SELECTOR") or None
@@ -77,6 +79,16 @@ class Config:
     PORTAL_SIGNUP_ADDRESS_LIMIT = os.environ.get("PORTAL_SIGNUP_ADDRESS_LIMIT", "10 per hour")
     PORTAL_RESEND_IP_LIMIT = os.environ.get("PORTAL_RESEND_IP_LIMIT", "10 per hour")
     PORTAL_CONFIRMATIONS_PER_DAY = int(os.environ.get("PORTAL_CONFIRMATIONS_PER_DAY", "3"))
+    #: Every accepted signup is answered no sooner than this, so that the time taken does not
+    #: tell a new address from a known or suppressed one (STANDARDS I-12).
+    PORTAL_SIGNUP_MIN_SECONDS = float(os.environ.get("PORTAL_SIGNUP_MIN_SECONDS", "0.2"))
+    #: Limits of the other public POSTs (per client IP unless said otherwise). The one-click
+    #: unsubscribe is limited per link, never per IP: a mailbox provider posts many from one IP.
+    PORTAL_CONFIRM_IP_LIMIT = os.environ.get("PORTAL_CONFIRM_IP_LIMIT", "60 per hour")
+    PORTAL_UNSUBSCRIBE_TOKEN_LIMIT = os.environ.get("PORTAL_UNSUBSCRIBE_TOKEN_LIMIT", "20 per hour")
+    PORTAL_PREFERENCES_IP_LIMIT = os.environ.get("PORTAL_PREFERENCES_IP_LIMIT", "60 per hour")
+    PORTAL_COMPLAINT_FORM_LIMIT = os.environ.get("PORTAL_COMPLAINT_FORM_LIMIT", "20 per hour")
+    PORTAL_PRIVACY_IP_LIMIT = os.environ.get("PORTAL_PRIVACY_IP_LIMIT", "10 per hour")
 
     #: Outbox worker: where .eml files go without MAIL_SERVER (default ``<instance>/outbox``),
     #: retries with exponential backoff, the lease a claim holds, batch size and idle poll.
@@ -107,6 +119,8 @@ class TestingConfig(Config):
     RATELIMIT_ENABLED = False
     RATELIMIT_STORAGE_URI = "memory://"
     MAIL_SERVER = None
+    MAIL_TIMEOUT = 2.0
+    PORTAL_SIGNUP_MIN_SECONDS = 0.0
     PORTAL_BASE_URL = "https://portal.test"
     PORTAL_UNSUBSCRIBE_MAIL_DOMAIN = None
     PORTAL_LEDGER_SEAL_GRACE = timedelta(seconds=0)

@@ -7,6 +7,7 @@ redirect to).
 from __future__ import annotations
 
 from flask import Flask, Response, g, request
+from werkzeug.exceptions import BadRequest
 
 
 def content_security_policy() -> str:
@@ -35,8 +36,23 @@ def _set_headers(response: Response) -> Response:
     return response
 
 
+def _refuse_nul() -> None:
+    """On the pages: a NUL character in the path, the query or a header is refused (400).
+
+    PostgreSQL cannot store it in text, so it would otherwise surface as a 500 wherever the
+    value is kept (a User-Agent in the ledger). Posted fields are each form's to check (the
+    signup refuses NUL, the complaint form strips control characters from its free text);
+    the API answers NUL in its own way (404 in a path, 422 in a parameter or a body).
+    """
+    if request.path.startswith("/api/"):
+        return
+    if "\0" in request.path or any("\0" in value for value in (*request.headers.values(), *request.args.values())):
+        raise BadRequest("The request contains a NUL character.")
+
+
 def init_app(app: Flask) -> None:
-    """Install the headers; trust ``X-Forwarded-*`` from ``PORTAL_PROXY_COUNT`` proxies."""
+    """Install the headers and the NUL guard; trust ``X-Forwarded-*`` from ``PORTAL_PROXY_COUNT`` proxies."""
+    app.before_request(_refuse_nul)
     app.after_request(_set_headers)
     proxies = int(app.config.get("PORTAL_PROXY_COUNT", 0) or 0)
     if proxies:

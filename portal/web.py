@@ -2,15 +2,27 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 from typing import Callable
 
-from flask import g, make_response
+from flask import current_app, g, make_response, request
 
 
 def use_account(account) -> None:
     """Make ``account``'s locale the fallback of this request (after ``?lang`` and Accept-Language)."""
     if account is not None:
         g.account_locale = account.locale
+
+
+def token_key() -> str:
+    """Rate-limit key of a token URL: the link, hashed (never the token itself in Redis)."""
+    token = (request.view_args or {}).get("token", "")
+    return "token:" + hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def config_limit(name: str) -> Callable[[], str]:
+    """A Flask-Limiter limit read from the config key ``name`` at request time."""
+    return lambda: current_app.config[name]
 
 
 def private(view: Callable) -> Callable:

@@ -1,4 +1,4 @@
-"""Transports: where a rendered mail goes. SMTP through Flask-Mail, or ``.eml`` files.
+"""Transports: where a rendered mail goes. SMTP (Flask-Mail's settings), or ``.eml`` files.
 
 Both share one small method set: use as a context manager (opens and closes the connection)
 and call ``send(sender, recipient, data)`` with the message's bytes.
@@ -14,7 +14,6 @@ from typing import Protocol
 from flask import current_app
 from flask_mail import Message, sanitize_address
 
-from portal.extensions import mail
 from portal.outbox import dkim
 from portal.outbox.models import OutboxMessage
 
@@ -32,24 +31,71 @@ class Transport(Protocol):
         """Deliver one message; raise on failure (the worker retries)."""
 
 
+class TransportDown(Exception):
+    """The mail server could not be reached or dropped the connection: retry later."""
+
+
+#: The server's answer about one message (refused recipient, sender or data): the connection
+#: is still good. Every other OSError (smtplib's exceptions are OSErrors) means it is not.
+MESSAGE_ERRORS = (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused)
+
+
+def connect_smtp() -> smtplib.SMTP:
+    """An SMTP connection to ``MAIL_SERVER`` with Flask-Mail's settings and a socket timeout.
+
+    Flask-Mail opens its connections without a timeout, so a server that accepts the TCP
+    connection and then says nothing would hang the worker forever; ``MAIL_TIMEOUT`` (seconds)
+    bounds the connect and every read and write after it.
+    """
+    config = current_app.config
+    factory = smtplib.SMTP_SSL if config.get("MAIL_USE_SSL") else smtplib.SMTP
+    host = factory(config["MAIL_SERVER"], config.get("MAIL_PORT") or 25, timeout=config["MAIL_TIMEOUT"])
+    try:
+        if config.get("MAIL_USE_TLS"):
+            host.starttls()
+        if config.get("MAIL_USERNAME") and config.get("MAIL_PASSWORD"):
+            host.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
+    except BaseException:
+        host.close()
+        raise
+    return host
+
+
 class SMTPTransport:
-    """Delivery to ``MAIL_SERVER`` through a Flask-Mail connection."""
+    """Delivery to ``MAIL_SERVER`` over one SMTP connection with a timeout."""
 
     def __enter__(self) -> "SMTPTransport":
-        # Flask-Mail's connection settings (TLS, SSL, login); MAIL_SERVER being set is the
-        # decision to send, so TESTING's MAIL_SUPPRESS_SEND does not apply to the worker.
-        self._host = mail.connect().configure_host()
+        # MAIL_SERVER being set is the decision to send, so TESTING's MAIL_SUPPRESS_SEND does
+        # not apply to the worker.
+        try:
+            self._host = connect_smtp()
+            self._broken = False
+        except OSError as error:
+            raise TransportDown(f"{type(error).__name__}: {error}") from error
         return self
 
     def __exit__(self, *exc) -> None:
         try:
-            self._host.quit()
-        except (OSError, smtplib.SMTPException):
+            if self._broken:
+                self._host.close()  # no QUIT on a dead or stalled connection: it would wait again
+            else:
+                self._host.quit()
+        except OSError:
             pass  # the server went away; what was sent is sent
 
     def send(self, sender: str, recipient: str, data: bytes) -> None:
-        """Send ``data`` to ``recipient`` over the open SMTP connection."""
-        self._host.sendmail(sanitize_address(sender), [sanitize_address(recipient)], data)
+        """Send ``data`` to ``recipient`` over the open SMTP connection.
+
+        :raises TransportDown: the connection broke or stalled (the message may or may not have
+            been accepted: the worker retries it later with the same Message-ID).
+        """
+        try:
+            self._host.sendmail(sanitize_address(sender), [sanitize_address(recipient)], data)
+        except MESSAGE_ERRORS:
+            raise
+        except OSError as error:  # a dropped or stalled connection (socket timeout)
+            self._broken = True
+            raise TransportDown(f"{type(error).__name__}: {error}") from error
 
 
 class FileTransport:

@@ -5,6 +5,12 @@ that another worker skips the message; on PostgreSQL the candidates are read ``F
 LOCKED`` so concurrent workers take different rows, and the conditional update makes a double
 claim impossible on every database. A worker that dies mid-send leaves the message to be
 retried when its lease runs out.
+
+Delivery is at-least-once: a worker killed after the SMTP server accepted a message but before
+the row was marked sent sends it again when the lease ends, with the same Message-ID, so that
+receivers can drop the copy. A worker never sends a message whose lease has (nearly) run out,
+a mail server that is down or stalls (``MAIL_TIMEOUT``) ends the batch and leaves the rest for
+later, and a database that drops its connections only pauses the worker.
 """
 from __future__ import annotations
 
@@ -15,12 +21,13 @@ from typing import Callable
 
 from flask import current_app
 from sqlalchemy import select, update
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from portal.db import utcnow
 from portal.extensions import db
 from portal.outbox import webhook
 from portal.outbox.models import OutboxMessage, OutboxStatus
-from portal.outbox.transport import Transport, render_bytes, transport
+from portal.outbox.transport import Transport, TransportDown, render_bytes, transport
 
 
 @dataclass
@@ -75,8 +82,9 @@ def _record_failure(message: OutboxMessage, error: Exception, now: datetime, rep
 
 
 def _deliver(message: OutboxMessage, open_transport: Callable[[], Transport], report: RunReport,
-             now: datetime | None) -> None:
-    """Send one claimed message and record the outcome (commits)."""
+             now: datetime | None) -> bool:
+    """Send one claimed message and record the outcome (commits); False when the transport is down."""
+    transport_up = True
     try:
         if message.channel == "webhook":
             webhook.post(message.recipient, message.payload)
@@ -84,10 +92,42 @@ def _deliver(message: OutboxMessage, open_transport: Callable[[], Transport], re
             sender, data = render_bytes(message)
             open_transport().send(sender, message.recipient, data)
     except Exception as error:  # noqa: BLE001 - any failure of one message is retried, never fatal
+        transport_up = not isinstance(error, TransportDown)
         _record_failure(message, error, now or utcnow(), report)
+        db.session.commit()
     else:
-        message.status, message.sent_at, message.last_error = OutboxStatus.SENT, utcnow(), None
+        _mark_sent(message.id, message.attempts)
         report.sent.append(message.id)
+    return transport_up
+
+
+def _mark_sent(message_id: int, attempts: int) -> None:
+    """Record a sent message; a dropped database connection gets one more try on a new one.
+
+    The update names the claim (``attempts``), so it cannot mark a later claim's send.
+    """
+    for attempt in range(2):
+        try:
+            db.session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == message_id, OutboxMessage.attempts == attempts,
+                       OutboxMessage.status == OutboxStatus.PENDING)
+                .values(status=OutboxStatus.SENT, sent_at=utcnow(), last_error=None)
+                .execution_options(synchronize_session=False))
+            db.session.commit()
+            return
+        except DBAPIError:
+            db.session.rollback()
+            if attempt == 1:
+                raise
+
+
+def _release(messages: list[OutboxMessage], now: datetime | None) -> None:
+    """Give back claimed messages that were not tried (the transport is down): due again later."""
+    at = (now or utcnow()) + backoff(1)
+    for message in messages:
+        message.attempts = max(message.attempts - 1, 0)
+        message.next_attempt_at = at
     db.session.commit()
 
 
@@ -110,6 +150,12 @@ class _LazyTransport:
             self._open = None
 
 
+def _lease_margin() -> float:
+    """Seconds a send may take: a message is not started with less than this left of its lease."""
+    config = current_app.config
+    return min(2 * float(config.get("MAIL_TIMEOUT") or 30), config["PORTAL_OUTBOX_LEASE_SECONDS"] / 2)
+
+
 def run_once(limit: int | None = None, now: datetime | None = None) -> RunReport:
     """Deliver every message due at ``now`` (in batches), then return what happened."""
     limit = limit or current_app.config["PORTAL_OUTBOX_BATCH_SIZE"]
@@ -118,10 +164,16 @@ def run_once(limit: int | None = None, now: datetime | None = None) -> RunReport
         batch = claim(limit, now)
         if not batch:
             return report
+        # After this, another worker may claim the batch's messages: stop before it can.
+        deadline = time.monotonic() + current_app.config["PORTAL_OUTBOX_LEASE_SECONDS"] - _lease_margin()
         lazy = _LazyTransport()
         try:
-            for message in batch:
-                _deliver(message, lazy, report, now)
+            for index, message in enumerate(batch):
+                if time.monotonic() > deadline:
+                    return report  # the rest are claimed again when their lease ends
+                if not _deliver(message, lazy, report, now):
+                    _release(batch[index + 1:], now)
+                    return report
         finally:
             try:
                 lazy.close()
@@ -132,10 +184,20 @@ def run_once(limit: int | None = None, now: datetime | None = None) -> RunReport
 
 
 def run_forever(stop: Callable[[], bool], poll_seconds: float) -> None:
-    """Deliver due messages until ``stop()`` is true, sleeping ``poll_seconds`` when idle."""
+    """Deliver due messages until ``stop()`` is true, sleeping ``poll_seconds`` when idle.
+
+    A database error (the server restarted, the connection was killed) is logged and the pass
+    is tried again after a pause: nothing is lost, a claimed message waits for its lease.
+    """
     while not stop():
-        report = run_once()
-        if not (report.sent or report.retried or report.failed):
+        try:
+            report = run_once()
+            busy = bool(report.sent or report.retried or report.failed)
+        except SQLAlchemyError as error:
+            current_app.logger.warning("outbox worker: database error, retrying: %s", error)
+            db.session.rollback()
+            busy = False
+        if not busy:
             db.session.remove()
             deadline = time.monotonic() + poll_seconds
             while time.monotonic() < deadline and not stop():

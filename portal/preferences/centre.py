@@ -14,6 +14,7 @@ from portal.preferences import operations
 from portal.preferences.holders import Holder
 from portal.preferences.operations import Context, Outcome
 from portal.subscriptions.models import MailingList, Subscription, SubscriptionStatus
+from portal.subscriptions.operations import lock_contact
 from portal.suppression import operations as suppressions
 from portal.suppression.models import SuppressionReason, SuppressionScope
 
@@ -66,6 +67,7 @@ def _state(mailing_list: MailingList, subscription: Subscription | None, entries
 
 def save(holder: Holder, wanted: set[str], context: Context) -> Outcome:
     """Make the holder's lists match ``wanted``: leave the unticked, rejoin the ticked they may."""
+    lock_contact(holder.contact)
     current = states(holder)
     outcome = Outcome("lists")
     joining = {s.mailing_list.id for s in current if s.mailing_list.id in wanted and not s.on and s.can_join}

@@ -51,6 +51,7 @@ class Outcome:
 def unsubscribe(holder: Holder, scope: str, context: Context) -> Outcome:
     """Unsubscribe the holder from the token's list (``list``) or from every list (``account``)."""
     _check(scope, context)
+    subscriptions.lock_contact(holder.contact)
     if scope == ACCOUNT or holder.mailing_list is None:
         return _unsubscribe_account(holder, context)
     return unsubscribe_list(holder, holder.mailing_list.id, context)
@@ -59,6 +60,7 @@ def unsubscribe(holder: Holder, scope: str, context: Context) -> Outcome:
 def undo(holder: Holder, scope: str, context: Context) -> Outcome:
     """Undo an unsubscribe: lift its suppression and resubscribe lists once confirmed."""
     _check(scope, context)
+    subscriptions.lock_contact(holder.contact)
     if scope == ACCOUNT or holder.mailing_list is None:
         return _undo_account(holder, context)
     return resubscribe_list(holder, holder.mailing_list.id, context)
@@ -116,6 +118,7 @@ def _record(holder: Holder, type_: str, list_id: str | None, context: Context, *
 
 def unsubscribe_list(holder: Holder, list_id: str, context: Context) -> Outcome:
     """Leave one list: subscription ended (a pending one cancelled), list suppressed, event kept."""
+    subscriptions.lock_contact(holder.contact)
     subscription = _subscription(holder, list_id)
     was = subscription.status if subscription is not None else None
     left = _leave(subscription)
@@ -163,6 +166,7 @@ def can_resubscribe(subscription: Subscription | None) -> bool:
 
 def resubscribe_list(holder: Holder, list_id: str, context: Context) -> Outcome:
     """Rejoin one list the person had confirmed before; nothing for any other list."""
+    subscriptions.lock_contact(holder.contact)
     subscription = _subscription(holder, list_id)
     if not can_resubscribe(subscription):
         return Outcome(LIST)

@@ -10,12 +10,16 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 
 from portal import links
-from portal.extensions import csrf, db
+from portal.extensions import csrf, db, limiter
 from portal.preferences import centre, operations
 from portal.preferences.forms import PreferencesForm, ReasonForm, UndoForm, UnsubscribeForm
 from portal.preferences.holders import Holder, resolve
 from portal.preferences.operations import Context
-from portal.web import private, use_account
+from portal.web import config_limit, private, token_key, use_account
+
+#: Unsubscribes are limited per link, not per IP: a mailbox provider's one-click POSTs for
+#: many people come from a few addresses.
+_per_link = limiter.limit(config_limit("PORTAL_UNSUBSCRIBE_TOKEN_LIMIT"), key_func=token_key)
 
 bp = Blueprint("preferences", __name__)
 
@@ -69,6 +73,7 @@ def _form_fields() -> dict:
 
 @bp.post("/unsubscribe/<token>")
 @csrf.exempt
+@_per_link
 @private
 def unsubscribe(token: str):
     """Unsubscribe: the page's own form (person's choice) or an RFC 8058 one-click POST (200)."""
@@ -87,6 +92,7 @@ def unsubscribe(token: str):
 
 
 @bp.post("/unsubscribe/<token>/reason")
+@_per_link
 @private
 def unsubscribe_reason(token: str):
     """Keep the optional reason given after unsubscribing."""
@@ -99,6 +105,7 @@ def unsubscribe_reason(token: str):
 
 
 @bp.post("/unsubscribe/<token>/undo")
+@_per_link
 @private
 def unsubscribe_undo(token: str):
     """Undo an unsubscribe (only lists the person had confirmed come back)."""
@@ -111,6 +118,7 @@ def unsubscribe_undo(token: str):
 
 
 @bp.route("/preferences/<token>", methods=["GET", "POST"])
+@limiter.limit(config_limit("PORTAL_PREFERENCES_IP_LIMIT"), methods=["POST"])
 @private
 def preferences(token: str):
     """Every list of the account with the person's own state; change them, or leave all."""

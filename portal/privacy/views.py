@@ -11,12 +11,14 @@ import json
 from flask import Blueprint, Response, render_template
 from flask_babel import get_locale
 
-from portal.extensions import db
+from portal.extensions import db, limiter
 from portal.privacy import operations
 from portal.privacy.forms import ActionForm, require_valid
-from portal.web import private, use_account
+from portal.web import config_limit, private, use_account
 
 bp = Blueprint("privacy", __name__)
+#: Every POST of these pages (download, erase request, erase) shares one per-IP limit.
+_limited = limiter.shared_limit(config_limit("PORTAL_PRIVACY_IP_LIMIT"), scope="privacy")
 
 
 @bp.get("/preferences/<token>/data")
@@ -28,6 +30,7 @@ def data_page(token: str):
 
 
 @bp.post("/preferences/<token>/data")
+@_limited
 @private
 def data_download(token: str):
     contact = operations.contact_for_preferences(token)
@@ -46,6 +49,7 @@ def erase_page(token: str):
 
 
 @bp.post("/preferences/<token>/erase")
+@_limited
 @private
 def erase_request(token: str):
     contact = operations.contact_for_preferences(token)
@@ -66,6 +70,7 @@ def erase_confirm_page(token: str):
 
 
 @bp.post("/erase/<token>")
+@_limited
 @private
 def erase_confirm(token: str):
     contact = operations.contact_for_erase_token(token)

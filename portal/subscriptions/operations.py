@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 from flask import current_app, render_template
 from flask_babel import force_locale, gettext
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from portal.accounts.models import Account
 from portal.addresses import email_hash, normalise
@@ -126,17 +127,36 @@ def get_or_create_contact(account: Account, address: str, *, name: str | None = 
 
     A contact whose personal data was purged gets the address back: the caller has just been
     given it again (an erased address never gets here: its suppression stops signups first).
+    Two requests creating the same contact at once: the loser's insert fails on the unique
+    constraint inside a savepoint, and it takes the winner's row instead of failing.
     """
     normalised = normalise(address)
     contact = find_contact(account.id, normalised)
     if contact is None:
-        contact = Contact(account_id=account.id, email=normalised, email_hash=email_hash(normalised),
-                          name=name or None)
-        db.session.add(contact)
+        try:
+            with db.session.begin_nested():
+                contact = Contact(account_id=account.id, email=normalised, email_hash=email_hash(normalised),
+                                  name=name or None)
+                db.session.add(contact)
+        except IntegrityError:
+            contact = find_contact(account.id, normalised)
+            if contact is None:
+                raise
     elif contact.email is None:
         contact.email, contact.name = normalised, name or None
-    db.session.flush()
+        db.session.flush()
     return contact
+
+
+def lock_contact(contact: Contact) -> None:
+    """Take ``contact``'s row lock until commit, and forget what was read before it.
+
+    Every change of a person's subscriptions takes it first, so that the same link clicked
+    many times at once makes one change and one ledger event (PostgreSQL; SQLite has one writer).
+    """
+    db.session.flush()
+    db.session.execute(select(Contact.id).where(Contact.id == contact.id).with_for_update())
+    db.session.expire_all()
 
 
 # --- the subscription state machine -------------------------------------------------------

@@ -21,7 +21,8 @@ from portal.errors import TokenInvalid
 from portal.extensions import db
 from portal.subscriptions import emails
 from portal.subscriptions.models import Contact, Form, MailingList, SignupRequest, Subscription, SubscriptionStatus
-from portal.subscriptions.operations import apply, find_contact, get_or_create_contact, get_or_create_subscription
+from portal.subscriptions.operations import (apply, find_contact, get_or_create_contact, get_or_create_subscription,
+                                             lock_contact)
 from portal.suppression import operations as suppression
 from portal.suppression.models import SuppressionReason, SuppressionScope
 from portal.webhooks import operations as webhooks
@@ -103,10 +104,13 @@ def request_signup(form: Form, *, email: str, name: str | None = None, evidence:
     account = form.account
     if is_role_address(address) or [e for e in _blocking(address, account.id) if e.scope != SuppressionScope.LIST]:
         return None
-    wanted = _wanted_lists(form, find_contact(account.id, address), address)
-    if not wanted:
+    if not _wanted_lists(form, find_contact(account.id, address), address):
         return None
     contact = get_or_create_contact(account, address, name=name)
+    lock_contact(contact)  # parallel signups of one address take turns from here
+    wanted = _wanted_lists(form, contact, address)
+    if not wanted:
+        return None
     if confirmations_sent_today(contact) >= current_app.config["PORTAL_CONFIRMATIONS_PER_DAY"]:
         return None
     request = _reusable(wanted, form) or _new_request(form, contact, wanted, evidence)
@@ -164,10 +168,16 @@ def _honoured(request: SignupRequest) -> list[Subscription]:
     return subscriptions
 
 
-def _load(request_id: int) -> tuple[SignupRequest, Contact, list[Subscription]]:
-    """The request of a link, its contact and the subscriptions it may act on; else TokenInvalid."""
+def _load(request_id: int, *, lock: bool = False) -> tuple[SignupRequest, Contact, list[Subscription]]:
+    """The request of a link, its contact and the subscriptions it may act on; else TokenInvalid.
+
+    ``lock``: take the contact's row lock first (to change state: one click of many wins).
+    """
     request = db.session.get(SignupRequest, request_id)
     contact = db.session.get(Contact, request.contact_id) if request else None
+    if contact is not None and lock:
+        lock_contact(contact)
+        request, contact = db.session.get(SignupRequest, request_id), db.session.get(Contact, contact.id)
     if request is None or contact is None or contact.erased_at is not None or contact.email is None:
         raise TokenInvalid()
     subscriptions = _honoured(request)
@@ -191,7 +201,7 @@ def confirm(request_id: int, *, evidence: Evidence) -> Outcome:
 
     :raises TokenInvalid: the request is unknown, superseded, withdrawn since, or blocked.
     """
-    request, contact, subscriptions = _load(request_id)
+    request, contact, subscriptions = _load(request_id, lock=True)
     pending = [s for s in subscriptions if s.status == SubscriptionStatus.PENDING]
     if not pending:
         if all(s.status == SubscriptionStatus.CONFIRMED for s in subscriptions):
@@ -227,7 +237,7 @@ def _lift_withdrawals(contact: Contact, list_id: str, request: SignupRequest) ->
 
 def decline(request_id: int, *, evidence: Evidence) -> Outcome:
     """"No thanks": the pending lists of the request become ``declined``; idempotent."""
-    request, contact, subscriptions = _load(request_id)
+    request, contact, subscriptions = _load(request_id, lock=True)
     pending = [s for s in subscriptions if s.status == SubscriptionStatus.PENDING]
     if not pending:
         if all(s.status == SubscriptionStatus.DECLINED for s in subscriptions):
@@ -246,7 +256,7 @@ def decline(request_id: int, *, evidence: Evidence) -> Outcome:
 def resend(request_id: int, *, locale: str = "en") -> bool:
     """A fresh link for a request that is still pending and current, within the daily cap."""
     try:
-        request, contact, subscriptions = _load(request_id)
+        request, contact, subscriptions = _load(request_id, lock=True)
     except TokenInvalid:
         return False
     if not any(s.status == SubscriptionStatus.PENDING for s in subscriptions):

@@ -1,8 +1,11 @@
 """Signup pages (``/f/<form_id>``) and double opt-in confirmation (``/confirm/<token>``)."""
 from __future__ import annotations
 
+import time
+
 from flask import Blueprint, current_app, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import get_locale
+from werkzeug.exceptions import BadRequest
 
 from portal import links
 from portal.addresses import InvalidAddress, normalise
@@ -12,7 +15,7 @@ from portal.subscriptions import signup as doi
 from portal.subscriptions.forms import ConfirmForm, ResendForm, SignupForm
 from portal.subscriptions.models import Form
 from portal.subscriptions.operations import get_form, origin_of
-from portal.web import private, use_account
+from portal.web import config_limit, private, use_account
 
 bp = Blueprint("subscriptions", __name__)
 
@@ -26,11 +29,18 @@ def _address_limit() -> str:
 
 
 def _posted() -> dict:
-    """The signup fields, from a JSON body or a form body."""
+    """The signup fields, from a JSON body or a form body; a NUL in any of them is a 400."""
     if request.is_json:
-        body = request.get_json(silent=True)
-        return {k: v for k, v in body.items() if isinstance(v, str)} if isinstance(body, dict) else {}
-    return request.form.to_dict()
+        try:
+            body = request.get_json(silent=True)
+        except RecursionError:  # JSON nested too deep: treated as no fields, like invalid JSON
+            body = None
+        fields = {k: v for k, v in body.items() if isinstance(v, str)} if isinstance(body, dict) else {}
+    else:
+        fields = request.form.to_dict()
+    if any("\0" in value for value in fields.values()):
+        raise BadRequest("The request contains a NUL character.")
+    return fields
 
 
 def _address_key() -> str:
@@ -91,7 +101,8 @@ def signup_page(form_id: str):
 @limiter.limit(_ip_limit)
 @limiter.limit(_address_limit, key_func=_address_key)
 def signup(form_id: str):
-    """A signup: the same answer for every address that is valid (SPEC section 3)."""
+    """A signup: the same answer, in the same time, for every address that is valid (SPEC section 3)."""
+    started = time.monotonic()
     signup_form = get_form(form_id)
     use_account(signup_form.account)
     _embeddable(signup_form)
@@ -105,12 +116,20 @@ def signup(form_id: str):
         except InvalidAddress as error:
             return _invalid(signup_form, form, error)
         db.session.commit()
+    _answer_no_sooner_than(started + current_app.config["PORTAL_SIGNUP_MIN_SECONDS"])
     if request.is_json:
         return jsonify(status="pending_confirmation"), 202
     target = signup_form.redirect_url
     if not target or origin_of(target) not in (signup_form.allowed_origins or []):
         target = url_for("subscriptions.check_inbox", form_id=signup_form.id, lang=request.args.get("lang"))
     return redirect(target, code=303)
+
+
+def _answer_no_sooner_than(deadline: float) -> None:
+    """Wait until ``deadline`` (monotonic): new and known addresses take the same time."""
+    remaining = deadline - time.monotonic()
+    if remaining > 0:
+        time.sleep(remaining)
 
 
 def _formdata():
@@ -166,6 +185,7 @@ def confirm_page(token: str):
 
 
 @bp.post("/confirm/<token>")
+@limiter.limit(config_limit("PORTAL_CONFIRM_IP_LIMIT"))
 @private
 def confirm(token: str):
     """Confirm (or, with "No thanks", decline) the signup request the link is bound to."""
