@@ -19,8 +19,8 @@ from portal import links
 from portal.extensions import db
 from portal.outbox.models import OutboxMessage, OutboxStatus
 
-#: Real reports (see SOURCES.txt there); CI clones the repo with shared/ beside it.
-FIXTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "arf"
+#: Real reports, copied byte for byte from shared/fixtures/arf (SOURCES.txt there says where from).
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "arf"
 
 
 def fixture(prefix: str) -> bytes:

@@ -8,15 +8,14 @@ import pytest
 from portal import links
 from portal.subscriptions.models import SubscriptionStatus
 
-APPLE_MAIL = (Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "arf"
+APPLE_MAIL = (Path(__file__).resolve().parents[1] / "fixtures" / "arf"
               / "06_apple_mail_mailto_unsubscribe_not_arf__sisimai_arf-26.eml")
 DOMAIN = "unsub.portal.test"
 
 
 @pytest.fixture
 def apple_mail():
-    path = APPLE_MAIL if APPLE_MAIL.exists() else Path("/work/shared/fixtures/arf") / APPLE_MAIL.name
-    return path.read_bytes()
+    return APPLE_MAIL.read_bytes()
 
 
 def _mailto_address(client, person, platform_auth, app):
