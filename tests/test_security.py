@@ -36,3 +36,12 @@ def test_forwarded_proto_is_trusted_only_when_configured(tmp_path):
     trusted = make_app(url, PORTAL_PROXY_COUNT=1).test_client().get("/healthz", headers={"X-Forwarded-Proto": "https"})
     assert "Strict-Transport-Security" not in untrusted.headers
     assert "Strict-Transport-Security" in trusted.headers
+
+
+def test_the_api_is_exempt_from_the_page_rate_limiter(tmp_path):
+    from tests.conftest import make_app
+
+    app = make_app(f"sqlite:///{tmp_path}/x.sqlite3", RATELIMIT_ENABLED=True, RATELIMIT_DEFAULT="2/minute")
+    client = app.test_client()
+    assert [client.get("/api/v1/openapi.json").status_code for _ in range(4)] == [200] * 4
+    assert [client.get("/healthz").status_code for _ in range(3)][-1] == 429
