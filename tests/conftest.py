@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
+import time
 import uuid
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import psycopg
 import pytest
@@ -228,6 +231,38 @@ def smtp_server():
     sink = SMTPSink().start()
     yield sink
     sink.stop()
+
+
+class HTTPEndpoint(BaseHTTPRequestHandler):
+    """Answers each POST with the next status of ``server.statuses`` and keeps what it got."""
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.received.append((self.path, dict(self.headers), body))
+        status = self.server.statuses.pop(0) if self.server.statuses else 200
+        if status == "slow":
+            time.sleep(1.5)
+            status = 200
+        self.send_response(status)
+        if 300 <= status < 400:
+            self.send_header("Location", "/elsewhere")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def http_endpoint():
+    """A real HTTP server on loopback (webhook receiver): ``.received``, ``.statuses`` to answer."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), HTTPEndpoint)
+    server.received, server.statuses = [], []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
 
 
 # Factory fixtures: tests ask for these instead of building rows by hand.

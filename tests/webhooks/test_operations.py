@@ -2,56 +2,20 @@
 import hashlib
 import hmac
 import json
-import threading
-import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from sqlalchemy import select
 
 from portal.errors import ValidationFailed
+from portal.outbox import worker
 from portal.outbox.models import OutboxMessage
 from portal.webhooks import operations
 
 
-class Receiver(BaseHTTPRequestHandler):
-    """Keeps every POST it gets: (headers, body)."""
-
-    received: list = []
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.received.append((dict(self.headers), body))
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def receiver():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    Receiver.received = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-
-
-def deliver(message: OutboxMessage) -> int:
-    """What the outbox worker does with a webhook row: POST the body with the headers."""
-    request = urllib.request.Request(message.recipient, data=message.payload["body"].encode(),
-                                     headers=message.payload["headers"], method="POST")
-    with urllib.request.urlopen(request, timeout=5) as response:
-        return response.status
-
-
-def test_emit_signs_a_body_the_receiver_can_verify(app, db, create_account, create_contact, receiver):
+def test_emit_signs_a_body_the_receiver_can_verify(app, db, create_account, create_contact, http_endpoint):
     account = create_account()
     contact = create_contact(account, email="Rina@Example.org", name="Rina Wijaya")
-    url = f"http://127.0.0.1:{receiver.server_port}/hook"
+    url = f"http://127.0.0.1:{http_endpoint.server_port}/hook"
     endpoint = operations.create_endpoint(account.id, url=url, events=["confirmed", "unsubscribed"])
     db.session.commit()
 
@@ -61,8 +25,8 @@ def test_emit_signs_a_body_the_receiver_can_verify(app, db, create_account, crea
     assert len(messages) == 1
     stored = db.session.scalars(select(OutboxMessage).where(OutboxMessage.channel == "webhook")).one()
     assert stored.kind == "confirmed" and stored.recipient == url
-    assert deliver(stored) == 204
-    headers, body = Receiver.received[0]
+    assert worker.run_once().sent == [stored.id]  # the outbox worker delivers it
+    _path, headers, body = http_endpoint.received[0]
     expected = "sha256=" + hmac.new(endpoint.secret.encode(), body, hashlib.sha256).hexdigest()
     assert hmac.compare_digest(headers["X-Portal-Signature"], expected)
     assert headers["X-Portal-Event"] == "confirmed"
