@@ -106,7 +106,7 @@ def _register_blueprints(app: Flask) -> None:
     load_domains()  # the api modules attach their routes to api.bp
     app.session_interface = api.StatelessApiSessions()
     csrf.exempt(api.bp)
-    limiter.exempt(api.bp)  # no API route is rate limited: skip the limiter's per-request work
+    limiter.exempt(api.bp)  # no API route is rate limited (see extensions._api_request)
     app.register_blueprint(api.bp)
     app.register_blueprint(health.bp)
     for domain in DOMAINS:
