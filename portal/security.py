@@ -10,10 +10,10 @@ from flask import Flask, Response, g, request
 from werkzeug.exceptions import BadRequest
 
 
-def content_security_policy() -> str:
-    """The CSP of the current response: same-origin only, no inline script or style."""
-    ancestors = " ".join(getattr(g, "frame_ancestors", ()) or ()) or "'none'"
-    form_action = " ".join(["'self'", *(getattr(g, "form_action", ()) or ())])
+def content_security_policy(frame_ancestors=(), form_action=()) -> str:
+    """A CSP: same-origin only, no inline script or style; framing and form targets widened as given."""
+    ancestors = " ".join(frame_ancestors or ()) or "'none'"
+    form_targets = " ".join(["'self'", *(form_action or ())])
     return "; ".join([
         "default-src 'none'",
         "script-src 'self'",
@@ -21,18 +21,36 @@ def content_security_policy() -> str:
         "img-src 'self' data:",
         "connect-src 'self'",
         "base-uri 'none'",
-        f"form-action {form_action}",
+        f"form-action {form_targets}",
         f"frame-ancestors {ancestors}",
     ])
 
 
+#: The policy of every response whose view widened nothing (built once, not per response).
+DEFAULT_CSP = content_security_policy()
+
+#: The same on every response.
+STATIC_HEADERS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()"),
+)
+HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+
+
 def _set_headers(response: Response) -> Response:
-    response.headers.setdefault("Content-Security-Policy", content_security_policy())
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
-    response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()")
-    if request.is_secure:
-        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    """Add each security header the view did not set itself (one pass over the few it set)."""
+    headers = response.headers
+    present = {name.lower() for name in headers.keys()}
+    if "content-security-policy" not in present:
+        widened = g.get("frame_ancestors"), g.get("form_action")
+        headers.add("Content-Security-Policy",
+                    content_security_policy(*widened) if any(widened) else DEFAULT_CSP)
+    for name, value in STATIC_HEADERS:
+        if name.lower() not in present:
+            headers.add(name, value)
+    if request.is_secure and "strict-transport-security" not in present:
+        headers.add(*HSTS)
     return response
 
 
