@@ -76,10 +76,14 @@ def current_key():
     return g.api_key
 
 
-def _authenticate(scopes: tuple[str, ...]):
+def authenticate(header: str, scopes: tuple[str, ...]):
+    """The key an ``Authorization`` header presents, when it is live and of one of ``scopes``.
+
+    :raises Unauthorized: no key, or not a valid one (401).
+    :raises Forbidden: a valid key of another scope (403).
+    """
     from portal.accounts.operations import authenticate_key
 
-    header = request.headers.get("Authorization", "")
     scheme, _, secret = header.partition(" ")
     key = authenticate_key(secret.strip()) if scheme.lower() == "bearer" else None
     if key is None:
@@ -88,11 +92,10 @@ def _authenticate(scopes: tuple[str, ...]):
     if key.scope not in scopes:
         from portal.errors import Forbidden
         raise Forbidden("This route needs a key of scope: " + ", ".join(scopes) + ".")
-    g.api_key = key
     return key
 
 
-def _check_account_id(key, account_id: str) -> str:
+def check_account_id(key, account_id: str) -> str:
     """``account_id`` when the key may reach that account and it exists; 404 otherwise."""
     from portal.accounts.operations import account_exists
     from portal.errors import NotFound
@@ -182,11 +185,11 @@ def route(rule: str, method: str, *, summary: str, scopes: tuple[str, ...] = BOT
     def decorator(view: Callable) -> Callable:
         @functools.wraps(view)
         def wrapper(**kwargs):
-            key = _authenticate(scopes)
+            key = g.api_key = authenticate(request.headers.get("Authorization", ""), scopes)
             if "account_id" in kwargs and account_row:
                 kwargs["account"] = _load_account(key, kwargs.pop("account_id"))
             elif "account_id" in kwargs:
-                kwargs["account_id"] = _check_account_id(key, kwargs["account_id"])
+                kwargs["account_id"] = check_account_id(key, kwargs["account_id"])
             if body is not None:
                 kwargs["body"] = parse_body(body)
             if query is not None:
