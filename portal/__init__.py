@@ -33,7 +33,9 @@ def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
 
     _init_extensions(app)
     from portal import security
+    from portal.suppression import fastpath
 
+    fastpath.init_app(app)  # inside the proxy fix that security installs around it
     security.init_app(app)
     _register_blueprints(app)
     _register_cli(app)

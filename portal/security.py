@@ -38,6 +38,11 @@ STATIC_HEADERS = (
 HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 
 
+def default_headers(secure: bool) -> list[tuple[str, str]]:
+    """The security headers of a response that set none itself and widened nothing."""
+    return [("Content-Security-Policy", DEFAULT_CSP), *STATIC_HEADERS, *([HSTS] if secure else [])]
+
+
 def _set_headers(response: Response) -> Response:
     """Add each security header the view did not set itself (one pass over the few it set)."""
     headers = response.headers

@@ -14,6 +14,8 @@ from portal.suppression.schemas import (BulkIn, BulkOut, ChangePage, CheckIn, Ch
                                         LookupOut, RemoveQuery, SendCheckIn, SendCheckOut, SuppressionAdd)
 
 TAG = "suppressions"
+#: Who may look an address up (the fast path checks the same).
+LOOKUP_SCOPES = api.BOTH
 
 
 def serialize_entry(entry: Suppression) -> dict:
@@ -40,8 +42,13 @@ def lookup_answer(email: str, entries: list[Suppression]) -> dict:
 
 
 @api.route("/accounts/<account_id>/suppressions/<path:email>", "GET", summary="Is this address suppressed?",
-           response=LookupOut, tag=TAG, account_row=False)
+           scopes=LOOKUP_SCOPES, response=LookupOut, tag=TAG, account_row=False)
 def lookup(account_id: str, email: str):
+    return lookup_result(account_id, email)
+
+
+def lookup_result(account_id: str, email: str) -> dict:
+    """The lookup's answer (also served by :mod:`portal.suppression.fastpath`)."""
     hits = operations.check_many([normalise(email)], account_id)
     entries = [index_entry(entry) for entry in (hits[0][1] if hits else [])]
     return {"email": email, "suppressed": bool(entries), "entries": entries}
