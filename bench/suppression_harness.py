@@ -73,10 +73,10 @@ def email_hash(email: str) -> str:
 
 
 @contextmanager
-def serve(app: str, database_url: str | None = None):
+def serve(app: str, database_url: str | None = None, extra_env: dict | None = None):
     """Run ``GUNICORN app`` on a free port until the block ends: yields the port."""
     port = free_port()
-    env = {**os.environ}
+    env = {**os.environ, **(extra_env or {})}
     if database_url:
         env["DATABASE_URL"] = database_url
     process = subprocess.Popen(GUNICORN + ["-b", f"127.0.0.1:{port}", app], cwd=ROOT, env=env)
