@@ -42,6 +42,9 @@ class Config:
     #: Answer plain single-address suppression lookups in front of Flask (same answer, a third
     #: of the cost: see portal/suppression/fastpath.py).
     PORTAL_FAST_LOOKUP = _bool("PORTAL_FAST_LOOKUP", True)
+    #: Load the suppression index as each gunicorn worker starts (gunicorn.conf.py), not on its
+    #: first lookup.
+    PORTAL_WARM_INDEX = _bool("PORTAL_WARM_INDEX", True)
     PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
     PORTAL_UNSUBSCRIBE_MAIL_DOMAIN = os.environ.get("PORTAL_UNSUBSCRIBE_MAIL_DOMAIN") or None
 

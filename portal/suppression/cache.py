@@ -220,6 +220,29 @@ class SuppressionIndex:
         return found
 
 
+def warm(app, log) -> threading.Thread:
+    """Load ``app``'s index in a background thread now, rather than on the first lookup.
+
+    Called as a gunicorn worker starts (``gunicorn.conf.py``): at a million entries the load
+    takes seconds, which the first lookups would otherwise wait. Lookups that come meanwhile
+    wait for it on the index's lock, as they would have; a failed load is logged and the next
+    lookup tries again. ``log`` has ``info`` and ``exception`` (gunicorn's or a logger).
+    """
+    def load() -> None:
+        started = time.monotonic()
+        try:
+            with app.app_context():
+                size = len(index().entries)
+        except Exception:  # noqa: BLE001 - the next lookup loads it
+            log.exception("loading the suppression index failed; the first lookup will load it")
+            return
+        log.info("suppression index loaded: %d addresses in %.1f s", size, time.monotonic() - started)
+
+    thread = threading.Thread(target=load, name="suppression-index", daemon=True)
+    thread.start()
+    return thread
+
+
 def index() -> SuppressionIndex:
     """This app's index, synchronised with the feed."""
     extension = current_app.extensions.setdefault("suppression_index", SuppressionIndex())

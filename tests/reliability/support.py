@@ -101,7 +101,8 @@ ROOT = __import__("pathlib").Path(__file__).resolve().parents[2]
 class LiveServer:
     """The portal under gunicorn on loopback, in its own process, on the test's database."""
 
-    def __init__(self, database_url: str, *, workers: int = 1, threads: int = 4, **env: str):
+    def __init__(self, database_url: str, *, workers: int = 1, threads: int = 4, log_level: str = "warning",
+                 log_path=None, **env: str):
         import os
 
         self.port = free_port()
@@ -110,14 +111,18 @@ class LiveServer:
                     "PORTAL_BASE_URL": "https://portal.test", **{k: str(v) for k, v in env.items()}}
         self.args = [__import__("sys").executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}",
                      "--workers", str(workers), "--threads", str(threads), "--worker-class", "gthread",
-                     "--log-level", "warning", "wsgi:app"]
+                     "--log-level", log_level, "wsgi:app"]
+        self.log_path = log_path  # where gunicorn's log goes (inherited stderr when None)
         self.process = None
 
     def __enter__(self) -> "LiveServer":
         import subprocess
         import urllib.request
 
-        self.process = subprocess.Popen(self.args, cwd=ROOT, env=self.env)
+        log = open(self.log_path, "w") if self.log_path else None
+        self.process = subprocess.Popen(self.args, cwd=ROOT, env=self.env, stderr=log)
+        if log is not None:
+            log.close()
 
         def up() -> bool:
             try:
