@@ -2,10 +2,11 @@
 
     .venv/bin/python bench/suppression_lookup.py [--quick] [--seconds 10] [--rounds 3] [--flask-only] [--sqlite]
 
-Needs ``wrk`` (``apt-get install -y wrk``). Creates a scratch PostgreSQL database (``--database``
-names the server; ``--sqlite``: a SQLite file instead) with 100,000 suppressions, serves the portal and a bare Flask endpoint with the same
-gunicorn command, drives each with wrk over loopback (64 connections, fixed duration; one
-address in ten suppressed) in alternating rounds, and prints requests per second, the latency
+Needs ``wrk`` (``apt-get install -y wrk``). Creates a scratch PostgreSQL database
+(``--database`` names the server; ``--sqlite``: a SQLite file instead) with 100,000
+suppressions, serves the portal and a bare Flask endpoint with the same gunicorn command,
+drives each with wrk over loopback (64 connections, fixed duration; one address in ten
+suppressed) in alternating rounds, and prints requests per second, the latency
 percentiles and each round's ratio to the baseline. ``--flask-only`` adds the portal with its
 lookup fast path off (``PORTAL_FAST_LOOKUP=0``), every lookup through the Flask route.
 """

@@ -108,7 +108,7 @@ def _register_blueprints(app: Flask) -> None:
     load_domains()  # the api modules attach their routes to api.bp
     app.session_interface = api.StatelessApiSessions()
     csrf.exempt(api.bp)
-    limiter.exempt(api.bp)  # no API route is rate limited (see extensions._api_request)
+    limiter.exempt(api.bp)  # no API route is rate limited (see extensions.PortalLimiter)
     app.register_blueprint(api.bp)
     app.register_blueprint(health.bp)
     for domain in DOMAINS:

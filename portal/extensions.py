@@ -29,4 +29,3 @@ class PortalLimiter(Limiter):
 
 limiter = PortalLimiter(key_func=get_remote_address)
 babel = Babel()
-

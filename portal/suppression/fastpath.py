@@ -66,6 +66,6 @@ class LookupFastPath:
         return headers, body
 
     def _compact(self) -> bool:
-        """Whether Flask would send this app's JSON compact (as :meth:`flask.json.provider.DefaultJSONProvider.response`)."""
+        """Whether Flask sends this app's JSON compact (as ``DefaultJSONProvider.response`` decides)."""
         compact = getattr(self.app.json, "compact", None)
         return compact or compact is None and not self.app.debug

@@ -106,7 +106,7 @@ def test_everything_else_is_answered_by_flask(app, flask_only, dispatched, db):
     head = fast.head(url(account.id, "a@x.org"), headers=mine)
     assert head.status_code == 200 and head.headers == reference.head(url(account.id, "a@x.org"), headers=mine).headers
     assert len(dispatched) == len(cases) + 1  # every case, and HEAD, went through Flask
-    assert [status for status, _h, _b in (answer(fast, path, headers=headers) for path, headers in cases[:3])] == [401] * 3
+    assert [fast.get(path, headers=headers).status_code for path, headers in cases[:3]] == [401] * 3
 
 
 def test_a_write_through_another_app_is_seen_at_once(app, flask_only, dispatched):
