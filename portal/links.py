@@ -5,12 +5,13 @@ rides along so that the ledger can say which message an unsubscribe or complaint
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from flask import current_app
 
 from portal.errors import TokenInvalid
-from portal.tokens import load_token, make_token, make_tokens
+from portal.tokens import load_compact, load_token, make_compact, make_token, make_tokens
 
 MAX_MESSAGE_REF = 200
 
@@ -49,8 +50,42 @@ def target_token(purpose: str, target: Target) -> str:
 
 
 def load_target(purpose: str, token: str) -> Target:
-    """The target of a token of ``purpose``; :class:`TokenInvalid` when it is not one."""
+    """The target of a token of ``purpose`` (``mailto``: see :func:`load_mail_token`);
+    :class:`TokenInvalid` when it is not one."""
+    if purpose == "mailto":
+        return load_mail_token(token)
     return _unpack(load_token(purpose, token))
+
+
+# --- the mailto: unsubscribe address ----------------------------------------------------
+
+#: Contact id (8 bytes) and list id (12 bytes) in a mail token.
+_MAIL_DATA = 20
+_LIST_ID = re.compile(r"[0-9a-f]{24}\Z")
+
+
+def mail_token(target: Target) -> str:
+    """The token of the ``mailto:`` unsubscribe address of ``target`` (a contact and a list).
+
+    52 characters of lower-case base32 (:func:`portal.tokens.make_compact`), so the local part
+    ``unsubscribe+<token>`` is 64 characters, RFC 5321's most, and a server that changes the
+    case of local parts does not break it. No message ref: it would not fit. A target this
+    form cannot carry (no list, an id of another shape) gets an ``unsubscribe`` token instead.
+    """
+    if target.list_id is None or not _LIST_ID.match(target.list_id) or not 0 <= target.contact_id < 2**63:
+        return target_token("unsubscribe", Target(target.contact_id, target.list_id))
+    return make_compact("mailto", target.contact_id.to_bytes(8, "big") + bytes.fromhex(target.list_id))
+
+
+def load_mail_token(token: str) -> Target:
+    """The target of a mailto token; mails sent before compact tokens carry ``unsubscribe`` ones
+    (which always hold a ".", as a compact token never does)."""
+    if not isinstance(token, str):
+        raise TokenInvalid()
+    if "." in token:
+        return load_target("unsubscribe", token)
+    data = load_compact("mailto", token, _MAIL_DATA)
+    return Target(int.from_bytes(data[:8], "big"), data[8:].hex())
 
 
 def unsubscribe_url(target: Target) -> str:

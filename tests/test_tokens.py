@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 
 from portal.errors import TokenExpired, TokenInvalid
-from portal.tokens import load_token, make_token
+from portal.tokens import load_compact, load_token, make_compact, make_token
 from tests.conftest import make_app
 
 
@@ -97,3 +97,45 @@ def test_timed_purposes_keep_itsdangerous_signing(token_app):
     token = make_token("confirm", [5])
     assert token.count(".") == 2  # payload, timestamp, signature
     assert load_token("confirm", token) == [5]
+
+
+# --- compact tokens (the mailto: unsubscribe address) ------------------------------------
+
+BASE32 = "abcdefghijklmnopqrstuvwxyz234567"
+
+
+def test_compact_round_trip_in_either_case(token_app):
+    data = bytes(range(20))
+    token = make_compact("mailto", data)
+    assert len(token) == 52 and set(token) <= set(BASE32)
+    assert load_compact("mailto", token, 20) == load_compact("mailto", token.upper(), 20) == data
+
+
+def test_every_changed_character_of_a_compact_token_is_refused(token_app):
+    token = make_compact("mailto", bytes(range(20)))
+    for position, original in enumerate(token):
+        for other in BASE32.replace(original, ""):
+            with pytest.raises(TokenInvalid):
+                load_compact("mailto", token[:position] + other + token[position + 1:], 20)
+
+
+@pytest.mark.parametrize("mangle", [lambda t: t[:-1], lambda t: t + "a", lambda t: "", lambda t: t[:-1] + "1",
+                                    lambda t: t[:-1] + "=", lambda t: "é" + t[1:], lambda t: t[:20] + "." + t[21:]])
+def test_malformed_compact_tokens_are_refused(token_app, mangle):
+    with pytest.raises(TokenInvalid):
+        load_compact("mailto", mangle(make_compact("mailto", bytes(20))), 20)
+
+
+def test_compact_labels_do_not_cross(token_app):
+    with pytest.raises(TokenInvalid):
+        load_compact("other", make_compact("mailto", bytes(20)), 20)
+
+
+def test_compact_tokens_survive_a_key_rotation():
+    with make_app("sqlite://", SECRET_KEY="old-key").app_context():
+        token = make_compact("mailto", b"x" * 20)
+    with make_app("sqlite://", SECRET_KEY="new-key", SECRET_KEY_FALLBACKS=["old-key"]).app_context():
+        assert load_compact("mailto", token, 20) == b"x" * 20
+    with make_app("sqlite://", SECRET_KEY="new-key").app_context():
+        with pytest.raises(TokenInvalid):
+            load_compact("mailto", token, 20)

@@ -136,7 +136,7 @@ def _token_of(uri: str) -> tuple[str, str] | None:
     if uri.lower().startswith("mailto:"):
         address = unquote(uri[len("mailto:"):].split("?", 1)[0])
         match = MAILTO_TOKEN.match(address)
-        return ("unsubscribe", match.group(1)) if match else None
+        return ("mailto", match.group(1)) if match else None
     try:
         path = urlsplit(uri).path
     except ValueError:

@@ -34,20 +34,16 @@ class Recipient:
     message_id: str | None = None
 
 
-def list_unsubscribe(target: links.Target, https_url: str, unsubscribe_token: str | None = None) -> dict[str, str]:
+def list_unsubscribe(target: links.Target, https_url: str) -> dict[str, str]:
     """The two header values (RFC 2369 syntax, RFC 8058 one-click): HTTPS first, then mailto.
 
-    ``unsubscribe_token`` is the HTTPS link's token of ``target`` when the caller has it: the
-    mailto token is the same one when there is no message ref, and is not signed again.
+    The mailto address carries the compact token of :func:`portal.links.mail_token`: a local
+    part of at most 64 characters, of one case.
     """
     value = f"<{https_url}>"
     domain = current_app.config.get("PORTAL_UNSUBSCRIBE_MAIL_DOMAIN")
     if domain:
-        # No message ref in the mailto token: it keeps the local part as short as it can be.
-        mail_target = links.Target(target.contact_id, target.list_id)
-        token = (unsubscribe_token if unsubscribe_token and mail_target == target
-                 else links.target_token("unsubscribe", mail_target))
-        value += f", <mailto:{MAILTO_PREFIX}{token}@{domain}>"
+        value += f", <mailto:{MAILTO_PREFIX}{links.mail_token(target)}@{domain}>"
     return {"List-Unsubscribe": value, "List-Unsubscribe-Post": ONE_CLICK}
 
 
@@ -71,7 +67,7 @@ def _links(recipient: Recipient, target: links.Target) -> dict:
     tokens = links.target_tokens(target)
     urls = links.target_urls(target, tokens)
     return {"email": recipient.email, **urls,
-            "headers": list_unsubscribe(target, urls["unsubscribe_url"], tokens["unsubscribe"])}
+            "headers": list_unsubscribe(target, urls["unsubscribe_url"])}
 
 
 def contact_ids(account: Account, addresses: dict[str, str]) -> dict[str, int]:

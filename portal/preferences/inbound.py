@@ -65,7 +65,7 @@ def unsubscribe_by_mail(raw: bytes, envelope_recipient: str | None = None) -> In
     message = parse(raw)
     for token in candidate_tokens(message, envelope_recipient):
         try:
-            holder = resolve("unsubscribe", token)
+            holder = resolve("mailto", token)
         except TokenInvalid:
             continue
         outcome = operations.unsubscribe(holder, operations.LIST, Context("mailto", message_ref=holder.message_ref))

@@ -68,9 +68,11 @@ def list_unsubscribe_for(contact, mailing_list=None, message_ref: str | None = N
     return f"<{links.unsubscribe_url(target)}>"
 
 
-def mailto_unsubscribe_for(contact, mailing_list=None) -> str:
-    """A List-Unsubscribe header carrying only the ``mailto:unsubscribe+TOKEN@`` form."""
-    token = links.target_token("unsubscribe", links.Target(contact.id, mailing_list.id if mailing_list else None))
+def mailto_unsubscribe_for(contact, mailing_list=None, legacy: bool = False) -> str:
+    """A List-Unsubscribe header carrying only the ``mailto:unsubscribe+TOKEN@`` form (``legacy``:
+    with the ``unsubscribe`` token mailto addresses carried before compact tokens)."""
+    target = links.Target(contact.id, mailing_list.id if mailing_list else None)
+    token = links.target_token("unsubscribe", target) if legacy else links.mail_token(target)
     return f"<mailto:unsubscribe+{token}@unsub.portal.test?subject=unsubscribe>"
 
 

@@ -21,6 +21,7 @@ MATCHED = {
     "02": lambda c, l: rewrite("02", list_unsubscribe=list_unsubscribe_for(c, l, "<m2@platform>")),
     "04": lambda c, l: rewrite("04", to=c.email, hint=c.email),  # non-ARF, Outlook hint
     "07": lambda c, l: rewrite("07", list_unsubscribe=mailto_unsubscribe_for(c, l)),  # mailto token
+    "07-legacy": lambda c, l: rewrite("07", list_unsubscribe=mailto_unsubscribe_for(c, l, legacy=True)),
     "08": lambda c, l: rewrite("08", rcpt_to=f"<{c.email}>"),
 }
 

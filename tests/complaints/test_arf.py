@@ -44,7 +44,7 @@ def test_g9_recipient_hints_in_order():
 @pytest.mark.parametrize("header, expected", [
     ("<https://portal.test/unsubscribe/AbCdEfGhIjKlMn.op-q_r>", ("unsubscribe", "AbCdEfGhIjKlMn.op-q_r")),
     ("<mailto:unsubscribe+AbCdEfGhIjKlMn@u.example?subject=x>, <https://other.example/u/1>",
-     ("unsubscribe", "AbCdEfGhIjKlMn")),
+     ("mailto", "AbCdEfGhIjKlMn")),
     ("<https://portal.test/preferences/AbCdEfGhIjKlMn/>", ("preferences", "AbCdEfGhIjKlMn")),
 ])
 def test_g9_link_tokens_from_list_unsubscribe(header, expected):

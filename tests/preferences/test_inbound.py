@@ -91,3 +91,21 @@ def test_not_a_mail_is_422(client, platform_auth, raw):
 def test_only_the_platform_may_post_inbound_mail(client, create_account, account_auth, apple_mail):
     response = _post(client, account_auth(create_account()), apple_mail)
     assert response.status_code == 403
+
+
+def test_b_6_an_address_whose_case_a_server_changed_still_unsubscribes(app, client, subscriber, platform_auth,
+                                                                        apple_mail):
+    person = subscriber()
+    address = _mailto_address(client, person, platform_auth, app)
+    local = address.split("@")[0]
+    assert len(local) <= 64  # RFC 5321 4.5.3.1.1
+    response = _post(client, platform_auth, _rewrite_to(apple_mail, address.upper()))
+    assert response.json["matched"] is True and person.status == SubscriptionStatus.UNSUBSCRIBED
+
+
+def test_b_6_mail_to_an_address_from_before_compact_tokens_still_unsubscribes(app, client, subscriber, platform_auth,
+                                                                              apple_mail):
+    person = subscriber()
+    legacy = links.target_token("unsubscribe", links.Target(person.contact.id, person.list_id))
+    response = _post(client, platform_auth, _rewrite_to(apple_mail, f"unsubscribe+{legacy}@{DOMAIN}"))
+    assert response.json["matched"] is True and person.status == SubscriptionStatus.UNSUBSCRIBED
