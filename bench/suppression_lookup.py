@@ -146,5 +146,6 @@ def main() -> None:
     print(f"median ratio to baseline: {ratio:.2f} (target 0.6: {'met' if ratio >= 0.6 else 'NOT met'}); "
           f"worst p99 {p99:.1f} ms (target < 100 ms: {'met' if p99 < 100 else 'NOT met'})")
 
+
 if __name__ == "__main__":
     main()
