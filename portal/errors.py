@@ -94,6 +94,14 @@ class TokenExpired(TokenInvalid):
         self.payload = payload
 
 
+class FormUnverified(PortalError):
+    """A token page's form whose anti-forgery value is missing or wrong: nothing was done."""
+
+    status = 400
+    code = "form_unverified"
+    message = "This form could not be checked, so nothing was changed."
+
+
 def error_body(code: str, message: str, details: Any = None) -> dict:
     """The JSON error shape of the API: ``{"error": {"code", "message"}}``."""
     error: dict[str, Any] = {"code": code, "message": message}

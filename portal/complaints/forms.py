@@ -2,15 +2,15 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectChoice, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
+from portal.antiforgery import TokenForm
 from portal.complaints.models import ComplaintCategory
 from portal.complaints.operations import MAX_TEXT
 
 
-class ComplaintForm(FlaskForm):
+class ComplaintForm(TokenForm):
     """Category (required) and free text (optional, up to 2,000 characters)."""
 
     category = RadioField(_l("What is wrong with this message?"),

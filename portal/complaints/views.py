@@ -5,7 +5,7 @@ from flask import Blueprint, current_app, render_template, request
 
 from portal.complaints import operations
 from portal.complaints.forms import ComplaintForm
-from portal.extensions import db, limiter
+from portal.extensions import csrf, db, limiter
 from portal.web import private, use_account
 
 bp = Blueprint("complaints", __name__)
@@ -22,11 +22,12 @@ def complaint_form(token: str):
     target = operations.load_link(token)
     account = target.contact.account
     use_account(account)
-    return render_template("complaints/form.html", form=ComplaintForm(), account=account,
+    return render_template("complaints/form.html", form=ComplaintForm(token, "complaint"), account=account,
                            mailing_list=target.mailing_list)
 
 
 @bp.route("/complaint/<token>", methods=["POST"])
+@csrf.exempt
 @limiter.limit(_post_limit, methods=["POST"])
 @private
 def submit_complaint(token: str):
@@ -34,7 +35,7 @@ def submit_complaint(token: str):
     target = operations.load_link(token)
     account = target.contact.account
     use_account(account)
-    form = ComplaintForm()
+    form = ComplaintForm(token, "complaint")
     if not form.validate_on_submit():
         return render_template("complaints/form.html", form=form, account=account,
                                mailing_list=target.mailing_list), 422

@@ -21,6 +21,8 @@ class LedgerEventOut(api.Schema):
     occurred_at: str
     list_id: str | None
     source: str
+    #: Who acted: ``{"type": person|customer|platform|operator|system, "key_id"}``.
+    actor: dict | None = None
     ip: str | None
     user_agent: str | None
     evidence: dict

@@ -22,6 +22,8 @@ class EventType:
 
     SIGNUP_REQUESTED = "signup_requested"
     CONFIRMATION_SENT = "confirmation_sent"
+    #: A confirmation mail not sent, and why (the account is suspended or deactivated).
+    CONFIRMATION_WITHHELD = "confirmation_withheld"
     CONFIRMED = "confirmed"
     DECLINED = "declined"
     UNSUBSCRIBED = "unsubscribed"
@@ -64,6 +66,11 @@ class ConsentEvent(db.Model):
     message_ref: Mapped[str | None] = mapped_column(String(500))
     #: The consent text version the subscriber saw.
     consent_text_id: Mapped[int | None] = mapped_column(ForeignKey("consent_texts.id"))
+    #: Who acted (:mod:`portal.consent.actors`): ``person``, ``customer``, ``platform``, ``operator``
+    #: or ``system``; null only on events from before it was kept.
+    actor: Mapped[str | None] = mapped_column(String(20))
+    #: The API key the customer or platform acted with (or that relayed the person's own mail).
+    actor_key_id: Mapped[str | None] = mapped_column(String(32))
     #: Non-personal evidence: form id, consent text version, reason, import id...
     evidence: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     # Personal fields: redactable.

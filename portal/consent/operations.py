@@ -17,6 +17,8 @@ from typing import Any, Iterator
 from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
+from portal.consent import actors
+from portal.consent.actors import Actor
 from portal.consent.models import GENESIS, PERSONAL_FIELDS, ConsentEvent, LedgerCheckpoint
 from portal.db import isoformat, utcnow
 from portal.extensions import db
@@ -47,6 +49,9 @@ def event_hash(event) -> str:
         "pii_commitments": event.pii_commitments or {},
         "prev_hash": event.prev_hash,
     }
+    if event.actor is not None:  # events from before actors were kept hash as they did
+        content["actor"] = event.actor
+        content["actor_key_id"] = event.actor_key_id
     return hashlib.sha256(_canonical(content)).hexdigest()
 
 
@@ -65,15 +70,18 @@ def ip_prefix(ip: str | None) -> str | None:
 def record(type: str, *, contact, source: str, list_id: str | None = None,
            ip: str | None = None, user_agent: str | None = None, page_url: str | None = None,
            message_ref: str | None = None, consent_text_id: int | None = None,
-           evidence: dict[str, Any] | None = None, occurred_at: datetime | None = None) -> ConsentEvent:
+           evidence: dict[str, Any] | None = None, occurred_at: datetime | None = None,
+           actor: Actor | None = None) -> ConsentEvent:
     """Append one event to ``contact``'s chain (flushes, never commits).
 
     :param contact: a flushed :class:`~portal.subscriptions.models.Contact`.
+    :param actor: who acted; by default :func:`portal.consent.actors.current`.
     :param evidence: non-personal facts only (ids, versions, reasons); personal data goes in
         the named arguments so that erasure can find it.
     """
     personal = _personal(contact.email, ip, user_agent, page_url)
     salt, commitments = _commit(personal)
+    actor = actor or actors.current()
     # Appends to one chain take turns on the contact's row (PostgreSQL; SQLite has one writer).
     # Other contacts' chains are untouched: there is no global lock.
     contacts = contact.__table__
@@ -89,8 +97,8 @@ def record(type: str, *, contact, source: str, list_id: str | None = None,
             seq=head.seq + 1 if head else 1, prev_hash=head.hash if head else GENESIS,
             type=type, occurred_at=occurred_at or utcnow(), list_id=list_id, source=source,
             message_ref=_clip(message_ref, 500), consent_text_id=consent_text_id,
-            evidence=evidence or {}, pii_salt=salt if commitments else None,
-            pii_commitments=commitments, **personal,
+            evidence=evidence or {}, actor=actor.kind, actor_key_id=actor.key_id,
+            pii_salt=salt if commitments else None, pii_commitments=commitments, **personal,
         )
         event.hash = event_hash(event)
         try:
@@ -131,6 +139,8 @@ class NewEvent:
     list_id: str | None = None
     evidence: dict[str, Any] = field(default_factory=dict)
     occurred_at: datetime | None = None
+    #: Who acted; by default :func:`portal.consent.actors.current` when written.
+    actor: Actor | None = None
 
 
 def record_many(new_events: list[NewEvent]) -> int:
@@ -148,9 +158,10 @@ def record_many(new_events: list[NewEvent]) -> int:
                        .with_for_update())
     heads = _chain_heads(ids)
     rows = []
+    default_actor = actors.current()
     for new in new_events:
         seq, prev_hash = heads.get(new.contact_id, (0, GENESIS))
-        row = _event_row(new, seq + 1, prev_hash)
+        row = _event_row(new, seq + 1, prev_hash, new.actor or default_actor)
         heads[new.contact_id] = (row["seq"], row["hash"])
         rows.append(row)
     db.session.execute(ConsentEvent.__table__.insert(), rows)
@@ -167,13 +178,13 @@ def _chain_heads(contact_ids: list[int]) -> dict[int, tuple[int, str]]:
     return {row.contact_id: (row.seq, row.hash) for row in found}
 
 
-def _event_row(new: NewEvent, seq: int, prev_hash: str) -> dict[str, Any]:
+def _event_row(new: NewEvent, seq: int, prev_hash: str, actor: Actor) -> dict[str, Any]:
     personal = _personal(new.email, None, None, None)
     salt, commitments = _commit(personal)
     row = dict(account_id=new.account_id, contact_id=new.contact_id, seq=seq, prev_hash=prev_hash,
                type=new.type, occurred_at=new.occurred_at or utcnow(), list_id=new.list_id,
                source=new.source, message_ref=None, consent_text_id=None, evidence=new.evidence or {},
-               pii_salt=salt if commitments else None, pii_commitments=commitments,
+               actor=actor.kind, actor_key_id=actor.key_id, pii_salt=salt if commitments else None, pii_commitments=commitments,
                redacted_at=None, **personal)
     row["hash"] = event_hash(SimpleNamespace(**row))
     return row
@@ -183,6 +194,11 @@ def events_for_contact(contact_id: int) -> list[ConsentEvent]:
     """A contact's events, oldest first."""
     return list(db.session.scalars(
         select(ConsentEvent).where(ConsentEvent.contact_id == contact_id).order_by(ConsentEvent.seq)))
+
+
+def actor_of(event) -> dict[str, str | None] | None:
+    """``{"type", "key_id"}`` of who acted on an event (None for events from before it was kept)."""
+    return None if event.actor is None else {"type": event.actor, "key_id": event.actor_key_id}
 
 
 def serialize(event: ConsentEvent) -> dict[str, Any]:
@@ -202,6 +218,7 @@ def serialize(event: ConsentEvent) -> dict[str, Any]:
         "occurred_at": isoformat(event.occurred_at),
         "list_id": event.list_id,
         "source": event.source,
+        "actor": actor_of(event),
         "ip": event.ip,
         "user_agent": event.user_agent,
         "evidence": evidence,

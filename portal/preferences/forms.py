@@ -1,14 +1,16 @@
-"""The forms of the unsubscribe page and the preference centre (Flask-WTF, so CSRF-protected)."""
+"""The forms of the unsubscribe page and the preference centre: Flask-WTF forms whose
+anti-forgery value is bound to the link's token (:mod:`portal.antiforgery`), not to a cookie."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
-from wtforms import RadioField, SelectChoice, SelectMultipleField, SubmitField, widgets
+from wtforms import HiddenField, RadioField, SelectChoice, SelectMultipleField, SubmitField, widgets
+
+from portal.antiforgery import TokenForm
 
 from portal.preferences.operations import ACCOUNT, LIST
 
 
-class UnsubscribeForm(FlaskForm):
+class UnsubscribeForm(TokenForm):
     """The person's choice on the unsubscribe page: this list, or everything from this sender."""
 
     scope = RadioField(_l("Unsubscribe from"), choices=[SelectChoice(LIST, _l("This list only")),
@@ -17,7 +19,7 @@ class UnsubscribeForm(FlaskForm):
     submit = SubmitField(_l("Unsubscribe"))
 
 
-class ReasonForm(FlaskForm):
+class ReasonForm(TokenForm):
     """An optional reason, asked only after the unsubscribe is done."""
 
     reason = RadioField(_l("Why did you unsubscribe? (optional)"), choices=[
@@ -29,11 +31,19 @@ class ReasonForm(FlaskForm):
     submit = SubmitField(_l("Send"))
 
 
-class UndoForm(FlaskForm):
-    """Undo an unsubscribe made by mistake."""
+class UndoForm(TokenForm):
+    """Undo an unsubscribe made by mistake: only on its own answer page, with its undo token."""
 
-    scope = RadioField(choices=[SelectChoice(LIST), SelectChoice(ACCOUNT)], default=LIST)
+    #: The short-lived token bound to the unsubscribe event (see :func:`operations.undo_token`).
+    undo = HiddenField()
     submit = SubmitField(_l("Undo: keep me subscribed"))
+
+
+class RejoinForm(TokenForm):
+    """Once the undo window is over: ask for a confirmation mail to rejoin what was left."""
+
+    undo = HiddenField()
+    submit = SubmitField(_l("Email me a confirmation link"))
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -43,7 +53,7 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = widgets.CheckboxInput()
 
 
-class PreferencesForm(FlaskForm):
+class PreferencesForm(TokenForm):
     """The lists the person wants, or everything off."""
 
     lists = MultiCheckboxField(_l("Your lists"), choices=[], validate_choice=False)

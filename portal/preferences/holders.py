@@ -23,7 +23,7 @@ class Holder:
 def resolve(purpose: str, token: str) -> Holder:
     """The holder of a token of ``purpose``.
 
-    Tampered, foreign-purpose, unknown-contact and wrong-list tokens all raise the same
+    Tampered, foreign-purpose, unknown-contact, erased-contact and wrong-list tokens all raise the same
     :class:`TokenInvalid`, so that the answer tells nothing about which check failed.
     """
     target = links.load_target(purpose, token)
@@ -33,7 +33,7 @@ def resolve(purpose: str, token: str) -> Holder:
 def holder_of(target: links.Target) -> Holder:
     """The holder of an already verified target; :class:`TokenInvalid` when it names nothing."""
     contact = db.session.get(Contact, target.contact_id)
-    if contact is None:
+    if contact is None or contact.erased_at is not None:  # an erased person has no live links
         raise TokenInvalid()
     mailing_list = None
     if target.list_id is not None:

@@ -1,17 +1,17 @@
-"""The privacy pages' forms: one button each, protected by a CSRF token."""
+"""The privacy pages' forms: one button each, with an anti-forgery value bound to the link's token."""
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
+from flask_babel import gettext
 
-from portal.errors import PortalError
-
-
-class ActionForm(FlaskForm):
-    """A form with nothing to fill in but its CSRF token: the button states the action."""
+from portal.antiforgery import TokenForm
+from portal.errors import FormUnverified
 
 
-def require_valid(form: FlaskForm) -> None:
-    """Refuse a POST whose CSRF token is missing or stale, with a friendly 400 page."""
+class ActionForm(TokenForm):
+    """A form with nothing to fill in but its anti-forgery value: the button states the action."""
+
+
+def require_valid(form: TokenForm) -> None:
+    """Refuse a POST whose anti-forgery value is missing or wrong, with a page that says why."""
     if not form.validate_on_submit():
-        raise PortalError("The form had expired. Please go back, reload the page and try again.",
-                          code="form_expired", status=400)
+        raise FormUnverified(gettext("This form could not be checked, so nothing was changed."))

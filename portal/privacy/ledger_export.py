@@ -7,6 +7,7 @@ from typing import Any, Iterator
 
 from sqlalchemy import select
 
+from portal.consent import operations as ledger
 from portal.consent.models import ConsentEvent
 from portal.db import isoformat
 from portal.errors import ValidationFailed
@@ -16,7 +17,8 @@ from portal.subscriptions.models import ConsentText
 PAGE_SIZE = 2000
 
 _COLUMNS = (ConsentEvent.id, ConsentEvent.contact_id, ConsentEvent.seq, ConsentEvent.type,
-            ConsentEvent.occurred_at, ConsentEvent.list_id, ConsentEvent.source, ConsentEvent.message_ref,
+            ConsentEvent.occurred_at, ConsentEvent.list_id, ConsentEvent.source, ConsentEvent.actor,
+            ConsentEvent.actor_key_id, ConsentEvent.message_ref,
             ConsentEvent.consent_text_id, ConsentEvent.evidence, ConsentEvent.email, ConsentEvent.ip,
             ConsentEvent.ip_prefix, ConsentEvent.user_agent, ConsentEvent.page_url, ConsentEvent.hash,
             ConsentEvent.prev_hash, ConsentEvent.redacted_at,
@@ -52,7 +54,8 @@ def line(row) -> dict[str, Any]:
         "id": row.consent_text_id, "form_id": row.form_id, "version": row.text_version, "text": row.text}
     return {"id": row.id, "contact_id": row.contact_id, "seq": row.seq, "type": row.type,
             "occurred_at": isoformat(row.occurred_at), "email": row.email, "list_id": row.list_id,
-            "source": row.source, "form_id": row.form_id or (row.evidence or {}).get("form_id"),
+            "source": row.source, "actor": ledger.actor_of(row),
+            "form_id": row.form_id or (row.evidence or {}).get("form_id"),
             "consent_text": text, "ip": row.ip, "ip_prefix": row.ip_prefix, "user_agent": row.user_agent,
             "page_url": row.page_url, "message_ref": row.message_ref, "evidence": row.evidence or {},
             "redacted": row.redacted_at is not None, "hash": row.hash, "prev_hash": row.prev_hash}

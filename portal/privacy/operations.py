@@ -33,7 +33,7 @@ MAX_ERASE_MAILS_PER_DAY = 3
 
 def _contact(contact_id: Any) -> Contact:
     contact = db.session.get(Contact, contact_id) if isinstance(contact_id, int) else None
-    if contact is None:
+    if contact is None or contact.erased_at is not None:  # an erased person has no live links
         raise TokenInvalid()
     return contact
 

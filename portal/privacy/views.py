@@ -11,7 +11,7 @@ import json
 from flask import Blueprint, Response, render_template
 from flask_babel import get_locale
 
-from portal.extensions import db, limiter
+from portal.extensions import csrf, db, limiter
 from portal.privacy import operations
 from portal.privacy.forms import ActionForm, require_valid
 from portal.web import config_limit, private, use_account
@@ -26,15 +26,16 @@ _limited = limiter.shared_limit(config_limit("PORTAL_PRIVACY_IP_LIMIT"), scope="
 def data_page(token: str):
     contact = operations.contact_for_preferences(token)
     use_account(contact.account)
-    return render_template("privacy/data.html", account=contact.account, form=ActionForm())
+    return render_template("privacy/data.html", account=contact.account, form=ActionForm(token, "data"))
 
 
 @bp.post("/preferences/<token>/data")
+@csrf.exempt
 @_limited
 @private
 def data_download(token: str):
     contact = operations.contact_for_preferences(token)
-    require_valid(ActionForm())
+    require_valid(ActionForm(token, "data"))
     document = operations.export_contact(contact)
     return Response(json.dumps(document, indent=2, ensure_ascii=False), mimetype="application/json",
                     headers={"Content-Disposition": 'attachment; filename="my-data.json"'})
@@ -45,16 +46,17 @@ def data_download(token: str):
 def erase_page(token: str):
     contact = operations.contact_for_preferences(token)
     use_account(contact.account)
-    return render_template("privacy/erase.html", account=contact.account, form=ActionForm())
+    return render_template("privacy/erase.html", account=contact.account, form=ActionForm(token, "erase_request"))
 
 
 @bp.post("/preferences/<token>/erase")
+@csrf.exempt
 @_limited
 @private
 def erase_request(token: str):
     contact = operations.contact_for_preferences(token)
     use_account(contact.account)
-    require_valid(ActionForm())
+    require_valid(ActionForm(token, "erase_request"))
     operations.request_erasure(contact, locale=str(get_locale() or contact.account.locale))
     db.session.commit()
     # The same page whether or not a mail went out: it tells nothing about the address.
@@ -66,16 +68,17 @@ def erase_request(token: str):
 def erase_confirm_page(token: str):
     contact = operations.contact_for_erase_token(token)
     use_account(contact.account)
-    return render_template("privacy/erase_confirm.html", account=contact.account, form=ActionForm())
+    return render_template("privacy/erase_confirm.html", account=contact.account, form=ActionForm(token, "erase"))
 
 
 @bp.post("/erase/<token>")
+@csrf.exempt
 @_limited
 @private
 def erase_confirm(token: str):
     contact = operations.contact_for_erase_token(token)
     use_account(contact.account)
-    require_valid(ActionForm())
+    require_valid(ActionForm(token, "erase"))
     operations.erase_contact(contact, source="erase_link")
     db.session.commit()
     return render_template("privacy/erased.html", account=contact.account)

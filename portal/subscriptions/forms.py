@@ -6,6 +6,8 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, Optional
 
+from portal.antiforgery import TokenForm
+
 
 class SignupForm(FlaskForm):
     """``POST /f/<form_id>``: posted from any site (the embed), so without a CSRF token."""
@@ -22,14 +24,14 @@ class SignupForm(FlaskForm):
     page_url = HiddenField(validators=[Optional(), Length(max=2000)])
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(TokenForm):
     """The one button of the confirmation page, and "No thanks"."""
 
     confirm = SubmitField(_l("Yes, subscribe me"))
     decline = SubmitField(_l("No thanks"))
 
 
-class ResendForm(FlaskForm):
+class ResendForm(TokenForm):
     """Ask for a new confirmation link when the old one expired."""
 
     submit = SubmitField(_l("Send me a new link"))

@@ -4,12 +4,12 @@ from __future__ import annotations
 import time
 
 from flask import Blueprint, current_app, g, jsonify, redirect, render_template, request, url_for
-from flask_babel import get_locale
+from flask_babel import get_locale, gettext
 from werkzeug.exceptions import BadRequest
 
 from portal import links
 from portal.addresses import InvalidAddress, normalise
-from portal.errors import TokenExpired, TokenInvalid, error_body
+from portal.errors import FormUnverified, TokenExpired, TokenInvalid, error_body
 from portal.extensions import csrf, db, limiter
 from portal.subscriptions import signup as doi
 from portal.subscriptions.forms import ConfirmForm, ResendForm, SignupForm
@@ -162,7 +162,7 @@ def _expired(error: TokenExpired, token: str):
     account = doi.account_of_request(request_id) if request_id else None
     use_account(account)
     return render_template("subscriptions/expired.html", account=account, token=token,
-                           form=ResendForm()), 410
+                           form=ResendForm(token, "resend")), 410
 
 
 def _request_id(payload) -> int | None:
@@ -181,10 +181,11 @@ def confirm_page(token: str):
         return _expired(error, token)
     use_account(outcome.account)
     return render_template("subscriptions/confirm.html", account=outcome.account, lists=outcome.lists,
-                           form=ConfirmForm(), token=token)
+                           form=ConfirmForm(token, "confirm"), token=token)
 
 
 @bp.post("/confirm/<token>")
+@csrf.exempt
 @limiter.limit(config_limit("PORTAL_CONFIRM_IP_LIMIT"))
 @private
 def confirm(token: str):
@@ -193,9 +194,9 @@ def confirm(token: str):
         request_id = links.load_confirm(token)
     except TokenExpired as error:
         return _expired(error, token)
-    form = ConfirmForm()
+    form = ConfirmForm(token, "confirm")
     if not form.validate_on_submit():
-        raise TokenInvalid("The form has expired; please open the link from the email again.")
+        raise FormUnverified(gettext("This form could not be checked, so nothing was changed."))
     evidence = doi.Evidence(ip=request.remote_addr, user_agent=request.user_agent.string or None)
     operation = doi.decline if form.decline.data else doi.confirm
     outcome = operation(request_id, evidence=evidence)
@@ -210,6 +211,7 @@ def _resend_limit() -> str:
 
 
 @bp.post("/confirm/<token>/resend")
+@csrf.exempt
 @private
 @limiter.limit(_resend_limit)
 def resend(token: str):
@@ -218,7 +220,7 @@ def resend(token: str):
         request_id = links.load_confirm(token)
     except TokenExpired as error:
         request_id = _request_id(error.payload)
-    if request_id is None or not ResendForm().validate_on_submit():
+    if request_id is None or not ResendForm(token, "resend").validate_on_submit():
         raise TokenInvalid()
     account = doi.account_of_request(request_id)
     doi.resend(request_id, locale=str(get_locale() or "en"))

@@ -1,0 +1,51 @@
+"""Who acted on a ledger event: the person, the customer (an account key), the platform (the
+platform key), an operator (the CLI) or the system."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Iterator
+
+from flask import g, has_app_context, has_request_context
+
+PERSON, CUSTOMER, PLATFORM, OPERATOR, SYSTEM = "person", "customer", "platform", "operator", "system"
+KINDS = (PERSON, CUSTOMER, PLATFORM, OPERATOR, SYSTEM)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acted, and the API key they used (or that relayed the person's own mail)."""
+
+    kind: str
+    key_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown actor {self.kind!r}")
+
+
+def of_key(key) -> Actor:
+    """The actor behind an API key: an account key is the customer, a platform key the platform."""
+    return Actor(PLATFORM if key.scope == "platform" else CUSTOMER, key.id)
+
+
+def current() -> Actor:
+    """The actor of this moment: one set by :func:`acting_as`; else the request's API key; else,
+    on a page, the person whose link it is; outside any request, an operator at the CLI."""
+    if has_app_context() and g.get("ledger_actor") is not None:
+        return g.ledger_actor
+    if has_request_context():
+        key = g.get("api_key")
+        return of_key(key) if key is not None else Actor(PERSON)
+    return Actor(OPERATOR)
+
+
+@contextmanager
+def acting_as(actor: Actor) -> Iterator[Actor]:
+    """Events recorded inside the block name ``actor`` (a relayed mail, a background job)."""
+    previous = g.get("ledger_actor")
+    g.ledger_actor = actor
+    try:
+        yield actor
+    finally:
+        g.ledger_actor = previous
