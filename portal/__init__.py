@@ -31,6 +31,8 @@ def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
         os.makedirs(app.instance_path, exist_ok=True)
         app.config["SQLALCHEMY_DATABASE_URI"] = database_url(app.instance_path)
 
+    # A session cookie, where one remains, is Secure whenever the public URL is https.
+    app.config["SESSION_COOKIE_SECURE"] = app.config["PORTAL_BASE_URL"].startswith("https://")
     _init_extensions(app)
     from portal import security
     from portal.suppression import fastpath

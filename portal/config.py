@@ -74,12 +74,19 @@ class Config:
     #: Re-permission mails of one import released per minute (``next_attempt_at`` spreading).
     PORTAL_IMPORT_MAILS_PER_MINUTE = int(os.environ.get("PORTAL_IMPORT_MAILS_PER_MINUTE", "1000"))
     WTF_CSRF_TIME_LIMIT = None
+    #: Token pages need no cookie at all; any session cookie that remains is HttpOnly, SameSite=Lax
+    #: and, when PORTAL_BASE_URL is https, Secure (set in create_app).
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
 
     BABEL_DEFAULT_LOCALE = "en"
     PORTAL_LOCALES = ("en", "id")
 
     #: How long a double-opt-in confirmation link stays valid.
     PORTAL_CONFIRM_MAX_AGE = timedelta(days=int(os.environ.get("PORTAL_CONFIRM_MAX_AGE_DAYS", "7")))
+    #: How long the undo offered on an unsubscribe's own answer page works; after it, only a
+    #: fresh double opt-in mailed to the address gives the consent back.
+    PORTAL_UNDO_MAX_AGE = timedelta(minutes=float(os.environ.get("PORTAL_UNDO_MAX_AGE_MINUTES", "15")))
     #: Signup abuse limits (Flask-Limiter strings) and the daily cap of confirmation mails.
     PORTAL_SIGNUP_IP_LIMIT = os.environ.get("PORTAL_SIGNUP_IP_LIMIT", "20 per hour")
     PORTAL_SIGNUP_ADDRESS_LIMIT = os.environ.get("PORTAL_SIGNUP_ADDRESS_LIMIT", "10 per hour")

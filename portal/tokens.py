@@ -27,6 +27,8 @@ PURPOSES: dict[str, str | None] = {
     "preferences": None,
     "complaint": None,
     "erase": "PORTAL_CONFIRM_MAX_AGE",
+    #: The undo offered on an unsubscribe's own answer page, bound to that unsubscribe event.
+    "undo": "PORTAL_UNDO_MAX_AGE",
 }
 
 

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template, request
+from flask_babel import gettext
 
 from portal.complaints import operations
 from portal.complaints.forms import ComplaintForm
+from portal.errors import FormUnverified
 from portal.extensions import csrf, db, limiter
 from portal.web import private, use_account
 
@@ -37,6 +39,8 @@ def submit_complaint(token: str):
     use_account(account)
     form = ComplaintForm(token, "complaint")
     if not form.validate_on_submit():
+        if form.forged:
+            raise FormUnverified(gettext("This form could not be checked, so nothing was changed."))
         return render_template("complaints/form.html", form=form, account=account,
                                mailing_list=target.mailing_list), 422
     operations.complain_by_link(token, category=form.category.data, text=form.text.data,

@@ -1,7 +1,8 @@
 """The preference centre: each list of the account with the token holder's own state, and changes.
 
-Joining a list the person never confirmed needs a double opt-in (a signup request), so here
-only lists they had confirmed before can be rejoined; the others are shown, not offered.
+Leaving a list happens at once. Joining or rejoining one never does: the link may have been
+forwarded or minted by the customer, so ticking a list only mails the address a confirmation
+link (:mod:`portal.preferences.rejoin`), and the list starts when it is confirmed.
 """
 from __future__ import annotations
 
@@ -10,11 +11,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from portal.extensions import db
-from portal.preferences import operations
+from portal.preferences import operations, rejoin
 from portal.preferences.holders import Holder
 from portal.preferences.operations import Context, Outcome
 from portal.subscriptions.models import MailingList, Subscription, SubscriptionStatus
-from portal.subscriptions.operations import lock_contact
+from portal.subscriptions.operations import can, lock_contact
 from portal.suppression import operations as suppressions
 from portal.suppression.models import SuppressionReason, SuppressionScope
 
@@ -27,7 +28,7 @@ class ListState:
 
     mailing_list: MailingList
     state: str
-    #: Whether ticking it may (re)join the list right here.
+    #: Whether ticking it may ask (by a confirmation mail) to join the list.
     can_join: bool
 
     @property
@@ -62,35 +63,21 @@ def _state(mailing_list: MailingList, subscription: Subscription | None, entries
     liftable = all(e.reason == SuppressionReason.UNSUBSCRIBED and e.scope != SuppressionScope.GLOBAL
                    for e in blocking)
     return ListState(mailing_list, state, state == SUBSCRIBED or (
-        operations.can_resubscribe(subscription) and liftable))
+        state == NOT_SUBSCRIBED and can(subscription, "request") and liftable))
 
 
-def save(holder: Holder, wanted: set[str], context: Context) -> Outcome:
-    """Make the holder's lists match ``wanted``: leave the unticked, rejoin the ticked they may."""
+def save(holder: Holder, wanted: set[str], context: Context, *, locale: str) -> Outcome:
+    """Make the holder's lists match ``wanted``: leave the unticked at once; for the ticked ones
+    they may join, mail a confirmation link (``outcome.asked``)."""
     lock_contact(holder.contact)
     current = states(holder)
     outcome = Outcome("lists")
-    joining = {s.mailing_list.id for s in current if s.mailing_list.id in wanted and not s.on and s.can_join}
-    if joining:
-        _split_account_unsubscribe(holder, current, wanted, context)
     for item in current:
-        list_id = item.mailing_list.id
-        if list_id in joining:
-            result = operations.resubscribe_list(holder, list_id, context)
-        elif item.on and list_id not in wanted:
-            result = operations.unsubscribe_list(holder, list_id, context)
-        else:
-            continue
-        outcome.lists += result.lists
-        outcome.changed = outcome.changed or result.changed
+        if item.on and item.mailing_list.id not in wanted:
+            result = operations.unsubscribe_list(holder, item.mailing_list.id, context)
+            outcome.lists += result.lists
+            outcome.changed = outcome.changed or result.changed
+    outcome.asked = [s.mailing_list.id for s in current if s.mailing_list.id in wanted and not s.on and s.can_join]
+    if outcome.asked:
+        rejoin.request_rejoin(holder, outcome.asked, context, source="preferences", locale=locale)
     return outcome
-
-
-def _split_account_unsubscribe(holder: Holder, current: list[ListState], wanted: set[str],
-                               context: Context) -> None:
-    """Turn an "everything" unsubscribe into one per list, so that chosen lists can be rejoined."""
-    if not operations.lift_own(holder, SuppressionScope.ACCOUNT, None, "subscriber chose lists in the preference centre"):
-        return
-    for item in current:
-        if item.mailing_list.id not in wanted:
-            operations.suppress(holder, SuppressionScope.LIST, item.mailing_list.id, context)

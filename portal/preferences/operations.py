@@ -1,6 +1,8 @@
 """Unsubscribing from a list or from a whole account, undoing it, and saying why.
 
-Every change writes the subscription state, the suppression entry and the ledger event in
+Only the person gives consent back: an unsubscribe is undone here only by the short-lived undo
+token offered on its own answer page, bound to its ledger event (:func:`undo_token`); any other
+way back is a fresh double opt-in (:mod:`portal.preferences.rejoin`). Every change writes the subscription state, the suppression entry and the ledger event in
 the caller's transaction. A repeat that changes nothing writes nothing (idempotent).
 """
 from __future__ import annotations
@@ -9,9 +11,11 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
+from portal.consent import actors
 from portal.consent import operations as ledger
+from portal.consent.actors import Actor
 from portal.consent.models import ConsentEvent, EventType
-from portal.errors import ValidationFailed
+from portal.errors import TokenInvalid, ValidationFailed
 from portal.extensions import db
 from portal.webhooks import operations as webhooks
 from portal.preferences.holders import Holder
@@ -19,6 +23,7 @@ from portal.subscriptions import operations as subscriptions
 from portal.subscriptions.models import Subscription, SubscriptionStatus
 from portal.suppression import operations as suppressions
 from portal.suppression.models import SuppressionReason, SuppressionScope
+from portal.tokens import load_token, make_token
 
 #: Where an unsubscribe came from (the ledger event's ``source``).
 SOURCES = ("link", "one_click", "mailto", "preferences")
@@ -46,6 +51,10 @@ class Outcome:
     scope: str
     lists: list[str] = field(default_factory=list)
     changed: bool = False
+    #: The last ledger event an unsubscribe wrote: what its undo token is bound to.
+    event_id: int | None = None
+    #: Lists asked for by a confirmation mail (nothing changes for them until it is confirmed).
+    asked: list[str] = field(default_factory=list)
 
 
 def unsubscribe(holder: Holder, scope: str, context: Context) -> Outcome:
@@ -57,13 +66,70 @@ def unsubscribe(holder: Holder, scope: str, context: Context) -> Outcome:
     return unsubscribe_list(holder, holder.mailing_list.id, context)
 
 
-def undo(holder: Holder, scope: str, context: Context) -> Outcome:
-    """Undo an unsubscribe: lift its suppression and resubscribe lists once confirmed."""
-    _check(scope, context)
+def undo_token(holder: Holder, outcome: Outcome) -> str | None:
+    """The short-lived token (``PORTAL_UNDO_MAX_AGE``) that undoes this unsubscribe and no other;
+    None when it changed nothing. Offered only on the unsubscribe's own answer page."""
+    if outcome.event_id is None:
+        return None
+    return make_token("undo", [holder.contact.id, outcome.event_id])
+
+
+#: Events after which an earlier unsubscribe can no longer be undone by its token.
+_SUPERSEDING = (EventType.UNSUBSCRIBED, EventType.RESUBSCRIBED, EventType.COMPLAINED, EventType.ERASED,
+                EventType.CONFIRMED)
+
+
+def undoable_event(holder: Holder, token: str | None) -> ConsentEvent:
+    """The unsubscribe event an undo token is bound to, while nothing has happened since.
+
+    :raises TokenExpired: a genuine token whose window is over (its payload kept).
+    :raises TokenInvalid: anything else: tampered, another person's, already undone or superseded.
+    """
+    event = _bound_event(holder, load_token("undo", token or ""))
+    later = db.session.scalars(select(ConsentEvent.id).where(
+        ConsentEvent.contact_id == holder.contact.id, ConsentEvent.seq > event.seq,
+        ConsentEvent.type.in_(_SUPERSEDING)).limit(1)).first()
+    if later is not None:
+        raise TokenInvalid()
+    return event
+
+
+def _bound_event(holder: Holder, payload) -> ConsentEvent:
+    if (not isinstance(payload, list) or len(payload) != 2 or payload[0] != holder.contact.id
+            or not isinstance(payload[1], int)):
+        raise TokenInvalid()
+    event = db.session.get(ConsentEvent, payload[1])
+    if event is None or event.contact_id != holder.contact.id or event.type != EventType.UNSUBSCRIBED:
+        raise TokenInvalid()
+    return event
+
+
+def expired_undo_event(holder: Holder, token: str | None) -> ConsentEvent:
+    """The event of an undo token whose window is over (to offer a confirmation mail instead)."""
+    from portal.errors import TokenExpired
+
+    try:
+        load_token("undo", token or "")
+    except TokenExpired as error:
+        return _bound_event(holder, error.payload)
+    raise TokenInvalid()
+
+
+def lists_of(event: ConsentEvent) -> list[str]:
+    """The lists an unsubscribe event ended: its own, or those an "everything" event names."""
+    if event.list_id is not None:
+        return [event.list_id]
+    return [str(item) for item in (event.evidence or {}).get("lists", [])]
+
+
+def undo(holder: Holder, event: ConsentEvent, context: Context) -> Outcome:
+    """Undo one unsubscribe (checked by :func:`undoable_event`): lift what it added and rejoin
+    the lists it ended that the person had confirmed before."""
+    _check(LIST, context)
     subscriptions.lock_contact(holder.contact)
-    if scope == ACCOUNT or holder.mailing_list is None:
-        return _undo_account(holder, context)
-    return resubscribe_list(holder, holder.mailing_list.id, context)
+    if event.list_id is None:
+        return _undo_account(holder, event, context)
+    return resubscribe_list(holder, event.list_id, context, undo_of=event.id)
 
 
 def record_reason(holder: Holder, reason: str, context: Context) -> ConsentEvent:
@@ -72,7 +138,7 @@ def record_reason(holder: Holder, reason: str, context: Context) -> ConsentEvent
         raise ValidationFailed(f"unknown reason {reason!r}")
     return ledger.record(UNSUBSCRIBE_REASON, contact=holder.contact, source=context.source,
                          list_id=_list_id(holder), ip=context.ip, user_agent=context.user_agent,
-                         message_ref=context.message_ref, evidence={"reason": reason})
+                         message_ref=context.message_ref, evidence={"reason": reason}, actor=person())
 
 
 def _check(scope: str, context: Context) -> None:
@@ -107,13 +173,21 @@ def suppress(holder: Holder, scope: str, list_id: str | None, context: Context) 
     return entry is not None
 
 
-def _record(holder: Holder, type_: str, list_id: str | None, context: Context, **evidence) -> None:
-    ledger.record(type_, contact=holder.contact, source=context.source, list_id=list_id, ip=context.ip,
-                  user_agent=context.user_agent, message_ref=context.message_ref, evidence=evidence)
+def person() -> Actor:
+    """Every change here is the person's own (a token page, their own mail); a mail relayed by
+    the platform names the key that relayed it."""
+    return Actor(actors.PERSON, actors.current().key_id)
+
+
+def _record(holder: Holder, type_: str, list_id: str | None, context: Context, **evidence) -> ConsentEvent:
+    event = ledger.record(type_, contact=holder.contact, source=context.source, list_id=list_id, ip=context.ip,
+                          user_agent=context.user_agent, message_ref=context.message_ref, evidence=evidence,
+                          actor=person())
     if type_ == EventType.UNSUBSCRIBED:
         webhooks.emit(holder.account.id, "unsubscribed", {"contact_id": holder.contact.id,
                                                           "email": holder.contact.email,
                                                           "list_id": list_id, "channel": context.source})
+    return event
 
 
 def unsubscribe_list(holder: Holder, list_id: str, context: Context) -> Outcome:
@@ -125,7 +199,8 @@ def unsubscribe_list(holder: Holder, list_id: str, context: Context) -> Outcome:
     added = suppress(holder, SuppressionScope.LIST, list_id, context)
     outcome = Outcome(LIST, [list_id] if left else [], left or added)
     if outcome.changed:
-        _record(holder, EventType.UNSUBSCRIBED, list_id, context, scope=LIST, previous_status=was)
+        outcome.event_id = _record(holder, EventType.UNSUBSCRIBED, list_id, context, scope=LIST,
+                                   previous_status=was).id
     return outcome
 
 
@@ -134,10 +209,11 @@ def _unsubscribe_account(holder: Holder, context: Context) -> Outcome:
     added = suppress(holder, SuppressionScope.ACCOUNT, None, context)
     for list_id in left:
         _record(holder, EventType.UNSUBSCRIBED, list_id, context, scope=ACCOUNT)
-    if added:
+    event = None
+    if added or left:
         # The account-wide event names the lists it ended, so that an undo restores those only.
-        _record(holder, EventType.UNSUBSCRIBED, None, context, scope=ACCOUNT, lists=left)
-    return Outcome(ACCOUNT, left, bool(left) or added)
+        event = _record(holder, EventType.UNSUBSCRIBED, None, context, scope=ACCOUNT, lists=left)
+    return Outcome(ACCOUNT, left, bool(left) or added, event.id if event else None)
 
 
 def _subscriptions_of(holder: Holder) -> list[Subscription]:
@@ -164,8 +240,8 @@ def can_resubscribe(subscription: Subscription | None) -> bool:
             and subscription.status in (SubscriptionStatus.UNSUBSCRIBED, SubscriptionStatus.CONFIRMED))
 
 
-def resubscribe_list(holder: Holder, list_id: str, context: Context) -> Outcome:
-    """Rejoin one list the person had confirmed before; nothing for any other list."""
+def resubscribe_list(holder: Holder, list_id: str, context: Context, *, undo_of: int) -> Outcome:
+    """Rejoin one list the person had confirmed before (the undo of event ``undo_of``)."""
     subscriptions.lock_contact(holder.contact)
     subscription = _subscription(holder, list_id)
     if not can_resubscribe(subscription):
@@ -175,30 +251,20 @@ def resubscribe_list(holder: Holder, list_id: str, context: Context) -> Outcome:
                 and subscriptions.apply(subscription, "resubscribe"))
     outcome = Outcome(LIST, [list_id] if rejoined else [], lifted or rejoined)
     if outcome.changed:
-        _record(holder, EventType.RESUBSCRIBED, list_id, context, scope=LIST)
+        _record(holder, EventType.RESUBSCRIBED, list_id, context, scope=LIST, undo_of=undo_of)
     return outcome
 
 
-def _undo_account(holder: Holder, context: Context) -> Outcome:
+def _undo_account(holder: Holder, event: ConsentEvent, context: Context) -> Outcome:
     lifted = lift_own(holder, SuppressionScope.ACCOUNT, None, "undone by the subscriber")
-    if not lifted:
-        return Outcome(ACCOUNT)
     rejoined = []
-    for list_id in _lists_of_last_account_unsubscribe(holder):
+    for list_id in lists_of(event):
         subscription = _subscription(holder, list_id)
         if can_resubscribe(subscription) and subscription.status == SubscriptionStatus.UNSUBSCRIBED:
             subscriptions.apply(subscription, "resubscribe")
-            _record(holder, EventType.RESUBSCRIBED, list_id, context, scope=ACCOUNT)
+            _record(holder, EventType.RESUBSCRIBED, list_id, context, scope=ACCOUNT, undo_of=event.id)
             rejoined.append(list_id)
-    _record(holder, EventType.RESUBSCRIBED, None, context, scope=ACCOUNT, lists=rejoined)
+    if not (lifted or rejoined):
+        return Outcome(ACCOUNT)
+    _record(holder, EventType.RESUBSCRIBED, None, context, scope=ACCOUNT, lists=rejoined, undo_of=event.id)
     return Outcome(ACCOUNT, rejoined, True)
-
-
-def _lists_of_last_account_unsubscribe(holder: Holder) -> list[str]:
-    events = db.session.scalars(select(ConsentEvent).where(
-        ConsentEvent.contact_id == holder.contact.id, ConsentEvent.type == EventType.UNSUBSCRIBED,
-        ConsentEvent.list_id.is_(None)).order_by(ConsentEvent.seq.desc()))
-    for event in events:
-        if (event.evidence or {}).get("scope") == ACCOUNT:
-            return [str(item) for item in event.evidence.get("lists", [])]
-    return []

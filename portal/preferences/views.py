@@ -1,18 +1,22 @@
 """Unsubscribe pages (RFC 8058 one-click on the same URL) and the preference centre.
 
-``POST /unsubscribe/<token>`` is exempt from CSRF: the URL is the credential, and mailbox
-providers post to it with no cookie and no token. A body carrying the page's own form (its
-``scope`` field and a valid CSRF token) is a person choosing; anything else is a one-click
+No form here needs a cookie: the URL token is the credential, and each form's anti-forgery
+value is bound to the token and the form's purpose (:mod:`portal.antiforgery`).
+``POST /unsubscribe/<token>`` serves both the page's own form and RFC 8058: a body with the
+page's ``scope`` field (and no ``List-Unsubscribe`` field) is a person choosing, honoured as
+chosen or refused with the choice kept, never narrowed; anything else is a one-click
 unsubscribe from the token's list, whatever other fields or cookies come with it.
 """
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request
+from flask_babel import get_locale, gettext
 
 from portal import links
+from portal.errors import FormUnverified, TokenExpired
 from portal.extensions import csrf, db, limiter
-from portal.preferences import centre, operations
-from portal.preferences.forms import PreferencesForm, ReasonForm, UndoForm, UnsubscribeForm
+from portal.preferences import centre, operations, rejoin
+from portal.preferences.forms import PreferencesForm, ReasonForm, RejoinForm, UndoForm, UnsubscribeForm
 from portal.preferences.holders import Holder, resolve
 from portal.preferences.operations import Context
 from portal.web import config_limit, private, token_key, use_account
@@ -60,7 +64,7 @@ def _page(template: str, holder: Holder, token: str, **context):
 def unsubscribe_page(token: str):
     """The choice (this list, or everything); changes nothing (scanners fetch every link)."""
     holder = _holder("unsubscribe", token)
-    return _page("unsubscribe.html", holder, token, form=UnsubscribeForm())
+    return _page("unsubscribe.html", holder, token, form=UnsubscribeForm(token, "unsubscribe"))
 
 
 def _form_fields() -> dict:
@@ -71,6 +75,14 @@ def _form_fields() -> dict:
         return {}
 
 
+def _locale() -> str:
+    return str(get_locale() or "en")
+
+
+def _refused() -> FormUnverified:
+    return FormUnverified(gettext("This form could not be checked, so nothing was changed."))
+
+
 @bp.post("/unsubscribe/<token>")
 @csrf.exempt
 @_per_link
@@ -78,13 +90,17 @@ def _form_fields() -> dict:
 def unsubscribe(token: str):
     """Unsubscribe: the page's own form (person's choice) or an RFC 8058 one-click POST (200)."""
     holder = _holder("unsubscribe", token)
-    if "scope" in _form_fields():
-        form = UnsubscribeForm()
-        if form.validate():
-            outcome = operations.unsubscribe(holder, form.scope.data, _context("link", holder))
-            db.session.commit()
-            return _page("unsubscribed.html", holder, token, outcome=outcome, reason_form=ReasonForm(),
-                         undo_form=UndoForm(scope=outcome.scope))
+    fields = _form_fields()
+    if "scope" in fields and "List-Unsubscribe" not in fields:
+        form = UnsubscribeForm(token, "unsubscribe")
+        if not form.validate():
+            # Refused with the person's choice kept, never narrowed to this list.
+            return _page("unsubscribe.html", holder, token, form=form, refused=True), 400
+        outcome = operations.unsubscribe(holder, form.scope.data, _context("link", holder))
+        undo = operations.undo_token(holder, outcome)
+        db.session.commit()
+        return _page("unsubscribed.html", holder, token, outcome=outcome, reason_form=ReasonForm(token, "reason"),
+                     undo_form=UndoForm(token, "undo", undo=undo) if undo else None)
     # One-click: no session is read or written, so no cookie is set; the body cannot retarget.
     operations.unsubscribe(holder, operations.LIST, _context("one_click", holder))
     db.session.commit()
@@ -92,44 +108,89 @@ def unsubscribe(token: str):
 
 
 @bp.post("/unsubscribe/<token>/reason")
+@csrf.exempt
 @_per_link
 @private
 def unsubscribe_reason(token: str):
     """Keep the optional reason given after unsubscribing."""
     holder = _holder("unsubscribe", token)
-    form = ReasonForm()
-    if form.validate() and form.reason.data:
+    form = ReasonForm(token, "reason")
+    if not form.validate():
+        if form.forged:
+            raise _refused()
+    elif form.reason.data:
         operations.record_reason(holder, form.reason.data, _context("link", holder))
         db.session.commit()
     return _page("thanks.html", holder, token)
 
 
 @bp.post("/unsubscribe/<token>/undo")
+@csrf.exempt
 @_per_link
 @private
 def unsubscribe_undo(token: str):
-    """Undo an unsubscribe (only lists the person had confirmed come back)."""
+    """Undo the unsubscribe whose answer page carried the undo token, within its window.
+
+    After the window the page offers a confirmation mail instead; a token of another event, a
+    tampered or replayed one: the invalid-link page, nothing changed.
+    """
     holder = _holder("unsubscribe", token)
-    form = UndoForm()
-    scope = form.scope.data if form.validate() else operations.LIST
-    outcome = operations.undo(holder, scope, _context("link", holder))
+    form = UndoForm(token, "undo")
+    if not form.validate():
+        raise _refused()
+    try:
+        event = operations.undoable_event(holder, form.undo.data)
+    except TokenExpired:
+        operations.expired_undo_event(holder, form.undo.data)
+        return _page("undo_expired.html", holder, token, form=RejoinForm(token, "rejoin", undo=form.undo.data)), 410
+    outcome = operations.undo(holder, event, _context("link", holder))
     db.session.commit()
     return _page("resubscribed.html", holder, token, outcome=outcome)
 
 
+@bp.post("/unsubscribe/<token>/rejoin")
+@csrf.exempt
+@_per_link
+@private
+def unsubscribe_rejoin(token: str):
+    """After the undo window: mail a confirmation link for the lists that unsubscribe ended."""
+    holder = _holder("unsubscribe", token)
+    form = RejoinForm(token, "rejoin")
+    if not form.validate():
+        raise _refused()
+    event = operations.expired_undo_event(holder, form.undo.data)
+    rejoin.request_rejoin(holder, _rejoinable(holder, event), _context("link", holder), source="undo",
+                          locale=_locale())
+    db.session.commit()
+    # The same page whether or not a mail went out: it tells nothing about the address.
+    return _page("rejoin_sent.html", holder, token)
+
+
+def _rejoinable(holder: Holder, event) -> list[str]:
+    """The lists an unsubscribe ended, or for an "everything" that ended none, the token's list."""
+    lists = operations.lists_of(event)
+    if not lists and holder.mailing_list is not None:
+        lists = [holder.mailing_list.id]
+    return lists
+
+
 @bp.route("/preferences/<token>", methods=["GET", "POST"])
+@csrf.exempt
 @limiter.limit(config_limit("PORTAL_PREFERENCES_IP_LIMIT"), methods=["POST"])
 @private
 def preferences(token: str):
-    """Every list of the account with the person's own state; change them, or leave all."""
+    """Every list of the account with the person's own state; leave them, ask to join, or leave all."""
     holder = _holder("preferences", token)
-    form = PreferencesForm()
-    saved = False
-    if request.method == "POST" and form.validate():
+    form = PreferencesForm(token, "preferences")
+    outcome, status = None, 200
+    if request.method == "POST":
+        if not form.validate():
+            raise _refused()
         if form.unsubscribe_all.data:
-            operations.unsubscribe(holder, operations.ACCOUNT, _context("preferences", holder))
+            outcome = operations.unsubscribe(holder, operations.ACCOUNT, _context("preferences", holder))
         else:
-            centre.save(holder, set(form.lists.data or []), _context("preferences", holder))
+            outcome = centre.save(holder, set(form.lists.data or []), _context("preferences", holder),
+                                  locale=_locale())
         db.session.commit()
-        saved = True
-    return _page("preferences.html", holder, token, form=form, states=centre.states(holder), saved=saved)
+    return _page("preferences.html", holder, token, form=form, states=centre.states(holder),
+                 saved=outcome is not None, asked=bool(outcome and outcome.asked)), status

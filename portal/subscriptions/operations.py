@@ -1,6 +1,7 @@
 """Lists, forms and contacts: creating them and finding them."""
 from __future__ import annotations
 
+import hashlib
 from urllib.parse import urlsplit
 
 from flask import current_app, render_template
@@ -126,7 +127,7 @@ def get_or_create_contact(account: Account, address: str, *, name: str | None = 
     """The account's contact for ``address``, created when new (flushes).
 
     A contact whose personal data was purged gets the address back: the caller has just been
-    given it again (an erased address never gets here: its suppression stops signups first).
+    given it again (an erased contact is first retired by :func:`retire_erased`).
     Two requests creating the same contact at once: the loser's insert fails on the unique
     constraint inside a savepoint, and it takes the winner's row instead of failing.
     """
@@ -146,6 +147,16 @@ def get_or_create_contact(account: Account, address: str, *, name: str | None = 
         contact.email, contact.name = normalised, name or None
         db.session.flush()
     return contact
+
+
+def retire_erased(contact: Contact) -> None:
+    """Free an erased contact's address for a new contact (the person signs up again).
+
+    The erased row keeps its id, its redacted ledger chain and its dead links; only its hash
+    changes (to one no address gives), so that the new signup is a new contact with new links.
+    """
+    contact.email_hash = hashlib.sha256(f"retired\0{contact.id}\0{contact.email_hash}".encode()).hexdigest()
+    db.session.flush()
 
 
 def lock_contact(contact: Contact) -> None:

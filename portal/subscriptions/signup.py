@@ -12,7 +12,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import func, select
 
-from portal.accounts.models import Account
+from portal.accounts.models import Account, AccountStatus
 from portal.addresses import is_role_address, normalise
 from portal.consent import operations as ledger
 from portal.consent.models import ConsentEvent, EventType
@@ -22,13 +22,38 @@ from portal.extensions import db
 from portal.subscriptions import emails
 from portal.subscriptions.models import Contact, Form, MailingList, SignupRequest, Subscription, SubscriptionStatus
 from portal.subscriptions.operations import (apply, find_contact, get_or_create_contact, get_or_create_subscription,
-                                             lock_contact)
+                                             hosted_url, lock_contact, origin_of, retire_erased)
 from portal.suppression import operations as suppression
 from portal.suppression.models import SuppressionReason, SuppressionScope
 from portal.webhooks import operations as webhooks
 
-#: Suppression reasons a new signup by the person may lift: they are asking again.
-LIFTED_BY_CONSENT = frozenset({SuppressionReason.UNSUBSCRIBED})
+#: Suppression reasons a new signup by the person may lift once confirmed: they are asking again.
+#: An erasure is lifted only by a signup through a form (the person's own new signup).
+LIFTED_BY_CONSENT = frozenset({SuppressionReason.UNSUBSCRIBED, SuppressionReason.ERASED})
+#: Requests of a person giving consent back from their own links: confirmed as ``resubscribed``.
+REJOIN_SOURCES = frozenset({"preferences", "undo"})
+#: Account states whose forms mail nothing (the answer to the signup stays the same).
+_WITHHOLDING = {AccountStatus.SUSPENDED: "account_suspended", AccountStatus.DEACTIVATED: "account_deactivated"}
+
+
+def lifted_by(request: SignupRequest) -> frozenset[str]:
+    """The suppression reasons the confirmation of ``request`` lifts."""
+    if request.source == "form":
+        return LIFTED_BY_CONSENT
+    return frozenset({SuppressionReason.UNSUBSCRIBED})
+
+
+def trusted_page_url(form: Form, url: str | None) -> str | None:
+    """``url`` when it is on one of the form's allowed origins or is its hosted page; else None
+    (an untrusted page URL is neither stored nor shown in a mail)."""
+    if not url or origin_of(url) is None:
+        return None
+    if origin_of(url) in (form.allowed_origins or []):
+        return url
+    hosted = hosted_url(form)
+    if url == hosted or url.startswith((hosted + "?", hosted + "#")):
+        return url
+    return None
 
 
 @dataclass(frozen=True)
@@ -104,8 +129,11 @@ def request_signup(form: Form, *, email: str, name: str | None = None, evidence:
     account = form.account
     if is_role_address(address) or [e for e in _blocking(address, account.id) if e.scope != SuppressionScope.LIST]:
         return None
-    if not _wanted_lists(form, find_contact(account.id, address), address):
+    known = find_contact(account.id, address)
+    if not _wanted_lists(form, known, address):
         return None
+    if known is not None and known.erased_at is not None:
+        retire_erased(known)  # a new contact: the erased one's links stay dead
     contact = get_or_create_contact(account, address, name=name)
     lock_contact(contact)  # parallel signups of one address take turns from here
     wanted = _wanted_lists(form, contact, address)
@@ -141,10 +169,20 @@ def _new_request(form: Form, contact: Contact, wanted, evidence: Evidence) -> Si
 
 
 def send_confirmation(request: SignupRequest, *, locale: str = "en") -> None:
-    """Queue the confirmation mail of ``request`` and log ``confirmation_sent`` per list."""
+    """Queue the confirmation mail of ``request`` and log ``confirmation_sent`` per list.
+
+    A suspended or deactivated account's mail is withheld: ``confirmation_withheld`` says why.
+    """
     contact = db.session.get(Contact, request.contact_id)
     lists = [db.session.get(MailingList, list_id) for list_id in request.list_ids]
     form = db.session.get(Form, request.form_id) if request.form_id else None
+    withheld = _WITHHOLDING.get(db.session.get(Account, contact.account_id).status)
+    if withheld:
+        for mailing_list in lists:
+            ledger.record(EventType.CONFIRMATION_WITHHELD, contact=contact, source=f"signup_request:{request.id}",
+                          list_id=mailing_list.id, consent_text_id=request.consent_text_id,
+                          evidence={"signup_request_id": request.id, "reason": withheld})
+        return
     message = emails.send_confirmation(contact, lists, request, form=form, locale=locale)
     for mailing_list in lists:
         ledger.record(EventType.CONFIRMATION_SENT, contact=contact, source=f"signup_request:{request.id}",
@@ -208,13 +246,15 @@ def confirm(request_id: int, *, evidence: Evidence) -> Outcome:
             return _outcome("already_confirmed", contact, subscriptions)
         raise TokenInvalid()
     if [e for e in suppression.entries_for(contact.email, contact.account_id)
-            if e.reason not in LIFTED_BY_CONSENT and e.scope != SuppressionScope.LIST]:
+            if e.reason not in lifted_by(request) and e.scope != SuppressionScope.LIST]:
         raise TokenInvalid()
     now = utcnow()
+    # Consent given back after an opt-out is recorded as such, with this confirmation's evidence.
+    type_ = EventType.RESUBSCRIBED if request.source in REJOIN_SOURCES else EventType.CONFIRMED
     for subscription in pending:
         _lift_withdrawals(contact, subscription.list_id, request)
         apply(subscription, "confirm", at=now)
-        ledger.record(EventType.CONFIRMED, contact=contact, source=f"signup_request:{request.id}",
+        ledger.record(type_, contact=contact, source=f"signup_request:{request.id}",
                       list_id=subscription.list_id, ip=evidence.ip, user_agent=evidence.user_agent,
                       consent_text_id=request.consent_text_id,
                       evidence={"signup_request_id": request.id, "request_source": request.source,
@@ -228,11 +268,26 @@ def confirm(request_id: int, *, evidence: Evidence) -> Outcome:
 
 
 def _lift_withdrawals(contact: Contact, list_id: str, request: SignupRequest) -> None:
-    """A confirmed new request overrides the person's own earlier unsubscribe suppressions."""
+    """A confirmed new request overrides the person's own earlier opt-outs for its lists.
+
+    An account-wide one ("everything", an erasure) then stays for every other list of the
+    account, as a list suppression: the person chose these lists, not the rest.
+    """
     for entry in suppression.entries_for(contact.email, contact.account_id, list_id):
-        if entry.reason in LIFTED_BY_CONSENT and entry.scope != SuppressionScope.GLOBAL:
+        if entry.reason in lifted_by(request) and entry.scope != SuppressionScope.GLOBAL:
+            if entry.scope == SuppressionScope.ACCOUNT:
+                _keep_for_other_lists(contact, request)
             suppression.remove(entry, note=f"confirmed signup request {request.id}",
                                source=f"signup_request:{request.id}")
+
+
+def _keep_for_other_lists(contact: Contact, request: SignupRequest) -> None:
+    others = db.session.scalars(select(MailingList.id).where(
+        MailingList.account_id == contact.account_id, MailingList.id.not_in(request.list_ids)))
+    for other in others:
+        suppression.add(contact.email, scope=SuppressionScope.LIST, reason=SuppressionReason.UNSUBSCRIBED,
+                        account_id=contact.account_id, list_id=other, source=f"signup_request:{request.id}",
+                        note="left everything before; rejoined other lists only")
 
 
 def decline(request_id: int, *, evidence: Evidence) -> Outcome:

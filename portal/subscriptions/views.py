@@ -52,10 +52,9 @@ def _address_key() -> str:
         return "signup-address:" + raw.strip().lower()[:320]
 
 
-def _evidence(form: SignupForm) -> doi.Evidence:
-    page_url = form.page_url.data or request.referrer
-    if page_url and origin_of(page_url) is None:
-        page_url = None
+def _evidence(signup_form: Form, form: SignupForm) -> doi.Evidence:
+    page_url = (doi.trusted_page_url(signup_form, form.page_url.data)
+                or doi.trusted_page_url(signup_form, request.referrer))
     return doi.Evidence(ip=request.remote_addr, user_agent=request.user_agent.string or None,
                            page_url=page_url)
 
@@ -112,7 +111,7 @@ def signup(form_id: str):
             if not form.validate():
                 raise InvalidAddress(next(iter(form.errors.values()))[0])
             doi.request_signup(signup_form, email=form.email.data, name=form.name.data,
-                                  evidence=_evidence(form), locale=str(get_locale() or "en"))
+                                  evidence=_evidence(signup_form, form), locale=str(get_locale() or "en"))
         except InvalidAddress as error:
             return _invalid(signup_form, form, error)
         db.session.commit()

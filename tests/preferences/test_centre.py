@@ -4,6 +4,7 @@ import re
 from portal import links
 from portal.subscriptions.models import SubscriptionStatus
 from tests.preferences.conftest import csrf_token
+from tests.subscriptions.helpers import confirm_path, outbox
 
 
 def _save(client, person, lists, **extra):
@@ -18,7 +19,8 @@ def test_page_lists_every_list_of_the_account_and_the_data_links(client, subscri
     assert response.status_code == 200
     assert response.headers["Referrer-Policy"] == "no-referrer" and response.headers["Cache-Control"] == "no-store"
     assert person.subscription.list.name in html and "Weekly deals" in html
-    assert re.search(rf'value="{never.id}"\s*disabled', html)  # never confirmed: not offered here
+    # Never joined: offered, but only through a confirmation mail.
+    assert re.search(rf'value="{never.id}"\s*aria-describedby', html) and "we will ask you to confirm" in html
     assert re.search(rf'value="{person.list_id}"\s*checked', html)
     token = person.preferences_path.rsplit("/", 1)[1]
     assert f"/preferences/{token}/data" in html and f"/preferences/{token}/erase" in html
@@ -40,15 +42,28 @@ def test_unticking_a_list_unsubscribes_from_it_only(client, subscriber):
     assert event.source == "preferences" and event.list_id == person.list_id
 
 
-def test_ticking_a_list_confirmed_before_rejoins_it(client, subscriber):
+def _confirm_mail(client, person):
+    """Press the button of the newest confirmation mail to the person; the response."""
+    [*_, message] = [m for m in outbox() if m.kind == "confirmation" and m.recipient == person.contact.email]
+    return client.post(confirm_path(message))
+
+
+def test_ticking_a_list_left_before_only_mails_a_confirmation(client, subscriber):
     person = subscriber()
     _save(client, person, [])
-    _save(client, person, [person.list_id])
+    response = _save(client, person, [person.list_id])
+    assert "we are sending a confirmation link" in response.get_data(as_text=True)
+    # Nothing is given back by the page itself: the list waits, the suppression stays.
+    assert person.status == SubscriptionStatus.PENDING and person.events("resubscribed") == []
+    assert [(e.scope, e.reason) for e in person.suppressions()] == [("list", "unsubscribed")]
+    assert _confirm_mail(client, person).status_code == 200
     assert person.status == SubscriptionStatus.CONFIRMED and person.suppressions() == []
-    assert [e.source for e in person.events("resubscribed")] == ["preferences"]
+    [event] = person.events("resubscribed")
+    assert event.source.startswith("signup_request:") and event.evidence["request_source"] == "preferences"
+    assert event.actor == "person"
 
 
-def test_d_8_a_list_never_confirmed_is_not_joined_here(client, subscriber, create_list):
+def test_d_8_a_list_never_confirmed_is_joined_only_by_a_confirmed_mail(client, subscriber, create_list):
     person = subscriber()
     never = create_list(person.subscription.list.account)
     pending_then_left = subscriber(contact=person.contact, status=SubscriptionStatus.PENDING)
@@ -56,9 +71,13 @@ def test_d_8_a_list_never_confirmed_is_not_joined_here(client, subscriber, creat
     _save(client, person, [person.list_id])  # cancels the pending one
     assert pending_then_left.status == SubscriptionStatus.UNSUBSCRIBED
     _save(client, person, [person.list_id, never.id, pending_then_left.list_id])
-    assert pending_then_left.status == SubscriptionStatus.UNSUBSCRIBED
+    assert pending_then_left.status == SubscriptionStatus.PENDING
     person.refresh()
-    assert {s.list_id for s in person.contact.subscriptions} == {person.list_id, pending_then_left.list_id}
+    assert {s.list_id: s.status for s in person.contact.subscriptions}[never.id] == SubscriptionStatus.PENDING
+    _confirm_mail(client, person)
+    person.refresh()
+    assert {s.list_id: s.status for s in person.contact.subscriptions} == {
+        person.list_id: "confirmed", never.id: "confirmed", pending_then_left.list_id: "confirmed"}
 
 
 def test_d_6_unsubscribe_from_everything(client, subscriber):
@@ -74,6 +93,9 @@ def test_rejoining_one_list_after_everything_keeps_the_others_suppressed(client,
     second = subscriber(contact=person.contact)
     client.post(person.preferences_path, data={"unsubscribe_all": "1"})
     _save(client, person, [second.list_id])
+    assert second.status == SubscriptionStatus.PENDING
+    assert [(e.scope, e.list_id) for e in person.suppressions()] == [("account", None)]
+    _confirm_mail(client, person)
     assert second.status == SubscriptionStatus.CONFIRMED and person.status == SubscriptionStatus.UNSUBSCRIBED
     assert [(e.scope, e.list_id) for e in person.suppressions()] == [("list", person.list_id)]
 

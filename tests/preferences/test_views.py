@@ -1,4 +1,6 @@
 """``/unsubscribe/<token>``: the safe GET page, RFC 8058 one-click POST, the person's form, undo."""
+import re
+
 import pytest
 import requests
 
@@ -233,13 +235,21 @@ def test_reason_and_undo_need_the_csrf_token(csrf_client, subscriber):
     assert person.status == SubscriptionStatus.UNSUBSCRIBED
 
 
+def undo_fields(html: str) -> dict:
+    """The hidden fields of the undo form of an unsubscribe's answer page."""
+    form = html[html.index('/undo'):]
+    return {"undo": re.search(r'name="undo" type="hidden" value="([^"]+)"', form).group(1),
+            "csrf_token": csrf_token(form)}
+
+
 def test_undo_everything_resubscribes_the_lists_it_ended(csrf_client, subscriber):
     person = subscriber()
     second = subscriber(contact=person.contact)
     earlier = subscriber(contact=person.contact)
     _one_click(csrf_client, earlier.path)  # left before: the undo of "everything" keeps it left
     page = _choose(csrf_client, person, "account").get_data(as_text=True)
-    response = csrf_client.post(person.path + "/undo", data={"scope": "account", "csrf_token": csrf_token(page)})
+    assert "You can undo this here for 15 minutes" in page
+    response = csrf_client.post(person.path + "/undo", data=undo_fields(page))
     assert response.status_code == 200
     assert person.status == second.status == SubscriptionStatus.CONFIRMED
     assert earlier.status == SubscriptionStatus.UNSUBSCRIBED
@@ -247,23 +257,24 @@ def test_undo_everything_resubscribes_the_lists_it_ended(csrf_client, subscriber
     assert {e.list_id for e in person.events("resubscribed")} == {person.list_id, second.list_id, None}
 
 
-def test_undo_of_one_list_lifts_its_suppression_with_a_note(client, subscriber, db):
+def test_undo_of_one_list_lifts_its_suppression_with_a_note(csrf_client, subscriber, db):
     from portal.suppression.models import SuppressionChange
 
     person = subscriber()
-    _one_click(client, person.path)
-    client.post(person.path + "/undo", data={"scope": "list"})
+    page = _choose(csrf_client, person, "list").get_data(as_text=True)
+    csrf_client.post(person.path + "/undo", data=undo_fields(page))
     assert person.status == SubscriptionStatus.CONFIRMED and person.suppressions() == []
     removal = db.session.query(SuppressionChange).filter_by(op="remove").one()
     assert removal.note == "undone by the subscriber"
+    [unsubscribed] = person.events("unsubscribed")
     [event] = person.events("resubscribed")
-    assert event.source == "link"
+    assert event.source == "link" and event.evidence["undo_of"] == unsubscribed.id
 
 
-def test_d_8_undo_never_confirms_a_subscription_that_was_only_pending(client, subscriber):
+def test_d_8_undo_never_confirms_a_subscription_that_was_only_pending(csrf_client, subscriber):
     person = subscriber(status=SubscriptionStatus.PENDING)
-    _one_click(client, person.path)
-    client.post(person.path + "/undo", data={"scope": "list"})
+    page = _choose(csrf_client, person, "list").get_data(as_text=True)
+    csrf_client.post(person.path + "/undo", data=undo_fields(page))
     assert person.status == SubscriptionStatus.UNSUBSCRIBED
     assert len(person.suppressions()) == 1 and person.events("resubscribed") == []
 

@@ -49,7 +49,7 @@ def test_signup_to_confirmed_through_real_smtp(app, client, create_form, smtp_se
 
 
 def test_ledger_events_carry_the_evidence(app, client, create_form):
-    form = create_form()
+    form = create_form(allowed_origins=["https://shop.example"])  # a page URL is kept only on these
     signup(client, form, page_url="https://shop.example/join", headers={"User-Agent": "Firefox/140"},
            environ_base={"REMOTE_ADDR": "203.0.113.9"})
     path = CONFIRM_LINK.search(outbox()[0].payload["text"]).group(1)
