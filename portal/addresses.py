@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from functools import lru_cache
 from importlib import resources
 
@@ -99,3 +100,18 @@ def is_role_address(normalised: str) -> bool:
     """Whether the local part names a role (``info@``, ``noreply+x@``) rather than a person."""
     local = normalised.rsplit("@", 1)[0].lower().split("+", 1)[0]
     return local in _role_local_parts()
+
+
+#: Letters or digits a postal address has at the least, once spaces and invisible characters go.
+MIN_POSTAL_CHARACTERS = 3
+
+
+def is_postal_address(value: str | None) -> bool:
+    """Whether ``value`` can be an account's postal address: the one rule of send-check, imports
+    and the footer. Whitespace, zero-width and other format or control characters do not count;
+    at least :data:`MIN_POSTAL_CHARACTERS` letters or digits must remain (``"."``, ``" "`` and
+    ``"\u200b"`` are not addresses)."""
+    if not isinstance(value, str):
+        return False
+    meaningful = sum(1 for char in value if unicodedata.category(char)[0] in "LN")
+    return meaningful >= MIN_POSTAL_CHARACTERS

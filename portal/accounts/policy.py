@@ -15,6 +15,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from portal.accounts.models import Account, AccountStatus, AccountStatusChange
+from portal.addresses import is_postal_address
 from portal.accounts.operations import change_status
 from portal.complaints.models import Complaint, ReviewCase, ReviewDecision, ReviewStatus
 from portal.db import utcnow
@@ -59,7 +60,7 @@ def sending_block(account: Account) -> str | None:
         return "account_suspended"
     if account.status == AccountStatus.DEACTIVATED:
         return "account_deactivated"
-    if not (account.postal_address or "").strip():
+    if not is_postal_address(account.postal_address):
         return "no_postal_address"
     return None
 

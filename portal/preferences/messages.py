@@ -26,6 +26,7 @@ from flask_babel import force_locale
 
 from portal import links
 from portal.accounts.models import Account
+from portal.addresses import is_postal_address
 from portal.errors import Conflict, TokenInvalid
 from portal.preferences.headers import ONE_CLICK
 
@@ -47,7 +48,7 @@ class Problem:
 
 def footer(account: Account) -> dict[str, str]:
     """The footer (HTML and text) with the postal address and the ``{{unsubscribe_url}}`` placeholder."""
-    if not (account.postal_address or "").strip():
+    if not is_postal_address(account.postal_address):
         raise Conflict("The account has no postal address; it cannot send.", code="no_postal_address")
     with force_locale(account.locale or "en"):
         context = {"account": account, "placeholder": PLACEHOLDER}
@@ -69,7 +70,7 @@ def check(account: Account, html_part: str | None, text_part: str | None,
 def _check_parts(account: Account, html_part: str | None, text_part: str | None) -> list[Problem]:
     if html_part is None and text_part is None:
         return [Problem("missing_body", "The message has neither an HTML nor a text part.")]
-    address = _flatten(account.postal_address or "")
+    address = _flatten(account.postal_address) if is_postal_address(account.postal_address) else ""
     problems = [] if address else [Problem("account_has_no_postal_address",
                                            "The account has no postal address; it cannot send.")]
     for name, body, plain in (("html", html_part, _html_text), ("text", text_part, lambda s: s)):

@@ -68,9 +68,20 @@ def removal_reason(query: RemoveQuery) -> tuple[str, str | None]:
     return reason, list_id
 
 
+#: Suppressions the subscriber made (an unsubscribe, an erasure): no key lifts them. Only the
+#: person's own completed double opt-in does (:mod:`portal.subscriptions.signup`).
+SUBSCRIBER_OWNED = frozenset({SuppressionReason.UNSUBSCRIBED, SuppressionReason.ERASED})
+
+
 def _check_removable(entry: Suppression) -> None:
+    """Who may lift what: the subscriber's own opt-outs, nobody by key; a complaint, the
+    platform key only (with the reason every removal records); anything else, either key."""
+    if entry.reason in SUBSCRIBER_OWNED:
+        raise Forbidden("This suppression is the subscriber's own; only their own new double opt-in "
+                        "(a signup they confirm) lifts it.", code="subscriber_suppression")
     if entry.reason == SuppressionReason.COMPLAINT and api.current_key().scope != "platform":
-        raise Forbidden("A complaint suppression can only be lifted by the platform.")
+        raise Forbidden("A complaint suppression can only be lifted by the platform, with a reason.",
+                        code="complaint_suppression")
 
 
 def remove(account: Account, email: str, *, reason: str, list_id: str | None) -> list[Suppression]:
@@ -100,6 +111,7 @@ def global_remove(email: str, *, reason: str) -> list[Suppression]:
     entry = operations.find(address, scope=SuppressionScope.GLOBAL)
     if entry is None:
         raise NotFound("This address is not suppressed globally.")
+    _check_removable(entry)
     if not operations.remove(entry, note=reason, source=_source()):
         raise NotFound("This address is not suppressed globally.")
     return operations.global_entries(address)
