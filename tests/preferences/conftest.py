@@ -81,3 +81,25 @@ def csrf_client(app):
 def csrf_token(html: str) -> str:
     """The CSRF token of the first form of a page."""
     return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+
+
+@pytest.fixture
+def cookieless(app):
+    """A client of a second app on the same database, anti-forgery on, that never sends a cookie
+    (as a browser that blocks them): every answer is also checked to set none."""
+    other = make_app(app.config["SQLALCHEMY_DATABASE_URI"], WTF_CSRF_ENABLED=True)
+    client = other.test_client(use_cookies=False)
+    original = client.open
+
+    def open_without_cookies(*args, **kwargs):
+        headers = dict(kwargs.pop("headers", None) or {})
+        assert "Cookie" not in headers
+        response = original(*args, headers=headers, **kwargs)
+        assert "Set-Cookie" not in response.headers, response.headers
+        return response
+
+    client.open = open_without_cookies
+    client.application = other
+    yield client
+    with other.app_context():
+        _db.engine.dispose()

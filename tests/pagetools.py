@@ -1,0 +1,35 @@
+"""Reading the token pages' forms as a browser would: their action and every field to send back."""
+from __future__ import annotations
+
+import html as htmllib
+import re
+
+_FORM = re.compile(r"<form\b([^>]*)>(.*?)</form>", re.S | re.I)
+_INPUT = re.compile(r"<input\b([^>]*)>", re.I)
+_ATTR = re.compile(r'([a-zA-Z_:-]+)="([^"]*)"')
+
+
+def _attrs(text: str) -> dict[str, str]:
+    return {name.lower(): htmllib.unescape(value) for name, value in _ATTR.findall(text)}
+
+
+def forms(page: str) -> list[tuple[str, dict[str, str]]]:
+    """(action path, hidden fields) of each ``<form method="post">`` of a page, in order."""
+    found = []
+    for head, body in _FORM.findall(page):
+        attrs = _attrs(head)
+        fields = {}
+        for tag in _INPUT.findall(body):
+            field = _attrs(tag)
+            if field.get("type") == "hidden" and "name" in field:
+                fields[field["name"]] = field.get("value", "")
+        found.append((attrs.get("action", ""), fields))
+    return found
+
+
+def form_to(page: str, action_part: str) -> tuple[str, dict[str, str]]:
+    """The form whose action contains ``action_part`` (the first when several do)."""
+    for action, fields in forms(page):
+        if action_part in action:
+            return action.replace("https://portal.test", ""), fields
+    raise AssertionError(f"no form posting to {action_part!r}")
