@@ -219,8 +219,10 @@ def resend(token: str):
         request_id = links.load_confirm(token)
     except TokenExpired as error:
         request_id = _request_id(error.payload)
-    if request_id is None or not ResendForm(token, "resend").validate_on_submit():
+    if request_id is None:
         raise TokenInvalid()
+    if not ResendForm(token, "resend").validate_on_submit():
+        raise FormUnverified(gettext("This form could not be checked, so nothing was changed."))
     account = doi.account_of_request(request_id)
     doi.resend(request_id, locale=str(get_locale() or "en"))
     db.session.commit()
