@@ -1,0 +1,52 @@
+"""A postal address is an address: one rule for send-check, the footer and the message check."""
+import pytest
+
+from portal.addresses import is_postal_address
+
+NOT_ADDRESSES = [".", " ", "\u200b", "\u200b\u200c\u200d\ufeff", " . , - ", "\u00a0\t\n", "a.", "\u2060x\u200by"]
+
+
+@pytest.mark.parametrize("value", NOT_ADDRESSES + [None, ""])
+def test_blank_or_invisible_text_is_not_an_address(value):
+    assert not is_postal_address(value)
+
+
+@pytest.mark.parametrize("value", ["Jl. Merdeka 1, Bandung 40111", "PO Box 12", "東京都港区1", "1 A St"])
+def test_an_address_with_a_few_letters_or_digits_is(value):
+    assert is_postal_address(value)
+
+
+@pytest.fixture
+def account_with(client, create_list, platform_auth):
+    """Set the account's postal address through the API; its list and the platform key."""
+    mailing_list = create_list()
+
+    def patch(value):
+        response = client.patch(f"/api/v1/accounts/{mailing_list.account_id}", headers=platform_auth,
+                                json={"postal_address": value})
+        assert response.status_code == 200, response.json
+        return mailing_list
+    return patch
+
+
+@pytest.mark.parametrize("value", [".", " ", "\u200b"])
+def test_no_address_blocks_sending_everywhere(client, account_with, platform_auth, value):
+    mailing_list = account_with(value)
+    base = f"/api/v1/accounts/{mailing_list.account_id}"
+    check = client.post(f"{base}/send-check", headers=platform_auth,
+                        json={"list_id": mailing_list.id, "emails": ["a@example.org"]})
+    assert check.json["results"][0] == {"email": "a@example.org", "eligible": False, "reason": "no_postal_address"}
+    footer = client.get(f"{base}/footer", headers=platform_auth)
+    assert footer.status_code == 409 and footer.json["error"]["code"] == "no_postal_address"
+    message = client.post(f"{base}/messages/check", headers=platform_auth,
+                          json={"text": f"{value} {{{{unsubscribe_url}}}}", "html": None, "headers": {}})
+    assert message.json["ok"] is False
+    assert "account_has_no_postal_address" in [p["code"] for p in message.json["problems"]]
+    account = client.get(base, headers=platform_auth).json
+    assert account["sending_block"] == "no_postal_address"
+
+
+def test_a_real_address_sends(client, account_with, platform_auth):
+    mailing_list = account_with("Jl. Sudirman 1, Jakarta")
+    footer = client.get(f"/api/v1/accounts/{mailing_list.account_id}/footer", headers=platform_auth)
+    assert footer.status_code == 200 and "Jl. Sudirman 1, Jakarta" in footer.json["text"]
