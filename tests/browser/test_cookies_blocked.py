@@ -1,0 +1,118 @@
+"""A browser that blocks cookies (Safari and Brave strict modes, in-app mail browsers) can
+confirm, change its preferences and leave everything: the URL token is the credential.
+
+The portal runs with its anti-forgery checks on, as in production. Chromium's requests pass a
+Playwright route that strips any Cookie, and answers reach the page without Set-Cookie; a WSGI
+wrapper records what the server saw, so the test proves that no cookie was ever sent or set.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from portal import links
+from portal.extensions import db
+from tests.browser.conftest import LiveServer
+from tests.browser.test_journeys import TEXT, deliver, h1, subscription_status
+from tests.conftest import make_app
+from portal.subscriptions.operations import find_contact
+
+pytestmark = pytest.mark.browser
+
+
+class CookieWitness:
+    """WSGI middleware: every Cookie header received and every Set-Cookie sent, per path."""
+
+    def __init__(self, app):
+        self.app, self.received, self.set, self.paths = app, [], [], []
+
+    def __call__(self, environ, start_response):
+        self.paths.append(environ.get("PATH_INFO"))
+        if environ.get("HTTP_COOKIE"):
+            self.received.append((environ.get("PATH_INFO"), environ["HTTP_COOKIE"]))
+
+        def recording_start(status, headers, exc_info=None):
+            self.set += [(environ.get("PATH_INFO"), v) for k, v in headers if k.lower() == "set-cookie"]
+            return start_response(status, headers, exc_info)
+
+        return self.app(environ, recording_start)
+
+
+@pytest.fixture
+def guarded_server(app):
+    """The portal with anti-forgery on, on loopback, behind the cookie witness."""
+    guarded = make_app(app.config["SQLALCHEMY_DATABASE_URI"], WTF_CSRF_ENABLED=True,
+                       PORTAL_OUTBOX_DIR=app.config["PORTAL_OUTBOX_DIR"])
+    witness = CookieWitness(guarded.wsgi_app)
+    guarded.wsgi_app = witness
+    with LiveServer(guarded) as server:
+        guarded.config["PORTAL_BASE_URL"] = app.config["PORTAL_BASE_URL"] = server.url
+        server.witness = witness
+        yield server
+    with guarded.app_context():
+        db.engine.dispose()
+
+
+def _block_cookies(context) -> list:
+    """Strip cookies both ways on every request of ``context``; the Cookie headers it tried."""
+    tried = []
+
+    def handle(route, request):
+        headers = {k: v for k, v in request.headers.items() if k.lower() != "cookie"}
+        if "cookie" in {k.lower() for k in request.headers}:
+            tried.append(request.url)
+        response = route.fetch(headers=headers, max_redirects=0)  # the browser follows them itself
+        kept = {k: v for k, v in response.headers.items() if k.lower() != "set-cookie"}
+        route.fulfill(response=response, headers=kept)
+
+    context.route("**/*", handle)
+    return tried
+
+
+@pytest.mark.parametrize("lang", ["en", "id"])
+def test_confirm_change_preferences_and_leave_everything_with_cookies_blocked(
+        app, guarded_server, open_page, create_form, create_list, lang):
+    form = create_form()
+    other = create_list(form.account, name="Special offers")
+    form_id, list_id, other_id, account_id = form.id, form.lists[0].id, other.id, form.account_id
+    email = f"nocookie.{lang}@example.org"
+    db.session.commit()
+    page = open_page("phone", lang)
+    tried = _block_cookies(page.context)
+
+    # Sign up and confirm from the mail.
+    page.goto(f"{guarded_server.url}/f/{form_id}")
+    page.fill("#email", email)
+    page.locator("main button[type=submit]").click()
+    page.wait_for_url(re.compile(r"/thanks"))
+    _mail, link = deliver(app, email, "/confirm/")
+    page.goto(link)
+    page.locator("input[name=confirm]").click()
+    page.wait_for_load_state()
+    assert h1(page) == TEXT[lang]["confirmed"]
+    contact_id = find_contact(account_id, email).id
+    assert subscription_status(contact_id, list_id) == "confirmed"
+
+    # Change preferences: leave the list, ask to join the other (a confirmation mail).
+    page.goto(links.preferences_url(links.Target(contact_id, list_id, None)))
+    page.uncheck(f"input[value='{list_id}']")
+    page.check(f"input[value='{other_id}']")
+    page.locator("button[name=save]").click()
+    page.wait_for_load_state()
+    assert TEXT[lang]["saved"] in page.locator("main").inner_text()
+    assert subscription_status(contact_id, list_id) == "unsubscribed"
+    assert subscription_status(contact_id, other_id) == "pending"
+
+    # Leave everything from the unsubscribe page.
+    page.goto(links.unsubscribe_url(links.Target(contact_id, other_id, None)))
+    page.check("input[name=scope][value=account]")
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_load_state()
+    assert h1(page) == TEXT[lang]["unsubscribed"]
+    assert subscription_status(contact_id, other_id) == "unsubscribed"
+
+    witness = guarded_server.witness
+    assert any(path.startswith("/confirm/") for path in witness.paths)
+    assert witness.received == [] and witness.set == [] and tried == []
+    assert page.context.cookies() == []
