@@ -1,4 +1,5 @@
 """Security headers on every response."""
+import pytest
 from flask import g
 
 
@@ -45,3 +46,23 @@ def test_the_api_is_exempt_from_the_page_rate_limiter(tmp_path):
     client = app.test_client()
     assert [client.get("/api/v1/openapi.json").status_code for _ in range(4)] == [200] * 4
     assert [client.get("/healthz").status_code for _ in range(3)][-1] == 429
+
+
+@pytest.mark.parametrize("base,secure", [("https://portal.example", True), ("http://127.0.0.1:5000", False)])
+def test_a_session_cookie_where_one_remains_is_secure_over_https_httponly_and_lax(app, base, secure):
+    from flask import session
+
+    from tests.conftest import make_app
+
+    other = make_app(app.config["SQLALCHEMY_DATABASE_URI"], PORTAL_BASE_URL=base)
+    with other.test_request_context("/"):
+        session["probe"] = 1
+        response = other.make_response("")
+        other.session_interface.save_session(other, session, response)
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert ("Secure" in cookie) is secure
+    from portal.extensions import db
+
+    with other.app_context():
+        db.engine.dispose()
