@@ -19,6 +19,7 @@ LIMITED = {
     "/unsubscribe/{t}": "PORTAL_UNSUBSCRIBE_TOKEN_LIMIT",
     "/unsubscribe/{t}/reason": "PORTAL_UNSUBSCRIBE_TOKEN_LIMIT",
     "/unsubscribe/{t}/undo": "PORTAL_UNSUBSCRIBE_TOKEN_LIMIT",
+    "/unsubscribe/{t}/rejoin": "PORTAL_UNSUBSCRIBE_TOKEN_LIMIT",
     "/preferences/{t}": "PORTAL_PREFERENCES_IP_LIMIT",
     "/complaint/{t}": "PORTAL_COMPLAINT_FORM_LIMIT",
     "/preferences/{t}/data": "PORTAL_PRIVACY_IP_LIMIT",
