@@ -182,7 +182,7 @@ def preferences(token: str):
     """Every list of the account with the person's own state; leave them, ask to join, or leave all."""
     holder = _holder("preferences", token)
     form = PreferencesForm(token, "preferences")
-    outcome, status = None, 200
+    outcome = None
     if request.method == "POST":
         if not form.validate():
             raise _refused()
@@ -193,4 +193,4 @@ def preferences(token: str):
                                   locale=_locale())
         db.session.commit()
     return _page("preferences.html", holder, token, form=form, states=centre.states(holder),
-                 saved=outcome is not None, asked=bool(outcome and outcome.asked)), status
+                 saved=outcome is not None, asked=bool(outcome and outcome.asked))

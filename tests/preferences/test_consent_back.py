@@ -4,6 +4,7 @@ from datetime import timedelta
 import pytest
 
 from portal.consent.models import EventType
+from portal.extensions import db as _db
 from portal.subscriptions.models import SubscriptionStatus
 from tests.conftest import make_app
 from tests.pagetools import form_to
@@ -126,12 +127,15 @@ def _undo_value(client, person) -> str:
         return form_value("undo", person.path.rsplit("/", 1)[1])
 
 
-def test_after_the_window_the_undo_offers_a_confirmation_mail_and_changes_nothing(app, cookieless, subscriber):
+def test_after_the_window_the_undo_offers_a_confirmation_mail_and_changes_nothing(app, cookieless, subscriber,
+                                                                                    request):
     person = subscriber()
     page = _unsubscribe_on_page(cookieless, person, scope="account")
     action, fields = form_to(page, "/undo")
-    late = make_app(app.config["SQLALCHEMY_DATABASE_URI"], WTF_CSRF_ENABLED=True,
-                    PORTAL_UNDO_MAX_AGE=timedelta(seconds=-1)).test_client(use_cookies=False)
+    late_app = make_app(app.config["SQLALCHEMY_DATABASE_URI"], WTF_CSRF_ENABLED=True,
+                        PORTAL_UNDO_MAX_AGE=timedelta(seconds=-1))
+    late = late_app.test_client(use_cookies=False)
+    request.addfinalizer(lambda: _dispose(late_app))
     expired = late.post(action, data=fields)
     html = expired.get_data(as_text=True)
     assert expired.status_code == 410 and "that time is over" in html
@@ -159,3 +163,9 @@ def test_the_undo_window_is_a_setting(app, subscriber, cookieless):
     assert app.config["PORTAL_UNDO_MAX_AGE"] == timedelta(minutes=15)
     person = subscriber()
     assert "for 15 minutes" in _unsubscribe_on_page(cookieless, person)
+
+
+def _dispose(other_app) -> None:
+    """Close a second app's connections (the test database is dropped or truncated next)."""
+    with other_app.app_context():
+        _db.engine.dispose()

@@ -110,12 +110,14 @@ def _contact_id(form, email):
     return find_contact(form.account_id, email).id
 
 
-def test_resend_from_the_expired_page(lang, app, create_form, client):
+def test_resend_from_the_expired_page(lang, app, create_form, client, request):
     form = create_form()
     client.post(f"/f/{form.id}", data={"email": "ann@example.org"})
     path = confirm_path(outbox()[0])
-    late = make_app(app.config["SQLALCHEMY_DATABASE_URI"], WTF_CSRF_ENABLED=True,
-                    PORTAL_CONFIRM_MAX_AGE=timedelta(seconds=-1)).test_client(use_cookies=False)
+    late_app = make_app(app.config["SQLALCHEMY_DATABASE_URI"], WTF_CSRF_ENABLED=True,
+                        PORTAL_CONFIRM_MAX_AGE=timedelta(seconds=-1))
+    late = late_app.test_client(use_cookies=False)
+    request.addfinalizer(lambda: _dispose(late_app))
     _refused(_submit(late, path, lang, "/resend", forged=True), lang)
     assert len(outbox()) == 1
     resent = _submit(late, path, lang, "/resend")
@@ -230,3 +232,9 @@ def test_the_event_types_of_a_signup_are_unchanged(lang, client, create_form):
     client.post(f"/f/{form.id}?lang={lang}", data={"email": "ann@example.org"})
     assert event_types(_contact_id(form, "ann@example.org")) == [EventType.SIGNUP_REQUESTED,
                                                                  EventType.CONFIRMATION_SENT]
+
+
+def _dispose(other_app) -> None:
+    """Close a second app's connections (the test database is dropped or truncated next)."""
+    with other_app.app_context():
+        _db.engine.dispose()
