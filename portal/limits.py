@@ -4,7 +4,7 @@ Each route's limit is a config key: subscriber pages and the one-click unsubscri
 API bodies sized to their largest legal content, the message check a few MiB, feedback reports
 ``PORTAL_FEEDBACK_MAX_BYTES``, imports ``PORTAL_IMPORT_MAX_BYTES``. A declared ``Content-Length``
 over the limit is answered ``413`` at once, without reading a byte; a body sent without one
-(chunked) is cut off with the same ``413`` as soon as it passes the limit.
+(chunked) is read here, up to the limit, and cut off with the same ``413`` past it.
 """
 from __future__ import annotations
 
@@ -39,11 +39,18 @@ def body_limit() -> int:
 def limit_body() -> None:
     """Bound this request's body to its route's limit; 413 at once when it declares more."""
     limit = body_limit()
-    request.max_content_length = limit
     request.max_form_memory_size = min(limit, request.max_form_memory_size or limit)
     if (request.content_length or 0) > limit:
         raise PayloadTooLarge(f"The request body may be at most {limit} bytes on this route.",
                               details={"max_bytes": limit})
+    if request.content_length is None and "chunked" in request.headers.get("Transfer-Encoding", "").lower():
+        # No length declared: read it now, one byte past the limit at most (werkzeug stops at
+        # its limit silently, and a parser would then see a truncated body).
+        request.max_content_length = limit + 1
+        if len(request.get_data(cache=True)) > limit:
+            raise PayloadTooLarge(f"The request body may be at most {limit} bytes on this route.",
+                                  details={"max_bytes": limit})
+    request.max_content_length = limit
 
 
 def init_app(app: Flask) -> None:
