@@ -11,9 +11,15 @@ from werkzeug.exceptions import BadRequest
 
 
 def content_security_policy(frame_ancestors=(), form_action=()) -> str:
-    """A CSP: same-origin only, no inline script or style; framing and form targets widened as given."""
-    ancestors = " ".join(frame_ancestors or ()) or "'none'"
-    form_targets = " ".join(["'self'", *(form_action or ())])
+    """A CSP: same-origin only, no inline script or style; framing and form targets widened as given.
+
+    Only canonical origins are written (a value stored before origins were validated, such as
+    ``https://*`` or ``https://a.example;script-src *``, is left out rather than widen the policy).
+    """
+    from portal.origins import is_origin
+
+    ancestors = " ".join(o for o in frame_ancestors or () if is_origin(o)) or "'none'"
+    form_targets = " ".join(["'self'", *(o for o in form_action or () if is_origin(o))])
     return "; ".join([
         "default-src 'none'",
         "script-src 'self'",
