@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 T = TypeVar("T")
 
 #: Every environment variable this module reads.
-VARIABLES: set[str] = set()
+VARIABLES: set[str] = {"DATABASE_URL"}  # read by database_url()
 #: ``NAME=value: what is wrong`` for each variable whose value is not acceptable.
 PROBLEMS: list[str] = []
 
@@ -131,7 +131,6 @@ def _list(name: str) -> list[str]:
 
 def database_url(instance_path: str) -> str:
     """The ``DATABASE_URL`` for SQLAlchemy; SQLite under ``instance/`` when unset."""
-    VARIABLES.add("DATABASE_URL")
     url = os.environ.get("DATABASE_URL")
     if not url:
         return "sqlite:///" + os.path.join(instance_path, "portal.sqlite3")
