@@ -280,6 +280,8 @@ class Config:
     PORTAL_WORKERS = _int("PORTAL_WORKERS", _default_workers(), low=1)
     PORTAL_THREADS = _int("PORTAL_THREADS", 8, low=1)
     PORTAL_REQUEST_TIMEOUT_SECONDS = _int("PORTAL_REQUEST_TIMEOUT_SECONDS", 30, low=1)
+    #: gunicorn: longest wait for the next bytes of a client's request (headers or body).
+    PORTAL_READ_TIMEOUT_SECONDS = _float("PORTAL_READ_TIMEOUT_SECONDS", 5.0, low=0.1)
 
 
 class TestingConfig(Config):

@@ -8,6 +8,8 @@ over the limit is answered ``413`` at once, without reading a byte; a body sent 
 """
 from __future__ import annotations
 
+import socket
+
 from flask import Flask, current_app, request
 
 from portal.errors import PayloadTooLarge
@@ -41,6 +43,7 @@ def limit_body() -> None:
     limit = body_limit()
     request.max_form_memory_size = min(limit, request.max_form_memory_size or limit)
     if (request.content_length or 0) > limit:
+        stop_reading()  # gunicorn would otherwise drain the body it was told of before closing
         raise PayloadTooLarge(f"The request body may be at most {limit} bytes on this route.",
                               details={"max_bytes": limit})
     if request.content_length is None and "chunked" in request.headers.get("Transfer-Encoding", "").lower():
@@ -51,6 +54,17 @@ def limit_body() -> None:
             raise PayloadTooLarge(f"The request body may be at most {limit} bytes on this route.",
                                   details={"max_bytes": limit})
     request.max_content_length = limit
+
+
+def stop_reading() -> None:
+    """After a body stopped coming (the server's read timed out): shut the connection's read side,
+    so that gunicorn does not spend another wait draining the rest before it closes it."""
+    sock = request.environ.get("gunicorn.socket")
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RD)
+        except OSError:
+            pass
 
 
 def init_app(app: Flask) -> None:
