@@ -42,6 +42,9 @@ STATIC_HEADERS = (
     ("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()"),
 )
 HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+#: Pages whose URL carries a token: never cached, never sent on as a Referer, whatever the
+#: answer (an error page or a 404 of a mistyped path included).
+TOKEN_PREFIXES = ("/unsubscribe/", "/preferences/", "/confirm/", "/complaint/", "/erase/")
 
 
 def default_headers(secure: bool) -> list[tuple[str, str]]:
@@ -62,6 +65,9 @@ def _set_headers(response: Response) -> Response:
             headers.add(name, value)
     if request.is_secure and "strict-transport-security" not in present:
         headers.add(*HSTS)
+    if request.path.startswith(TOKEN_PREFIXES):
+        headers["Cache-Control"] = "no-store"
+        headers["Referrer-Policy"] = "no-referrer"
     return response
 
 
