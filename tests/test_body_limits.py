@@ -128,3 +128,10 @@ def test_the_batch_limit_holds_the_largest_legal_batch(app):
     assert len(body) < app.config["PORTAL_API_BATCH_MAX_BYTES"]
     assert 16 * 1024 < app.config["PORTAL_PAGE_MAX_BYTES"] * 4 <= 64 * 1024 * 4  # pages: a few KiB, 64 KiB at most
     assert app.config["PORTAL_PAGE_MAX_BYTES"] <= 64 * 1024
+
+
+def test_the_413_page_speaks_the_subscribers_language(client, unsubscribe_token):
+    response, _ = _post(client, f"/unsubscribe/{unsubscribe_token}?lang=id", 60 * MIB,
+                        "application/x-www-form-urlencoded", headers={"Accept": "text/html"})
+    assert response.status_code == 413
+    assert "Yang Anda kirim melebihi batas yang diterima halaman ini" in response.get_data(as_text=True)
