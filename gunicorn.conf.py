@@ -1,7 +1,53 @@
 """gunicorn's settings for the portal, read from the working directory by ``gunicorn wsgi:app``.
 
-Workers, threads and the bind address are the command line's to choose (see README: Deploying).
+Production defaults, from the environment through portal/config.py (``PORTAL_WORKERS``,
+``PORTAL_THREADS``, ``PORTAL_REQUEST_TIMEOUT_SECONDS``); the command line still overrides them
+(``-w``, ``--threads``, ``-b``). gunicorn is meant to sit behind a buffering reverse proxy (nginx,
+see README: Deploying): the proxy, not gunicorn, is what keeps slow clients off the workers.
 """
+import socket
+import struct
+
+from portal.config import Config, several_workers_warning
+
+#: Threads in each worker: a thread waiting on the database or on a slow client does not hold
+#: the worker's other requests (the sync worker would).
+worker_class = "gthread"
+workers = Config.PORTAL_WORKERS
+threads = Config.PORTAL_THREADS
+#: A worker silent this long is killed and replaced; stopping waits as long for requests in flight.
+timeout = Config.PORTAL_REQUEST_TIMEOUT_SECONDS
+graceful_timeout = Config.PORTAL_REQUEST_TIMEOUT_SECONDS
+#: Seconds an idle kept-alive connection stays open (the proxy in front reuses them).
+keepalive = 5
+#: Request line and headers: gunicorn's defaults, stated (a 413/431-sized header is refused by
+#: gunicorn before the app sees it).
+limit_request_line = 4094
+limit_request_fields = 100
+limit_request_field_size = 8190
+
+
+def when_ready(server):
+    """Bound every read from a client; warn when rate limits live in each worker's memory."""
+    _bound_reads(server)
+    warning = several_workers_warning(Config.RATELIMIT_STORAGE_URI, server.cfg.workers)
+    if warning:
+        server.log.warning("configuration: %s", warning)
+
+
+def _bound_reads(server):
+    """``SO_RCVTIMEO`` on the listening sockets, which every accepted connection inherits (Linux).
+
+    A client that stalls in its headers or body then holds a worker thread for at most
+    ``PORTAL_READ_TIMEOUT_SECONDS`` between two packets, not until it goes away: the thread's
+    read fails and gunicorn closes the connection. Idle kept-alive connections wait in the
+    worker's poller, not in a thread, and are not affected.
+    """
+    seconds = Config.PORTAL_READ_TIMEOUT_SECONDS
+    timeval = struct.pack("ll", int(seconds), int(seconds % 1 * 1_000_000))
+    for listener in server.LISTENERS:
+        if listener.sock.family in (socket.AF_INET, socket.AF_INET6, socket.AF_UNIX):
+            listener.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeval)
 
 
 def post_worker_init(worker):

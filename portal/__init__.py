@@ -7,6 +7,7 @@ from typing import Any
 from flask import Flask, current_app, g, request
 from flask_babel import get_locale
 
+from portal import config as settings
 from portal.config import Config, database_url
 from portal.extensions import babel, csrf, db, limiter, mail, migrate
 
@@ -17,7 +18,11 @@ DOMAINS = ("accounts", "subscriptions", "preferences", "complaints", "consent", 
 
 
 def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
-    """Build the application: config, extensions, blueprints, CLI, error handlers."""
+    """Build the application: config, extensions, blueprints, CLI, error handlers.
+
+    :raises portal.config.ConfigError: an environment variable holds a value that cannot be used.
+    """
+    settings.check()
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     app = Flask(__name__, instance_path=os.path.join(root, "instance"), instance_relative_config=True,
                 template_folder=os.path.join(root, "templates"), static_folder=os.path.join(root, "static"))
@@ -44,6 +49,12 @@ def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
     from portal.errors import register_error_handlers
 
     register_error_handlers(app)
+    from portal import limits
+
+    limits.init_app(app)  # last, so that its hook runs before every other one
+    if not app.config.get("TESTING") and not app.debug:
+        for warning in settings.production_warnings(app.config):
+            app.logger.warning("configuration: %s", warning)
     return app
 
 

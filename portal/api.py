@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterable
 
 from flask import Blueprint, g, jsonify, request
 from flask.sessions import SecureCookieSessionInterface
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from portal.errors import PayloadTooLarge, PortalError, ValidationFailed
 
@@ -227,12 +227,22 @@ def decode_cursor(cursor: str | None) -> Any:
     return value
 
 
+CURSOR_DESCRIPTION = ("Opaque: the next_cursor of the previous page (absent for the first page). "
+                      "A page's next_cursor is null when there is nothing after it.")
+
+
 class PageQuery(Schema):
     """``?cursor=&limit=`` of every list endpoint."""
 
     model_config = ConfigDict(extra="ignore")
-    cursor: str | None = None
-    limit: int = 100
+    cursor: str | None = Field(default=None, max_length=200, description=CURSOR_DESCRIPTION)
+    limit: int = Field(default=100, ge=1, le=1000, description="Items per page.")
+
+
+class LongPageQuery(PageQuery):
+    """``?cursor=&limit=`` of a feed read in long pages (up to 10,000)."""
+
+    limit: int = Field(default=100, ge=1, le=10_000, description="Items per page.")
 
 
 def paginate(query, key_column, page: PageQuery, serialize: Callable[[Any], dict],

@@ -1,19 +1,132 @@
-"""Configuration read from the environment (SPEC section 7)."""
+"""Configuration read from the environment (SPEC section 7): the only module that reads it.
+
+Each setting is read by one of the typed readers below, which also record the variable's name
+(:data:`VARIABLES`, checked against the README's table by a test). A value that does not parse or
+is out of range is recorded in :data:`PROBLEMS`; :func:`check` (called by ``create_app``) then
+stops the app with a message naming each bad variable, before anything is served.
+"""
 from __future__ import annotations
 
 import os
 from datetime import timedelta
+from typing import Callable, TypeVar
+from urllib.parse import urlsplit
+
+T = TypeVar("T")
+
+#: Every environment variable this module reads.
+VARIABLES: set[str] = {"DATABASE_URL"}  # read by database_url()
+#: ``NAME=value: what is wrong`` for each variable whose value is not acceptable.
+PROBLEMS: list[str] = []
+
+#: The development key: a start with it in production logs a warning.
+DEV_SECRET_KEY = "dev-secret-key-change-me"
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+class ConfigError(RuntimeError):
+    """One or more environment variables hold values the portal cannot use."""
+
+
+def _read(name: str, default: T, parse: Callable[[str], T], check: Callable[[T], str | None] | None = None) -> T:
+    """``name`` from the environment parsed by ``parse``, or ``default``; a bad value is recorded."""
+    VARIABLES.add(name)
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = parse(raw.strip())
+    except (TypeError, ValueError) as error:
+        PROBLEMS.append(f"{name}={raw!r}: {error}")
+        return default
+    problem = check(value) if check else None
+    if problem:
+        PROBLEMS.append(f"{name}={raw!r}: {problem}")
+        return default
+    return value
+
+
+def _at_least(low: float) -> Callable[[float], str | None]:
+    return lambda value: None if value >= low else f"must be at least {low:g}"
+
+
+def _parse_bool(raw: str) -> bool:
+    value = raw.lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValueError("must be one of 1/0, true/false, yes/no, on/off")
+
+
+def _parse_int(raw: str) -> int:
+    try:
+        return int(raw.replace("_", ""))
+    except ValueError:
+        raise ValueError("must be a whole number") from None
+
+
+def _parse_float(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError("must be a number") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError("must be a finite number")
+    return value
+
+
+def _parse_rate_limit(raw: str) -> str:
+    from limits import parse_many
+
+    try:
+        parse_many(raw)
+    except ValueError:
+        raise ValueError("must be a rate limit such as '20 per hour' or '10/minute'") from None
+    return raw
+
+
+def _parse_http_url(raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ValueError("must be an http(s) URL with a host and no query")
+    return raw.rstrip("/")
+
+
+def _parse_storage_uri(raw: str) -> str:
+    if "://" not in raw:
+        raise ValueError("must be a storage URI such as memory:// or redis://host:6379/0")
+    return raw
 
 
 def _bool(name: str, default: bool = False) -> bool:
-    value = os.environ.get(name)
-    if value is None:
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    return _read(name, default, _parse_bool)
+
+
+def _int(name: str, default: int, low: int = 0) -> int:
+    return _read(name, default, _parse_int, _at_least(low))
+
+
+def _float(name: str, default: float, low: float = 0) -> float:
+    return _read(name, default, _parse_float, _at_least(low))
+
+
+def _str(name: str, default: str | None = None) -> str | None:
+    """A string; unset or empty gives ``default``."""
+    return _read(name, default, lambda raw: raw or default)
+
+
+def _limit(name: str, default: str) -> str:
+    return _read(name, default, _parse_rate_limit)
+
+
+def _days(name: str, default: int) -> timedelta:
+    return timedelta(days=_int(name, default, low=1))
 
 
 def _list(name: str) -> list[str]:
-    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+    return _read(name, [], lambda raw: [item.strip() for item in raw.split(",") if item.strip()])
 
 
 def database_url(instance_path: str) -> str:
@@ -28,51 +141,93 @@ def database_url(instance_path: str) -> str:
     return url
 
 
+def check() -> None:
+    """Stop the start-up when any variable held a bad value, naming each one."""
+    if PROBLEMS:
+        raise ConfigError("Invalid configuration in the environment:\n  " + "\n  ".join(PROBLEMS))
+
+
+def production_warnings(config) -> list[str]:
+    """What a production start should not run with (logged as warnings by ``create_app``)."""
+    warnings = []
+    if str(config.get("PORTAL_BASE_URL", "")).startswith("http://"):
+        warnings.append("PORTAL_BASE_URL is http://: List-Unsubscribe then carries an http: URI, which "
+                        "mailbox providers reject; serve the portal over https and set an https:// URL.")
+    if config.get("SECRET_KEY") == DEV_SECRET_KEY:
+        warnings.append("SECRET_KEY is the development key: anyone can forge links and sessions; "
+                        "set SECRET_KEY to a long random value.")
+    return warnings
+
+
+def several_workers_warning(storage_uri: str, workers: int) -> str | None:
+    """The warning for ``memory://`` rate limits shared by nobody: each worker counts alone."""
+    if workers > 1 and storage_uri.startswith("memory://"):
+        return (f"RATELIMIT_STORAGE_URI is memory:// with {workers} workers: each worker counts on "
+                "its own, so every limit is multiplied; set RATELIMIT_STORAGE_URI=redis://...")
+    return None
+
+
+def _default_workers() -> int:
+    """Two workers a core, plus one (gunicorn's advice), at most 8."""
+    return min(2 * (os.cpu_count() or 1) + 1, 8)
+
+
 class Config:
     """Production defaults, each overridable from the environment."""
 
-    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-secret-key-change-me")
+    SECRET_KEY = _str("SECRET_KEY", DEV_SECRET_KEY)
     #: Older keys still accepted for tokens and sessions, oldest first.
     SECRET_KEY_FALLBACKS = _list("SECRET_KEY_FALLBACKS")
     SQLALCHEMY_DATABASE_URI: str | None = None  # filled in by create_app
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     #: How long a worker remembers an API key's row (and that an account exists). A key revoked
     #: elsewhere keeps working for at most this long; 0 reads the key on every request.
-    PORTAL_AUTH_CACHE_SECONDS = float(os.environ.get("PORTAL_AUTH_CACHE_SECONDS", "5"))
+    PORTAL_AUTH_CACHE_SECONDS = _float("PORTAL_AUTH_CACHE_SECONDS", 5.0)
     #: Answer plain single-address suppression lookups in front of Flask (same answer, a third
     #: of the cost: see portal/suppression/fastpath.py).
     PORTAL_FAST_LOOKUP = _bool("PORTAL_FAST_LOOKUP", True)
     #: Load the suppression index as each gunicorn worker starts (gunicorn.conf.py), not on its
     #: first lookup.
     PORTAL_WARM_INDEX = _bool("PORTAL_WARM_INDEX", True)
-    PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
-    PORTAL_UNSUBSCRIBE_MAIL_DOMAIN = os.environ.get("PORTAL_UNSUBSCRIBE_MAIL_DOMAIN") or None
+    PORTAL_BASE_URL = _read("PORTAL_BASE_URL", "http://127.0.0.1:5000", _parse_http_url)
+    PORTAL_UNSUBSCRIBE_MAIL_DOMAIN = _str("PORTAL_UNSUBSCRIBE_MAIL_DOMAIN")
 
-    MAIL_SERVER = os.environ.get("MAIL_SERVER") or None
-    MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
+    MAIL_SERVER = _str("MAIL_SERVER")
+    MAIL_PORT = _int("MAIL_PORT", 25, low=1)
     MAIL_USE_TLS = _bool("MAIL_USE_TLS")
     MAIL_USE_SSL = _bool("MAIL_USE_SSL")
-    MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
-    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
+    MAIL_USERNAME = _str("MAIL_USERNAME")
+    MAIL_PASSWORD = _str("MAIL_PASSWORD")
     #: Seconds an SMTP connect, read or write may take before the worker gives up (and retries).
-    MAIL_TIMEOUT = float(os.environ.get("MAIL_TIMEOUT", "30"))
-    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Consent Portal <no-reply@localhost>")
-    DKIM_DOMAIN = os.environ.get("DKIM_DOMAIN") or None
-    DKIM_SELECTOR = os.environ.get("DKIM_SELECTOR") or None
-    DKIM_PRIVATE_KEY_PATH = os.environ.get("DKIM_PRIVATE_KEY_PATH") or None
+    MAIL_TIMEOUT = _float("MAIL_TIMEOUT", 30.0)
+    MAIL_DEFAULT_SENDER = _str("MAIL_DEFAULT_SENDER", "Consent Portal <no-reply@localhost>")
+    DKIM_DOMAIN = _str("DKIM_DOMAIN")
+    DKIM_SELECTOR = _str("DKIM_SELECTOR")
+    DKIM_PRIVATE_KEY_PATH = _str("DKIM_PRIVATE_KEY_PATH")
 
     #: How many reverse proxies (load balancers) in front set X-Forwarded-For/-Proto.
-    PORTAL_PROXY_COUNT = int(os.environ.get("PORTAL_PROXY_COUNT", "0"))
+    PORTAL_PROXY_COUNT = _int("PORTAL_PROXY_COUNT", 0)
 
-    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_STORAGE_URI = _read("RATELIMIT_STORAGE_URI", "memory://", _parse_storage_uri)
     RATELIMIT_HEADERS_ENABLED = True
 
-    #: Largest request body accepted anywhere (imports stream larger files in parts).
-    MAX_CONTENT_LENGTH = int(os.environ.get("PORTAL_MAX_CONTENT_LENGTH", str(64 * 1024 * 1024)))
+    #: Largest request body of a route without a limit of its own (every route has one today).
+    MAX_CONTENT_LENGTH = _int("PORTAL_MAX_CONTENT_LENGTH", 64 * 1024 * 1024, low=1)
+    #: Per-route body limits (portal/limits.py), checked before anything reads the body.
+    #: Subscriber pages and the one-click unsubscribe: a few fields.
+    PORTAL_PAGE_MAX_BYTES = _int("PORTAL_PAGE_MAX_BYTES", 16 * 1024, low=1024)
+    #: API bodies of one thing (an account, a form, a webhook, one suppression).
+    PORTAL_API_MAX_BYTES = _int("PORTAL_API_MAX_BYTES", 64 * 1024, low=1024)
+    #: API bodies of up to 10,000 recipients, addresses or delivery events.
+    PORTAL_API_BATCH_MAX_BYTES = _int("PORTAL_API_BATCH_MAX_BYTES", 16 * 1024 * 1024, low=1024)
+    #: ``POST .../messages/check``: a message's HTML and text parts.
+    PORTAL_MESSAGE_CHECK_MAX_BYTES = _int("PORTAL_MESSAGE_CHECK_MAX_BYTES", 4 * 1024 * 1024, low=1024)
+    #: Largest feedback-loop report (mailbox providers attach the whole original message).
+    PORTAL_FEEDBACK_MAX_BYTES = _int("PORTAL_FEEDBACK_MAX_BYTES", 10 * 1024 * 1024, low=1024)
     #: Largest CSV upload to ``.../imports`` (the file is spooled to disk, never held in memory).
-    PORTAL_IMPORT_MAX_BYTES = int(os.environ.get("PORTAL_IMPORT_MAX_BYTES", str(1024 * 1024 * 1024)))
+    PORTAL_IMPORT_MAX_BYTES = _int("PORTAL_IMPORT_MAX_BYTES", 1024 * 1024 * 1024, low=1024)
     #: Re-permission mails of one import released per minute (``next_attempt_at`` spreading).
-    PORTAL_IMPORT_MAILS_PER_MINUTE = int(os.environ.get("PORTAL_IMPORT_MAILS_PER_MINUTE", "1000"))
+    PORTAL_IMPORT_MAILS_PER_MINUTE = _int("PORTAL_IMPORT_MAILS_PER_MINUTE", 1000, low=1)
     WTF_CSRF_TIME_LIMIT = None
     #: Token pages need no cookie at all; any session cookie that remains is HttpOnly, SameSite=Lax
     #: and, when PORTAL_BASE_URL is https, Secure (set in create_app).
@@ -83,43 +238,57 @@ class Config:
     PORTAL_LOCALES = ("en", "id")
 
     #: How long a double-opt-in confirmation link stays valid.
-    PORTAL_CONFIRM_MAX_AGE = timedelta(days=int(os.environ.get("PORTAL_CONFIRM_MAX_AGE_DAYS", "7")))
+    PORTAL_CONFIRM_MAX_AGE = _days("PORTAL_CONFIRM_MAX_AGE_DAYS", 7)
     #: How long the undo offered on an unsubscribe's own answer page works; after it, only a
     #: fresh double opt-in mailed to the address gives the consent back.
-    PORTAL_UNDO_MAX_AGE = timedelta(minutes=float(os.environ.get("PORTAL_UNDO_MAX_AGE_MINUTES", "15")))
+    PORTAL_UNDO_MAX_AGE = timedelta(minutes=_float("PORTAL_UNDO_MAX_AGE_MINUTES", 15.0, low=1))
     #: Signup abuse limits (Flask-Limiter strings) and the daily cap of confirmation mails.
-    PORTAL_SIGNUP_IP_LIMIT = os.environ.get("PORTAL_SIGNUP_IP_LIMIT", "20 per hour")
-    PORTAL_SIGNUP_ADDRESS_LIMIT = os.environ.get("PORTAL_SIGNUP_ADDRESS_LIMIT", "10 per hour")
-    PORTAL_RESEND_IP_LIMIT = os.environ.get("PORTAL_RESEND_IP_LIMIT", "10 per hour")
-    PORTAL_CONFIRMATIONS_PER_DAY = int(os.environ.get("PORTAL_CONFIRMATIONS_PER_DAY", "3"))
+    PORTAL_SIGNUP_IP_LIMIT = _limit("PORTAL_SIGNUP_IP_LIMIT", "20 per hour")
+    PORTAL_SIGNUP_ADDRESS_LIMIT = _limit("PORTAL_SIGNUP_ADDRESS_LIMIT", "10 per hour")
+    PORTAL_RESEND_IP_LIMIT = _limit("PORTAL_RESEND_IP_LIMIT", "10 per hour")
+    PORTAL_CONFIRMATIONS_PER_DAY = _int("PORTAL_CONFIRMATIONS_PER_DAY", 3)
     #: Every accepted signup is answered no sooner than this, so that the time taken does not
     #: tell a new address from a known or suppressed one (STANDARDS I-12).
-    PORTAL_SIGNUP_MIN_SECONDS = float(os.environ.get("PORTAL_SIGNUP_MIN_SECONDS", "0.2"))
+    PORTAL_SIGNUP_MIN_SECONDS = _float("PORTAL_SIGNUP_MIN_SECONDS", 0.2)
     #: Limits of the other public POSTs (per client IP unless said otherwise). The one-click
     #: unsubscribe is limited per link, never per IP: a mailbox provider posts many from one IP.
-    PORTAL_CONFIRM_IP_LIMIT = os.environ.get("PORTAL_CONFIRM_IP_LIMIT", "60 per hour")
-    PORTAL_UNSUBSCRIBE_TOKEN_LIMIT = os.environ.get("PORTAL_UNSUBSCRIBE_TOKEN_LIMIT", "20 per hour")
-    PORTAL_PREFERENCES_IP_LIMIT = os.environ.get("PORTAL_PREFERENCES_IP_LIMIT", "60 per hour")
-    PORTAL_COMPLAINT_FORM_LIMIT = os.environ.get("PORTAL_COMPLAINT_FORM_LIMIT", "20 per hour")
-    PORTAL_PRIVACY_IP_LIMIT = os.environ.get("PORTAL_PRIVACY_IP_LIMIT", "10 per hour")
+    PORTAL_CONFIRM_IP_LIMIT = _limit("PORTAL_CONFIRM_IP_LIMIT", "60 per hour")
+    PORTAL_UNSUBSCRIBE_TOKEN_LIMIT = _limit("PORTAL_UNSUBSCRIBE_TOKEN_LIMIT", "20 per hour")
+    PORTAL_PREFERENCES_IP_LIMIT = _limit("PORTAL_PREFERENCES_IP_LIMIT", "60 per hour")
+    PORTAL_COMPLAINT_FORM_LIMIT = _limit("PORTAL_COMPLAINT_FORM_LIMIT", "20 per hour")
+    PORTAL_PRIVACY_IP_LIMIT = _limit("PORTAL_PRIVACY_IP_LIMIT", "10 per hour")
 
     #: Outbox worker: where .eml files go without MAIL_SERVER (default ``<instance>/outbox``),
     #: retries with exponential backoff, the lease a claim holds, batch size and idle poll.
-    PORTAL_OUTBOX_DIR = os.environ.get("PORTAL_OUTBOX_DIR") or None
-    PORTAL_OUTBOX_MAX_ATTEMPTS = int(os.environ.get("PORTAL_OUTBOX_MAX_ATTEMPTS", "8"))
-    PORTAL_OUTBOX_BACKOFF_SECONDS = int(os.environ.get("PORTAL_OUTBOX_BACKOFF_SECONDS", "30"))
-    PORTAL_OUTBOX_BACKOFF_MAX_SECONDS = int(os.environ.get("PORTAL_OUTBOX_BACKOFF_MAX_SECONDS", "21600"))
-    PORTAL_OUTBOX_LEASE_SECONDS = int(os.environ.get("PORTAL_OUTBOX_LEASE_SECONDS", "300"))
-    PORTAL_OUTBOX_BATCH_SIZE = int(os.environ.get("PORTAL_OUTBOX_BATCH_SIZE", "50"))
-    PORTAL_OUTBOX_POLL_SECONDS = float(os.environ.get("PORTAL_OUTBOX_POLL_SECONDS", "2"))
-    PORTAL_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("PORTAL_WEBHOOK_TIMEOUT_SECONDS", "5"))
+    PORTAL_OUTBOX_DIR = _str("PORTAL_OUTBOX_DIR")
+    PORTAL_OUTBOX_MAX_ATTEMPTS = _int("PORTAL_OUTBOX_MAX_ATTEMPTS", 8, low=1)
+    PORTAL_OUTBOX_BACKOFF_SECONDS = _int("PORTAL_OUTBOX_BACKOFF_SECONDS", 30)
+    PORTAL_OUTBOX_BACKOFF_MAX_SECONDS = _int("PORTAL_OUTBOX_BACKOFF_MAX_SECONDS", 21600)
+    PORTAL_OUTBOX_LEASE_SECONDS = _int("PORTAL_OUTBOX_LEASE_SECONDS", 300, low=1)
+    PORTAL_OUTBOX_BATCH_SIZE = _int("PORTAL_OUTBOX_BATCH_SIZE", 50, low=1)
+    PORTAL_OUTBOX_POLL_SECONDS = _float("PORTAL_OUTBOX_POLL_SECONDS", 2.0)
+    PORTAL_WEBHOOK_TIMEOUT_SECONDS = _float("PORTAL_WEBHOOK_TIMEOUT_SECONDS", 5.0)
+    #: Allow ``http://`` webhook URLs to loopback addresses (development only); every other
+    #: webhook must be https to a public address.
+    PORTAL_WEBHOOKS_ALLOW_HTTP_LOOPBACK = _bool("PORTAL_WEBHOOKS_ALLOW_HTTP_LOOPBACK")
 
     #: No consent and no contact for this long makes an address stale.
-    PORTAL_STALE_AFTER = timedelta(days=int(os.environ.get("PORTAL_STALE_AFTER_DAYS", "730")))
+    PORTAL_STALE_AFTER = _days("PORTAL_STALE_AFTER_DAYS", 730)
     #: Soft bounces in a row that suppress an address like a hard bounce.
-    PORTAL_SOFT_BOUNCE_LIMIT = int(os.environ.get("PORTAL_SOFT_BOUNCE_LIMIT", "3"))
+    PORTAL_SOFT_BOUNCE_LIMIT = _int("PORTAL_SOFT_BOUNCE_LIMIT", 3, low=1)
     #: Events younger than this are left for the next ledger checkpoint.
-    PORTAL_LEDGER_SEAL_GRACE = timedelta(seconds=int(os.environ.get("PORTAL_LEDGER_SEAL_GRACE_SECONDS", "60")))
+    PORTAL_LEDGER_SEAL_GRACE = timedelta(seconds=_int("PORTAL_LEDGER_SEAL_GRACE_SECONDS", 60))
+    #: Retention (``flask privacy purge``): unconfirmed signups, then full IP addresses in the ledger.
+    PORTAL_PENDING_RETENTION_DAYS = _int("PORTAL_PENDING_RETENTION_DAYS", 30, low=1)
+    PORTAL_IP_RETENTION_DAYS = _int("PORTAL_IP_RETENTION_DAYS", 180, low=1)
+
+    #: gunicorn (gunicorn.conf.py): worker processes, threads in each, and the seconds a worker
+    #: may be silent (a request may take) before it is restarted.
+    PORTAL_WORKERS = _int("PORTAL_WORKERS", _default_workers(), low=1)
+    PORTAL_THREADS = _int("PORTAL_THREADS", 8, low=1)
+    PORTAL_REQUEST_TIMEOUT_SECONDS = _int("PORTAL_REQUEST_TIMEOUT_SECONDS", 30, low=1)
+    #: gunicorn: longest wait for the next bytes of a client's request (headers or body).
+    PORTAL_READ_TIMEOUT_SECONDS = _float("PORTAL_READ_TIMEOUT_SECONDS", 5.0, low=0.1)
 
 
 class TestingConfig(Config):
@@ -137,3 +306,5 @@ class TestingConfig(Config):
     PORTAL_BASE_URL = "https://portal.test"
     PORTAL_UNSUBSCRIBE_MAIL_DOMAIN = None
     PORTAL_LEDGER_SEAL_GRACE = timedelta(seconds=0)
+    #: The tests' webhook receivers listen on 127.0.0.1 over plain http.
+    PORTAL_WEBHOOKS_ALLOW_HTTP_LOOPBACK = True

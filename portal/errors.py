@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, jsonify, render_template, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import ClientDisconnected, HTTPException, RequestEntityTooLarge
 
 
 class PortalError(Exception):
@@ -132,6 +132,18 @@ def register_error_handlers(app: Flask) -> None:
     def handle_portal_error(error: PortalError):
         db.session.rollback()
         return _respond(error.status, error.code, error.message, error.details)
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def handle_too_large(_error: RequestEntityTooLarge):
+        # A body that passed its route's limit while being read (no Content-Length declared it).
+        return handle_portal_error(PayloadTooLarge("The request body is larger than this route accepts."))
+
+    @app.errorhandler(ClientDisconnected)
+    def handle_disconnected(_error: ClientDisconnected):
+        from portal.limits import stop_reading
+
+        stop_reading()
+        return handle_portal_error(PortalError("The request body stopped arriving.", code="body_incomplete"))
 
     @app.errorhandler(HTTPException)
     def handle_http_error(error: HTTPException):

@@ -1,13 +1,22 @@
 """The links in mail and headers: which token each carries, and the URL it makes.
 
-Payloads are opaque ids only (see :mod:`portal.tokens`). A message reference, when given,
-rides along so that the ledger can say which message an unsubscribe or complaint came from.
+Payloads are opaque ids only (see :mod:`portal.tokens`). A message reference (the platform's
+``message_id``), when given, rides along so that the ledger can say which message an unsubscribe
+or complaint came from: sealed (AES-SIV under a key derived from ``SECRET_KEY``), so that no one
+who sees the URL can read it. Links mailed before it was sealed still carry it as plain text,
+and still work.
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
+from base64 import urlsafe_b64decode, urlsafe_b64encode
 from dataclasses import dataclass
+from functools import lru_cache
 
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESSIV
 from flask import current_app
 
 from portal.errors import TokenInvalid
@@ -29,19 +38,54 @@ class Target:
     message_ref: str | None = None
 
 
+@lru_cache(maxsize=16)
+def _sealer(secret_key: str) -> AESSIV:
+    """AES-SIV (deterministic, authenticated) under a 512-bit key derived from ``secret_key``."""
+    return AESSIV(hmac.digest(secret_key.encode("utf-8"), b"portal.message-ref", hashlib.sha512))
+
+
+def seal_ref(message_ref: str) -> str:
+    """The message reference, encrypted with the newest key (unpadded base64url)."""
+    sealed = _sealer(current_app.config["SECRET_KEY"]).encrypt(message_ref.encode("utf-8"), [b"ref"])
+    return urlsafe_b64encode(sealed).rstrip(b"=").decode("ascii")
+
+
+def open_ref(sealed: str) -> str:
+    """The message reference of :func:`seal_ref`, under any key (fallbacks included)."""
+    try:
+        data = urlsafe_b64decode(sealed + "=" * (-len(sealed) % 4))
+    except ValueError:
+        raise TokenInvalid() from None
+    config = current_app.config
+    for key in (config["SECRET_KEY"], *reversed(config.get("SECRET_KEY_FALLBACKS", []))):
+        try:
+            return _sealer(key).decrypt(data, [b"ref"]).decode("utf-8")
+        except (InvalidTag, ValueError, UnicodeError):
+            continue
+    raise TokenInvalid()
+
+
 def _pack(target: Target) -> list:
     payload: list = [target.contact_id, target.list_id]
     if target.message_ref:
-        payload.append(target.message_ref[:MAX_MESSAGE_REF])
+        payload.append([seal_ref(target.message_ref[:MAX_MESSAGE_REF])])
     return payload
 
 
 def _unpack(payload) -> Target:
     if (not isinstance(payload, list) or not 2 <= len(payload) <= 3 or not isinstance(payload[0], int)
-            or not (payload[1] is None or isinstance(payload[1], str))
-            or (len(payload) == 3 and not isinstance(payload[2], str))):
+            or not (payload[1] is None or isinstance(payload[1], str))):
         raise TokenInvalid()
-    return Target(payload[0], payload[1], payload[2] if len(payload) == 3 else None)
+    return Target(payload[0], payload[1], _message_ref(payload[2]) if len(payload) == 3 else None)
+
+
+def _message_ref(value) -> str:
+    """A sealed reference (``[sealed]``), or a plain one from a link mailed before sealing."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and len(value) == 1 and isinstance(value[0], str):
+        return open_ref(value[0])
+    raise TokenInvalid()
 
 
 def target_token(purpose: str, target: Target) -> str:

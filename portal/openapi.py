@@ -21,6 +21,12 @@ _ERRORS = {
 }
 
 
+#: Path parameters: an address has the email format; ids are opaque strings.
+_PATH_SCHEMAS = {"email": {"type": "string", "format": "email", "minLength": 3, "maxLength": 320,
+                           "description": "The address as sent; any case. Percent-encode it."}}
+_ID = {"type": "string", "minLength": 1, "maxLength": 64}
+
+
 def _schema(model: type[BaseModel], components: dict) -> dict:
     schema = model.model_json_schema(ref_template="#/components/schemas/{model}", mode="serialization")
     for name, definition in schema.pop("$defs", {}).items():
@@ -44,7 +50,7 @@ def build_document() -> dict:
     error_ref = _schema(ErrorBody, components)
     for op in OPERATIONS:
         path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", bp.url_prefix + op.rule)
-        params = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        params = [{"name": name, "in": "path", "required": True, "schema": _PATH_SCHEMAS.get(name, _ID)}
                   for name in re.findall(r"{([a-z_]+)}", path)]
         if op.query is not None:
             query_schema = op.query.model_json_schema()

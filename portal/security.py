@@ -11,9 +11,15 @@ from werkzeug.exceptions import BadRequest
 
 
 def content_security_policy(frame_ancestors=(), form_action=()) -> str:
-    """A CSP: same-origin only, no inline script or style; framing and form targets widened as given."""
-    ancestors = " ".join(frame_ancestors or ()) or "'none'"
-    form_targets = " ".join(["'self'", *(form_action or ())])
+    """A CSP: same-origin only, no inline script or style; framing and form targets widened as given.
+
+    Only canonical origins are written (a value stored before origins were validated, such as
+    ``https://*`` or ``https://a.example;script-src *``, is left out rather than widen the policy).
+    """
+    from portal.origins import is_origin
+
+    ancestors = " ".join(o for o in frame_ancestors or () if is_origin(o)) or "'none'"
+    form_targets = " ".join(["'self'", *(o for o in form_action or () if is_origin(o))])
     return "; ".join([
         "default-src 'none'",
         "script-src 'self'",
@@ -36,6 +42,9 @@ STATIC_HEADERS = (
     ("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()"),
 )
 HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+#: Pages whose URL carries a token: never cached, never sent on as a Referer, whatever the
+#: answer (an error page or a 404 of a mistyped path included).
+TOKEN_PREFIXES = ("/unsubscribe/", "/preferences/", "/confirm/", "/complaint/", "/erase/")
 
 
 def default_headers(secure: bool) -> list[tuple[str, str]]:
@@ -56,6 +65,9 @@ def _set_headers(response: Response) -> Response:
             headers.add(name, value)
     if request.is_secure and "strict-transport-security" not in present:
         headers.add(*HSTS)
+    if request.path.startswith(TOKEN_PREFIXES):
+        headers["Cache-Control"] = "no-store"
+        headers["Referrer-Policy"] = "no-referrer"
     return response
 
 

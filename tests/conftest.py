@@ -77,7 +77,11 @@ def make_app(url: str, **overrides):
     """An app on ``url`` with the testing config and ``overrides``."""
     config = {key: getattr(TestingConfig, key) for key in dir(TestingConfig) if key.isupper()}
     config.update(SQLALCHEMY_DATABASE_URI=url, **overrides)
-    return create_app(config)
+    app = create_app(config)
+    from tests.network import TestNetwork
+
+    app.extensions["portal.network"] = TestNetwork()  # webhooks reach loopback only
+    return app
 
 
 def migrate(url: str) -> None:
@@ -141,6 +145,12 @@ def _truncate_all() -> None:
     tables = ", ".join(f'"{t.name}"' for t in _db.metadata.sorted_tables)
     with _db.engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def network(app):
+    """The app's webhook network: set ``.names``, read ``.resolved`` and ``.connections``."""
+    return app.extensions["portal.network"]
 
 
 @pytest.fixture

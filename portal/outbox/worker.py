@@ -71,7 +71,8 @@ def claim(limit: int, now: datetime | None = None) -> list[OutboxMessage]:
 
 def _record_failure(message: OutboxMessage, error: Exception, now: datetime, report: RunReport) -> None:
     message.last_error = f"{type(error).__name__}: {error}"[:2000]
-    if message.attempts >= current_app.config["PORTAL_OUTBOX_MAX_ATTEMPTS"]:
+    # A webhook refused for its address is not retried: it would only give DNS time to rebind.
+    if isinstance(error, webhook.WebhookRefused) or message.attempts >= current_app.config["PORTAL_OUTBOX_MAX_ATTEMPTS"]:
         message.status = OutboxStatus.FAILED
         report.failed.append(message.id)
     else:

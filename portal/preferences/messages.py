@@ -18,6 +18,7 @@ Problem codes are stable (clients match on them):
 from __future__ import annotations
 
 import html
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -31,11 +32,10 @@ from portal.errors import Conflict, TokenInvalid
 from portal.preferences.headers import ONE_CLICK
 
 PLACEHOLDER = "{{unsubscribe_url}}"
-_URI_LIST = re.compile(r"^\s*<[^<>\s]+>(\s*,\s*<[^<>\s]+>)*\s*$")
-_URI = re.compile(r"<([^<>\s]+)>")
 _PLACEHOLDERS = ("{{", "%%", "${")
-_TAG = re.compile(r"<[^>]*>")
 _SPACE = re.compile(r"[\s,]+")
+#: Portal links in a part that are verified at most (each costs an HMAC): the first valid one counts.
+MAX_LINKS_CHECKED = 100
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,21 @@ def _check_parts(account: Account, html_part: str | None, text_part: str | None)
 
 
 def _html_text(body: str) -> str:
-    return html.unescape(_TAG.sub(" ", body))
+    """The text of an HTML part: each tag (``<`` to the next ``>``) a space, entities decoded.
+
+    One pass over the input, whatever it holds: a ``<`` that no ``>`` follows ends the tags, so
+    nothing is scanned twice (``<[^>]*>`` as a regex took 19 s on 160,000 ``<``; so does Python
+    3.11's html.parser on ``<!--`` or ``</a`` repeated: both rescan the rest at each ``<``).
+    """
+    parts, start = [], 0
+    while (opening := body.find("<", start)) >= 0:
+        closing = body.find(">", opening + 1)
+        if closing < 0:
+            break
+        parts += (body[start:opening], " ")
+        start = closing + 1
+    parts.append(body[start:])
+    return html.unescape("".join(parts))
 
 
 def _flatten(value: str) -> str:
@@ -98,7 +112,9 @@ def _has_unsubscribe_link(body: str) -> bool:
     if PLACEHOLDER in body:
         return True
     base = re.escape(current_app.config["PORTAL_BASE_URL"])
-    for purpose, token in re.findall(base + r"/(unsubscribe|preferences)/([A-Za-z0-9_.\-]+)", body):
+    found = re.finditer(base + r"/(unsubscribe|preferences)/([A-Za-z0-9_.\-]+)", body)
+    for match in itertools.islice(found, MAX_LINKS_CHECKED):
+        purpose, token = match.groups()
         try:
             links.load_target(purpose, token)
             return True
@@ -128,9 +144,10 @@ def _check_list_unsubscribe(values: list[str]) -> list[Problem]:
     value = _unfold(values[0])
     if any(mark in value for mark in _PLACEHOLDERS):
         return [Problem("list_unsubscribe_placeholder", "List-Unsubscribe still holds a template placeholder.")]
-    if not _URI_LIST.match(value):
+    uris = _uri_list(value)
+    if uris is None:
         return [Problem("list_unsubscribe_syntax", "List-Unsubscribe must be a comma-separated list of <URI>.")]
-    uris = [uri.lower() for uri in _URI.findall(value)]
+    uris = [uri.lower() for uri in uris]
     https = [uri for uri in uris if uri.startswith("https://")]
     problems = []
     if any(uri.startswith("http://") for uri in uris):
@@ -141,6 +158,35 @@ def _check_list_unsubscribe(values: list[str]) -> list[Problem]:
         problems.append(Problem("list_unsubscribe_multiple_https",
                                 "List-Unsubscribe must contain exactly one https: URI."))
     return problems
+
+
+def _uri_list(value: str) -> list[str] | None:
+    """The URIs of a comma-separated list of ``<URI>`` (no space or angle bracket inside), or None.
+
+    One pass: the regex it replaces backtracked quadratically on a long list.
+    """
+    uris, position, end = [], 0, len(value)
+    while True:
+        opening = _skip_space(value, position)
+        if opening >= end or value[opening] != "<":
+            return None
+        closing = value.find(">", opening + 1)
+        uri = value[opening + 1:closing] if closing > 0 else ""
+        if not uri or "<" in uri or any(char.isspace() for char in uri):
+            return None
+        uris.append(uri)
+        position = _skip_space(value, closing + 1)
+        if position == end:
+            return uris
+        if value[position] != ",":
+            return None
+        position += 1
+
+
+def _skip_space(value: str, position: int) -> int:
+    while position < len(value) and value[position].isspace():
+        position += 1
+    return position
 
 
 def _check_post(values: list[str]) -> list[Problem]:

@@ -12,7 +12,6 @@ work and the others return at once; SQLite has a single writer and the first wri
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -42,8 +41,8 @@ class PurgeReport:
     ips: int = 0
 
 
-def _days(name: str, default: int) -> int:
-    return int(current_app.config.get(name) or os.environ.get(name) or default)
+def _days(name: str) -> int:
+    return int(current_app.config[name])
 
 
 def _take_lock() -> bool:
@@ -60,12 +59,12 @@ def purge(now: datetime | None = None) -> PurgeReport:
         return PurgeReport(ran=False)
     now = now or utcnow()
     report = PurgeReport(ran=True)
-    touched = _decline_stale(now - timedelta(days=_days("PORTAL_PENDING_RETENTION_DAYS", 30)), report)
+    touched = _decline_stale(now - timedelta(days=_days("PORTAL_PENDING_RETENTION_DAYS")), report)
     for contact in touched:
         if _nothing_left(contact):
             redaction.redact_contact(contact, redaction.needles(contact))
             report.contacts += 1
-    report.ips = ledger.drop_full_ips(now - timedelta(days=_days("PORTAL_IP_RETENTION_DAYS", 180)))
+    report.ips = ledger.drop_full_ips(now - timedelta(days=_days("PORTAL_IP_RETENTION_DAYS")))
     return report
 
 

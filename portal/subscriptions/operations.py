@@ -9,6 +9,7 @@ from flask_babel import force_locale, gettext
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from portal import origins as origins_
 from portal.accounts.models import Account
 from portal.addresses import email_hash, normalise
 from portal.db import utcnow
@@ -16,7 +17,6 @@ from portal.errors import Conflict, NotFound, ValidationFailed
 from portal.extensions import db
 from portal.subscriptions.models import (ConsentText, Contact, Form, MailingList, Subscription,
                                          SubscriptionStatus)
-
 
 
 def default_consent_text(account: Account) -> str:
@@ -57,15 +57,34 @@ def origin_of(url: str) -> str | None:
 
 
 def clean_origins(origins: list[str]) -> list[str]:
-    """Allowed embedding origins, normalised; :class:`ValidationFailed` on a bad one."""
+    """Allowed embedding origins, normalised; :class:`ValidationFailed` naming the bad one."""
     cleaned = []
-    for value in origins:
-        origin = origin_of(value)
-        if origin is None or origin != value.strip().rstrip("/").lower():
-            raise ValidationFailed(f"{value!r} is not an origin like https://shop.example")
+    for index, value in enumerate(origins):
+        try:
+            origin = origins_.origin(value.strip())
+        except origins_.NotAnOrigin as error:
+            raise _field_error(["allowed_origins", index],
+                               f"allowed_origins[{index}] {value[:100]!r} {error}.") from None
         if origin not in cleaned:
             cleaned.append(origin)
     return cleaned
+
+
+def _field_error(loc: list, message: str) -> ValidationFailed:
+    return ValidationFailed(message, details=[{"loc": loc, "msg": message}])
+
+
+def check_redirect_url(redirect_url: str | None, origins: list[str]) -> str | None:
+    """The redirect URL when it is a clean URL on one of ``origins``; ValidationFailed naming it."""
+    if not redirect_url:
+        return None
+    try:
+        origin = origins_.url_origin(redirect_url.strip())
+    except origins_.NotAnOrigin as error:
+        raise _field_error(["redirect_url"], f"redirect_url {redirect_url[:100]!r} {error}.") from None
+    if origin not in origins:
+        raise _field_error(["redirect_url"], "redirect_url must be on one of the allowed origins.")
+    return redirect_url.strip()
 
 
 def create_form(account: Account, *, name: str, list_ids: list[str], allowed_origins: list[str] = (),
@@ -75,10 +94,8 @@ def create_form(account: Account, *, name: str, list_ids: list[str], allowed_ori
         raise ValidationFailed("A form needs at least one list.")
     lists = [get_list(account, list_id) for list_id in dict.fromkeys(list_ids)]
     origins = clean_origins(list(allowed_origins))
-    if redirect_url and origin_of(redirect_url) not in origins:
-        raise ValidationFailed("redirect_url must be on one of the allowed origins.")
-    form = Form(account_id=account.id, name=name, allowed_origins=origins,
-                redirect_url=redirect_url or None, lists=lists)
+    redirect_url = check_redirect_url(redirect_url, origins)
+    form = Form(account_id=account.id, name=name, allowed_origins=origins, redirect_url=redirect_url, lists=lists)
     db.session.add(form)
     db.session.flush()
     set_consent_text(form, consent_text or default_consent_text(account))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from urllib.parse import parse_qsl
 
 from flask import Blueprint, current_app, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext
@@ -29,7 +30,8 @@ def _address_limit() -> str:
 
 
 def _posted() -> dict:
-    """The signup fields, from a JSON body or a form body; a NUL in any of them is a 400."""
+    """The signup fields, from a JSON body or a form body; a NUL in any of them is a 400, and so
+    is a form body that is not UTF-8."""
     if request.is_json:
         try:
             body = request.get_json(silent=True)
@@ -37,10 +39,22 @@ def _posted() -> dict:
             body = None
         fields = {k: v for k, v in body.items() if isinstance(v, str)} if isinstance(body, dict) else {}
     else:
+        _refuse_bad_utf8()
         fields = request.form.to_dict()
     if any("\0" in value for value in fields.values()):
         raise BadRequest("The request contains a NUL character.")
     return fields
+
+
+def _refuse_bad_utf8() -> None:
+    """A form body whose percent-encoded bytes are not UTF-8 is a 400 (werkzeug would keep them
+    as ``%FF`` text, and ``%FF@example.org`` is an address of its own). The body is bounded."""
+    if request.mimetype != "application/x-www-form-urlencoded":
+        return
+    try:
+        parse_qsl(request.get_data(cache=True).decode("latin-1"), keep_blank_values=True, errors="strict")
+    except UnicodeDecodeError:
+        raise BadRequest("The request is not valid UTF-8.") from None
 
 
 def _address_key() -> str:

@@ -90,9 +90,9 @@ def bulk(account: Account, body: BulkIn):
 
 
 @api.route("/accounts/<account_id>/suppressions", "GET",
-           summary="The changes feed: additions and removals in commit order", query=api.PageQuery,
+           summary="The changes feed: additions and removals in commit order", query=api.LongPageQuery,
            response=ChangePage, tag=TAG)
-def feed(account: Account, query: api.PageQuery):
+def feed(account: Account, query: api.LongPageQuery):
     if not isinstance(api.decode_cursor(query.cursor), (int, type(None))):
         raise PortalError("The cursor is not valid.", code="invalid_cursor")
     return api.paginate(operations.changes_for(account.id), SuppressionChange.seq, query, serialize_change,

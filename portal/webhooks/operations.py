@@ -7,40 +7,27 @@ import json
 import secrets
 import uuid
 from typing import Any
-from urllib.parse import urlsplit
 
-from flask import current_app
 from sqlalchemy import select
 
 from portal.db import isoformat, utcnow
 from portal.errors import NotFound, ValidationFailed
 from portal.extensions import db
 from portal.outbox.models import OutboxMessage
+from portal.webhooks import targets
 from portal.webhooks.models import WebhookEndpoint, WebhookEvent
 
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 MAX_ENDPOINTS = 20
 
 
-def _loopback_http_allowed() -> bool:
-    config = current_app.config
-    return bool(config.get("TESTING") or config.get("PORTAL_WEBHOOKS_ALLOW_HTTP_LOOPBACK"))
-
-
 def check_url(url: str) -> str:
-    """The URL if it may receive webhooks: https, or http to loopback in tests; else 422."""
+    """The URL if it may receive webhooks (https to a public address, see targets); else 422."""
     try:
-        parts = urlsplit(url.strip())
-        parts.port  # noqa: B018  (raises on a bad port)
-    except ValueError:
-        raise ValidationFailed("The webhook url is not a valid URL.") from None
-    if parts.username or parts.password or not parts.hostname:
-        raise ValidationFailed("The webhook url needs a host and no credentials.")
-    if parts.scheme == "https":
-        return url.strip()
-    if parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS and _loopback_http_allowed():
-        return url.strip()
-    raise ValidationFailed("The webhook url must use https.")
+        targets.check(url)
+    except targets.TargetRefused as refused:
+        raise ValidationFailed(f"The webhook url is refused: {refused}.",
+                               details=[{"loc": ["url"], "msg": str(refused)}]) from None
+    return url.strip()
 
 
 def check_events(events: list[str]) -> list[str]:

@@ -101,8 +101,10 @@ ROOT = __import__("pathlib").Path(__file__).resolve().parents[2]
 class LiveServer:
     """The portal under gunicorn on loopback, in its own process, on the test's database."""
 
-    def __init__(self, database_url: str, *, workers: int = 1, threads: int = 4, log_level: str = "warning",
+    def __init__(self, database_url: str, *, workers: int | None = 1, threads: int = 4, log_level: str = "warning",
                  log_path=None, **env: str):
+        """With ``workers=None``: the documented ``gunicorn wsgi:app`` and only a bind address
+        (workers, threads and timeouts from gunicorn.conf.py and the environment)."""
         import os
 
         self.port = free_port()
@@ -110,8 +112,9 @@ class LiveServer:
         self.env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "test-secret-key",
                     "PORTAL_BASE_URL": "https://portal.test", **{k: str(v) for k, v in env.items()}}
         self.args = [__import__("sys").executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}",
-                     "--workers", str(workers), "--threads", str(threads), "--worker-class", "gthread",
                      "--log-level", log_level, "wsgi:app"]
+        if workers is not None:
+            self.args[-1:-1] = ["--workers", str(workers), "--threads", str(threads), "--worker-class", "gthread"]
         self.log_path = log_path  # where gunicorn's log goes (inherited stderr when None)
         self.process = None
 

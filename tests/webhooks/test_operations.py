@@ -73,10 +73,10 @@ def test_only_https_urls_are_accepted(app, create_account, url):
         operations.create_endpoint(create_account().id, url=url, events=["confirmed"])
 
 
-def test_http_loopback_needs_testing_or_the_flag(app, create_account):
+def test_http_loopback_needs_the_flag_even_in_testing(app, create_account):
     account = create_account()
-    app.config["TESTING"] = False
-    with pytest.raises(ValidationFailed):
+    app.config["PORTAL_WEBHOOKS_ALLOW_HTTP_LOOPBACK"] = False  # TESTING alone no longer allows it
+    with pytest.raises(ValidationFailed, match="loopback"):
         operations.create_endpoint(account.id, url="http://127.0.0.1:9/h", events=["confirmed"])
     app.config["PORTAL_WEBHOOKS_ALLOW_HTTP_LOOPBACK"] = True
     assert operations.create_endpoint(account.id, url="http://localhost:9/h", events=["confirmed"]).id

@@ -1,0 +1,134 @@
+"""One configuration: every setting read from the environment in portal/config.py only, typed and
+validated at start-up (a bad value stops the app naming the variable), the README's table checked
+against it, and warnings for a production start that would misbehave."""
+from __future__ import annotations
+
+import ast
+import importlib
+import os
+import pathlib
+import re
+import subprocess
+import sys
+
+import pytest
+
+import portal.config
+from portal import create_app
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def environment(monkeypatch):
+    """Set variables, reload the config (as a fresh start would read it); restored afterwards."""
+    def set_and_reload(**variables):
+        for name, value in variables.items():
+            monkeypatch.setenv(name, value)
+        return importlib.reload(portal.config)
+
+    yield set_and_reload
+    monkeypatch.undo()
+    importlib.reload(portal.config)
+
+
+@pytest.mark.parametrize("name,value", [
+    ("PORTAL_OUTBOX_BATCH_SIZE", "fifty"), ("PORTAL_OUTBOX_BATCH_SIZE", "0"), ("MAIL_PORT", "-1"),
+    ("PORTAL_WEBHOOK_TIMEOUT_SECONDS", "nan"), ("PORTAL_FAST_LOOKUP", "maybe"),
+    ("PORTAL_SIGNUP_IP_LIMIT", "lots per hour"), ("PORTAL_BASE_URL", "ftp://portal.example"),
+    ("RATELIMIT_STORAGE_URI", "localhost:6379"), ("PORTAL_FEEDBACK_MAX_BYTES", "10MB"),
+    ("PORTAL_CONFIRM_MAX_AGE_DAYS", "0"), ("PORTAL_WEBHOOKS_ALLOW_HTTP_LOOPBACK", "sometimes"),
+])
+def test_a_bad_value_stops_the_app_naming_the_variable(environment, tmp_path, name, value):
+    config = environment(**{name: value, "DATABASE_URL": f"sqlite:///{tmp_path}/x.sqlite3"})
+    with pytest.raises(config.ConfigError) as raised:
+        create_app(config.Config)
+    assert f"{name}={value!r}" in str(raised.value)
+
+
+def test_the_documented_start_refuses_a_bad_value(tmp_path):
+    """``gunicorn wsgi:app`` and ``flask --app wsgi`` import wsgi: the start stops with the message."""
+    env = {**os.environ, "PORTAL_OUTBOX_LEASE_SECONDS": "five minutes",
+           "DATABASE_URL": f"sqlite:///{tmp_path}/x.sqlite3"}
+    result = subprocess.run([sys.executable, "-c", "import wsgi"], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode != 0
+    assert "Invalid configuration in the environment" in result.stderr
+    assert "PORTAL_OUTBOX_LEASE_SECONDS='five minutes': must be a whole number" in result.stderr
+
+
+def test_settings_once_documented_but_never_read_are_read(environment, tmp_path):
+    config = environment(PORTAL_FEEDBACK_MAX_BYTES="2048", PORTAL_WEBHOOKS_ALLOW_HTTP_LOOPBACK="yes",
+                         PORTAL_PENDING_RETENTION_DAYS="9", DATABASE_URL=f"sqlite:///{tmp_path}/x.sqlite3")
+    app = create_app(config.Config)
+    assert app.config["PORTAL_FEEDBACK_MAX_BYTES"] == 2048
+    assert app.config["PORTAL_WEBHOOKS_ALLOW_HTTP_LOOPBACK"] is True
+    assert app.config["PORTAL_PENDING_RETENTION_DAYS"] == 9
+    with app.test_request_context("/api/v1/feedback/arf", method="POST"):
+        from portal.limits import body_limit
+
+        assert body_limit() == 2048
+
+
+#: Reads of the environment that are not settings (the operator's login name as a default actor)
+#: or that another change moves into config.py (the complaint policy).
+NOT_SETTINGS = {"portal/accounts/cli.py", "portal/accounts/policy.py"}
+
+
+def test_no_module_but_config_reads_the_environment():
+    readers = []
+    for path in sorted((ROOT / "portal").rglob("*.py")):
+        relative = path.relative_to(ROOT).as_posix()
+        if relative in NOT_SETTINGS or relative == "portal/config.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv") and \
+                    isinstance(node.value, ast.Name) and node.value.id == "os":
+                readers.append(f"{relative}:{node.lineno}")
+    assert readers == []
+
+
+def _readme_variables() -> set[str]:
+    text = (ROOT / "README.md").read_text()
+    section = text.split("\n## Configuration\n", 1)[1].split("\n## ", 1)[0]
+    names = set()
+    for line in section.splitlines():
+        if line.startswith("| `"):
+            names.update(re.findall(r"`([A-Z][A-Z0-9_]+)`", line.split(" | ")[0]))
+    return names
+
+
+def _setting_variables() -> set[str]:
+    variables = set(portal.config.VARIABLES)
+    try:  # the complaint policy's settings, wherever they are read (moving into config.py)
+        from portal.accounts.policy import SETTINGS
+        variables |= set(SETTINGS)
+    except ImportError:
+        pass
+    return variables
+
+
+def test_every_setting_has_a_readme_row_and_every_row_a_setting():
+    documented, read = _readme_variables(), _setting_variables()
+    assert sorted(read - documented) == [], "settings without a README row"
+    assert sorted(documented - read) == [], "README rows that no code reads"
+
+
+def _start(tmp_path, **variables) -> str:
+    env = {key: value for key, value in os.environ.items() if key not in ("SECRET_KEY", "PORTAL_BASE_URL")}
+    env.update(DATABASE_URL=f"sqlite:///{tmp_path}/x.sqlite3", **variables)
+    result = subprocess.run([sys.executable, "-c", "import wsgi"], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return result.stderr
+
+
+def test_a_production_start_warns_of_http_and_the_development_key(tmp_path):
+    log = _start(tmp_path, PORTAL_BASE_URL="http://portal.example")
+    assert "PORTAL_BASE_URL is http://" in log and "mailbox providers reject" in log
+    assert "SECRET_KEY is the development key" in log
+
+
+def test_a_proper_production_start_warns_of_nothing(tmp_path):
+    log = _start(tmp_path, PORTAL_BASE_URL="https://portal.example", SECRET_KEY="x" * 40)
+    assert "configuration:" not in log
