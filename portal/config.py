@@ -113,6 +113,17 @@ class Config:
     PORTAL_SOFT_BOUNCE_LIMIT = int(os.environ.get("PORTAL_SOFT_BOUNCE_LIMIT", "3"))
     #: Events younger than this are left for the next ledger checkpoint.
     PORTAL_LEDGER_SEAL_GRACE = timedelta(seconds=int(os.environ.get("PORTAL_LEDGER_SEAL_GRACE_SECONDS", "60")))
+    #: The Ed25519 key that signs checkpoints (PEM, PKCS#8; default ``<instance>/ledger-signing.pem``).
+    PORTAL_LEDGER_SIGNING_KEY_PATH = os.environ.get("PORTAL_LEDGER_SIGNING_KEY_PATH") or None
+    #: The secret of the events' keyed hashes (hex; default ``<instance>/ledger-hmac.key``). Kept
+    #: apart from the signing key: it must verify every event ever written, across rotations.
+    PORTAL_LEDGER_HMAC_KEY_PATH = os.environ.get("PORTAL_LEDGER_HMAC_KEY_PATH") or None
+    #: Public keys (PEM files, comma-separated) that signed older checkpoints: still served and trusted.
+    PORTAL_LEDGER_RETIRED_KEY_PATHS = _list("PORTAL_LEDGER_RETIRED_KEY_PATHS")
+    #: Create an absent key file (development); set to 0 in production so a lost key is an error.
+    PORTAL_LEDGER_CREATE_KEYS = _bool("PORTAL_LEDGER_CREATE_KEYS", True)
+    #: Where each signed checkpoint is appended as a JSON line (default ``<instance>/ledger-anchors``).
+    PORTAL_LEDGER_ANCHOR_DIR = os.environ.get("PORTAL_LEDGER_ANCHOR_DIR") or None
 
 
 class TestingConfig(Config):
