@@ -6,10 +6,11 @@ from sqlalchemy import select
 
 from portal import api
 from portal.accounts.models import Account
-from portal.consent import operations
+from portal.consent import operations, proofs
 from portal.consent.models import LedgerCheckpoint
 from portal.subscriptions.operations import find_contact
 from portal.addresses import normalise
+from portal.errors import NotFound
 from portal.extensions import db
 
 
@@ -40,6 +41,29 @@ def contact_ledger(account: Account, query: LedgerQuery):
     contact = find_contact(account.id, normalise(query.email))
     events = operations.events_for_contact(contact.id) if contact else []
     return {"email": query.email, "events": [operations.serialize(event) for event in events]}
+
+
+class ProofOut(api.Schema):
+    format: str
+    generated_at: str
+    account_id: str
+    contact_id: int
+    #: Null once the contact is erased.
+    email: str | None
+    events: list[dict]
+    consent_texts: list[dict]
+    checkpoints: list[dict]
+    keys_url: str
+
+
+@api.route("/accounts/<account_id>/ledger/proof", "GET", summary="A contact's proof bundle: every event, "
+           "the consent texts, the chain and the signed checkpoints that seal them (check it offline with "
+           "python -m portal.consent.verify)", query=LedgerQuery, response=ProofOut, tag="ledger")
+def contact_proof(account: Account, query: LedgerQuery):
+    contact = find_contact(account.id, normalise(query.email))
+    if contact is None:
+        raise NotFound("No contact with this address in this account.")
+    return proofs.bundle(contact)
 
 
 class CheckpointsQuery(api.Schema):

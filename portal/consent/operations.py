@@ -74,6 +74,8 @@ def record(type: str, *, contact, source: str, list_id: str | None = None,
     """
     personal = _personal(contact.email, ip, user_agent, page_url)
     salt, commitments = _commit(personal)
+    if consent_text_id is not None:  # binds the exact words to the event: proof bundles carry them
+        evidence = {**(evidence or {}), "consent_text_sha256": _consent_text_sha256(consent_text_id)}
     # Appends to one chain take turns on the contact's row (PostgreSQL; SQLite has one writer).
     # Other contacts' chains are untouched: there is no global lock.
     contacts = contact.__table__
@@ -103,6 +105,12 @@ def record(type: str, *, contact, source: str, list_id: str | None = None,
             if attempt == 4:
                 raise
     raise AssertionError("unreachable")
+
+
+def _consent_text_sha256(consent_text_id: int) -> str | None:
+    texts = ConsentEvent.__table__.metadata.tables["consent_texts"]  # consent is a leaf: no import
+    words = db.session.scalar(select(texts.c.text).where(texts.c.id == consent_text_id))
+    return hashlib.sha256(words.encode()).hexdigest() if words is not None else None
 
 
 def _clip(value: str | None, length: int) -> str | None:
