@@ -27,6 +27,7 @@ PURPOSES: dict[str, str | None] = {
     "preferences": None,
     "complaint": None,
     "erase": "PORTAL_CONFIRM_MAX_AGE",
+    "receipt": None,
 }
 
 
