@@ -65,14 +65,16 @@ def ip_prefix(ip: str | None) -> str | None:
 def record(type: str, *, contact, source: str, list_id: str | None = None,
            ip: str | None = None, user_agent: str | None = None, page_url: str | None = None,
            message_ref: str | None = None, consent_text_id: int | None = None,
-           evidence: dict[str, Any] | None = None, occurred_at: datetime | None = None) -> ConsentEvent:
+           evidence: dict[str, Any] | None = None, occurred_at: datetime | None = None,
+           email: str | None = None) -> ConsentEvent:
     """Append one event to ``contact``'s chain (flushes, never commits).
 
     :param contact: a flushed :class:`~portal.subscriptions.models.Contact`.
     :param evidence: non-personal facts only (ids, versions, reasons); personal data goes in
         the named arguments so that erasure can find it.
+    :param email: the address as the person typed it (signup), when it differs from the contact's.
     """
-    personal = _personal(contact.email, ip, user_agent, page_url)
+    personal = _personal(_clip(email, 320) or contact.email, ip, user_agent, page_url)
     salt, commitments = _commit(personal)
     if consent_text_id is not None:  # binds the exact words to the event: proof bundles carry them
         evidence = {**(evidence or {}), "consent_text_sha256": _consent_text_sha256(consent_text_id)}
