@@ -33,10 +33,11 @@ from portal import create_app  # noqa: E402
 from portal.addresses import email_hash  # noqa: E402
 from portal.consent.models import GENESIS  # noqa: E402
 from portal.consent.operations import commitment, event_hash, ip_prefix  # noqa: E402
+from portal.consent.keys import event_mac  # noqa: E402
 
 COLUMNS = ("account_id", "contact_id", "seq", "type", "occurred_at", "list_id", "source", "message_ref",
            "consent_text_id", "evidence", "email", "ip", "ip_prefix", "user_agent", "page_url", "pii_salt",
-           "pii_commitments", "prev_hash", "hash", "redacted_at")
+           "pii_commitments", "prev_hash", "hash", "redacted_at", "mac")
 TYPES = ("signup_requested", "confirmation_sent", "confirmed", "unsubscribed", "resubscribed")
 
 
@@ -121,7 +122,7 @@ def events(account_id: str, list_id: str, text_id: int, contact_ids: list[int], 
             yield (account_id, contact_id, seq, event.type, event.occurred_at, list_id, event.source, None,
                    event.consent_text_id, json.dumps(event.evidence), email, ip, personal["ip_prefix"],
                    personal["user_agent"], personal["page_url"], salt, json.dumps(commitments), event.prev_hash,
-                   event.hash, None)
+                   event.hash, None, event_mac(event.hash))
 
 
 def bulk_insert(app, rows) -> None:

@@ -289,6 +289,17 @@ class Config:
     PORTAL_REQUEST_TIMEOUT_SECONDS = _int("PORTAL_REQUEST_TIMEOUT_SECONDS", 30, low=1)
     #: gunicorn: longest wait for the next bytes of a client's request (headers or body).
     PORTAL_READ_TIMEOUT_SECONDS = _float("PORTAL_READ_TIMEOUT_SECONDS", 5.0, low=0.1)
+    #: The Ed25519 key that signs checkpoints (PEM, PKCS#8; default ``<instance>/ledger-signing.pem``).
+    PORTAL_LEDGER_SIGNING_KEY_PATH = _str("PORTAL_LEDGER_SIGNING_KEY_PATH")
+    #: The secret of the events' keyed hashes (hex; default ``<instance>/ledger-hmac.key``). Kept
+    #: apart from the signing key: it must verify every event ever written, across rotations.
+    PORTAL_LEDGER_HMAC_KEY_PATH = _str("PORTAL_LEDGER_HMAC_KEY_PATH")
+    #: Public keys (PEM files, comma-separated) that signed older checkpoints: still served and trusted.
+    PORTAL_LEDGER_RETIRED_KEY_PATHS = _list("PORTAL_LEDGER_RETIRED_KEY_PATHS")
+    #: Create an absent key file (development); set to 0 in production so a lost key is an error.
+    PORTAL_LEDGER_CREATE_KEYS = _bool("PORTAL_LEDGER_CREATE_KEYS", True)
+    #: Where each signed checkpoint is appended as a JSON line (default ``<instance>/ledger-anchors``).
+    PORTAL_LEDGER_ANCHOR_DIR = _str("PORTAL_LEDGER_ANCHOR_DIR")
 
 
 class TestingConfig(Config):

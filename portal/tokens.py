@@ -29,6 +29,7 @@ PURPOSES: dict[str, str | None] = {
     "erase": "PORTAL_CONFIRM_MAX_AGE",
     #: The undo offered on an unsubscribe's own answer page, bound to that unsubscribe event.
     "undo": "PORTAL_UNDO_MAX_AGE",
+    "receipt": None,
 }
 
 

@@ -1,13 +1,14 @@
-"""``flask ledger ...``: verify and seal the consent ledger."""
+"""``flask ledger ...``: verify and seal the consent ledger, make its keys."""
 from __future__ import annotations
 
+import os
 import sys
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from portal.consent import operations
+from portal.consent import anchors, keys, operations
 from portal.extensions import db
 
 cli = AppGroup("ledger", help="The consent ledger.")
@@ -15,11 +16,13 @@ cli = AppGroup("ledger", help="The consent ledger.")
 
 @cli.command("verify")
 @click.option("--max-problems", default=20, show_default=True, help="How many problems to list.")
-def verify_command(max_problems: int) -> None:
-    """Check every event's hash chain and every checkpoint; exit 1 naming the first bad event."""
-    report = operations.verify()
+@click.option("--anchors", "anchor_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="A copy of the anchor log kept elsewhere (repeatable); default: the local anchor log.")
+def verify_command(max_problems: int, anchor_files: tuple[str, ...]) -> None:
+    """Check every event's chain and keyed hash, every signed checkpoint, and the anchor copies."""
+    report = operations.verify(list(anchor_files) or None)
     click.echo(f"checked {report.events} events in {report.chains} chains, "
-               f"{report.checkpoints} checkpoints")
+               f"{report.checkpoints} checkpoints, {report.anchors} anchored checkpoints")
     if report.ok:
         click.echo("ledger intact")
         return
@@ -30,13 +33,42 @@ def verify_command(max_problems: int) -> None:
 
 
 @cli.command("seal")
-def seal_command() -> None:
-    """Seal the events not yet in a checkpoint (run it from cron, every few minutes)."""
-    checkpoint = operations.seal(current_app.config["PORTAL_LEDGER_SEAL_GRACE"])
+@click.option("--adopt-legacy", is_flag=True,
+              help="Once, after upgrading: let the first signed checkpoint vouch for events written "
+                   "before keyed hashes.")
+def seal_command(adopt_legacy: bool) -> None:
+    """Seal the events not yet in a signed checkpoint (run it from cron, every few minutes)."""
+    try:
+        checkpoint = operations.seal(current_app.config["PORTAL_LEDGER_SEAL_GRACE"], adopt_legacy=adopt_legacy)
+    except operations.LedgerTampered as error:
+        db.session.rollback()
+        click.echo(f"LEDGER TAMPERED, nothing sealed: {error}", err=True)
+        sys.exit(1)
     db.session.commit()
+    anchors.publish()
     if checkpoint is None:
         click.echo("nothing new to seal")
     else:
-        click.echo(f"checkpoint {checkpoint.id}: events {checkpoint.first_event_id}.."
-                   f"{checkpoint.last_event_id} ({checkpoint.event_count})")
+        click.echo(f"checkpoint {checkpoint.seq}: events {checkpoint.first_event_id}.."
+                   f"{checkpoint.last_event_id} ({checkpoint.event_count}), signed by {checkpoint.key_id}")
+
+
+@cli.command("keygen")
+@click.option("--signing", "signing_path", type=click.Path(dir_okay=False), help="Write a new signing key here.")
+@click.option("--hmac", "hmac_path", type=click.Path(dir_okay=False), help="Write a new HMAC key here.")
+def keygen_command(signing_path: str | None, hmac_path: str | None) -> None:
+    """Write new ledger key files (never over an existing file); print the signing key's id."""
+    if not signing_path and not hmac_path:
+        raise click.UsageError("give --signing PATH, --hmac PATH or both")
+    for path in filter(None, (signing_path, hmac_path)):
+        if os.path.exists(path):
+            raise click.UsageError(f"{path} exists: a ledger key is never overwritten")
+    if hmac_path:
+        keys.generate_hmac_key(hmac_path)
+        click.echo(f"HMAC key written to {hmac_path}")
+    if signing_path:
+        key = keys.generate_signing_key(signing_path)
+        click.echo(f"signing key {keys.key_id_of(key.public_key())} written to {signing_path}")
+
+
 commands = [cli]

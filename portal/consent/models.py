@@ -86,11 +86,18 @@ class ConsentEvent(db.Model):
     pii_commitments: Mapped[dict[str, str]] = mapped_column(JSONType, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    #: HMAC of ``hash`` with the ledger key (outside the database); NULL only on events written
+    #: before keyed hashes, which the first signed checkpoint vouches for.
+    mac: Mapped[str | None] = mapped_column(String(64))
     redacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class LedgerCheckpoint(db.Model):
-    """A seal over every event with an id up to ``last_event_id``, chained to the previous seal."""
+    """A seal over every event with an id up to ``last_event_id``, chained to the previous seal.
+
+    Rows are inserted, never changed (the database refuses UPDATE, DELETE and TRUNCATE), and
+    each signed one is also appended to the anchor log outside the database.
+    """
 
     __tablename__ = "ledger_checkpoints"
 
@@ -102,3 +109,17 @@ class LedgerCheckpoint(db.Model):
     prev_digest: Mapped[str] = mapped_column(String(64), unique=True)
     digest: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: Position in the chain of checkpoints, from 1.
+    seq: Mapped[int | None] = mapped_column(Integer, unique=True)
+    # Signed checkpoints (NULL on those sealed before signing): ``digest`` is then the SHA-256 of
+    # the signed fields (see :mod:`portal.consent.verify`), ``events_root`` the Merkle root of
+    # the sealed events' hashes in id order.
+    events_root: Mapped[str | None] = mapped_column(String(64))
+    key_id: Mapped[str | None] = mapped_column(String(16))
+    #: Ed25519, base64url.
+    signature: Mapped[str | None] = mapped_column(String(100))
+
+    @property
+    def signed(self) -> bool:
+        """Whether this checkpoint carries a signature (not one sealed before signing)."""
+        return self.signature is not None

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-import json
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -17,24 +16,15 @@ from typing import Any, Iterator
 from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
-from portal.consent import actors
+from portal.consent import actors, keys
 from portal.consent.actors import Actor
 from portal.consent.models import GENESIS, PERSONAL_FIELDS, ConsentEvent, LedgerCheckpoint
+from portal.consent.verify import checkpoint_digest, checkpoint_problem, commitment, merkle_root, payload_hash
 from portal.db import isoformat, utcnow
 from portal.extensions import db
 
-
-def _canonical(value: Any) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
-
-
-def commitment(salt: str, name: str, value: str) -> str:
-    """Salted hash of one personal field's value."""
-    return hashlib.sha256(f"{salt}\0{name}\0{value}".encode()).hexdigest()
-
-
-def event_hash(event) -> str:
-    """The hash of an event: its non-personal content, commitments and predecessor."""
+def event_payload(event) -> dict[str, Any]:
+    """What an event's hash covers: its non-personal content, commitments and predecessor."""
     content = {
         "account_id": event.account_id,
         "contact_id": event.contact_id,
@@ -52,7 +42,16 @@ def event_hash(event) -> str:
     if event.actor is not None:  # events from before actors were kept hash as they did
         content["actor"] = event.actor
         content["actor_key_id"] = event.actor_key_id
-    return hashlib.sha256(_canonical(content)).hexdigest()
+    return content
+
+
+def event_hash(event) -> str:
+    """The hash of an event: SHA-256 of its canonical :func:`event_payload`.
+
+    Its ``mac`` (:func:`portal.consent.keys.event_mac`) keys this hash, so whatever the payload
+    holds is covered by both; anyone can recompute the hash, only the key holder the mac.
+    """
+    return payload_hash(event_payload(event))
 
 
 def ip_prefix(ip: str | None) -> str | None:
@@ -71,17 +70,20 @@ def record(type: str, *, contact, source: str, list_id: str | None = None,
            ip: str | None = None, user_agent: str | None = None, page_url: str | None = None,
            message_ref: str | None = None, consent_text_id: int | None = None,
            evidence: dict[str, Any] | None = None, occurred_at: datetime | None = None,
-           actor: Actor | None = None) -> ConsentEvent:
+           actor: Actor | None = None, email: str | None = None) -> ConsentEvent:
     """Append one event to ``contact``'s chain (flushes, never commits).
 
     :param contact: a flushed :class:`~portal.subscriptions.models.Contact`.
     :param actor: who acted; by default :func:`portal.consent.actors.current`.
     :param evidence: non-personal facts only (ids, versions, reasons); personal data goes in
         the named arguments so that erasure can find it.
+    :param email: the address as the person typed it (signup), when it differs from the contact's.
     """
-    personal = _personal(contact.email, ip, user_agent, page_url)
+    personal = _personal(_clip(email, 320) or contact.email, ip, user_agent, page_url)
     salt, commitments = _commit(personal)
     actor = actor or actors.current()
+    if consent_text_id is not None:  # binds the exact words to the event: proof bundles carry them
+        evidence = {**(evidence or {}), "consent_text_sha256": _consent_text_sha256(consent_text_id)}
     # Appends to one chain take turns on the contact's row (PostgreSQL; SQLite has one writer).
     # Other contacts' chains are untouched: there is no global lock.
     contacts = contact.__table__
@@ -101,6 +103,7 @@ def record(type: str, *, contact, source: str, list_id: str | None = None,
             pii_salt=salt if commitments else None, pii_commitments=commitments, **personal,
         )
         event.hash = event_hash(event)
+        event.mac = keys.event_mac(event.hash)
         try:
             with db.session.begin_nested():
                 db.session.add(event)
@@ -110,6 +113,12 @@ def record(type: str, *, contact, source: str, list_id: str | None = None,
             if attempt == 4:
                 raise
     raise AssertionError("unreachable")
+
+
+def _consent_text_sha256(consent_text_id: int) -> str | None:
+    texts = ConsentEvent.__table__.metadata.tables["consent_texts"]  # consent is a leaf: no import
+    words = db.session.scalar(select(texts.c.text).where(texts.c.id == consent_text_id))
+    return hashlib.sha256(words.encode()).hexdigest() if words is not None else None
 
 
 def _clip(value: str | None, length: int) -> str | None:
@@ -146,12 +155,23 @@ class NewEvent:
 def record_many(new_events: list[NewEvent]) -> int:
     """Append many events in one insert (imports); each still joins its contact's chain.
 
-    The contacts' rows are locked in id order (as :func:`record` locks one), their chain heads
-    are read in one query, and events of one contact in the batch chain on each other.
     Returns the number of events written (flushes, never commits).
     """
+    rows = chain_many(new_events)
+    if rows:
+        db.session.execute(ConsentEvent.__table__.insert(), rows)
+    return len(rows)
+
+
+def chain_many(new_events: list[NewEvent]) -> list[dict[str, Any]]:
+    """The rows of ``new_events``, chained, hashed and keyed, for the caller to insert (COPY).
+
+    The contacts' rows are locked in id order (as :func:`record` locks one), their chain heads
+    are read in one query, and events of one contact in the batch chain on each other. The
+    caller must insert the rows in this transaction, in this order.
+    """
     if not new_events:
-        return 0
+        return []
     contacts = ConsentEvent.__table__.metadata.tables["contacts"]  # consent is a leaf: no import
     ids = sorted({event.contact_id for event in new_events})
     db.session.execute(select(contacts.c.id).where(contacts.c.id.in_(ids)).order_by(contacts.c.id)
@@ -164,8 +184,7 @@ def record_many(new_events: list[NewEvent]) -> int:
         row = _event_row(new, seq + 1, prev_hash, new.actor or default_actor)
         heads[new.contact_id] = (row["seq"], row["hash"])
         rows.append(row)
-    db.session.execute(ConsentEvent.__table__.insert(), rows)
-    return len(rows)
+    return rows
 
 
 def _chain_heads(contact_ids: list[int]) -> dict[int, tuple[int, str]]:
@@ -187,6 +206,7 @@ def _event_row(new: NewEvent, seq: int, prev_hash: str, actor: Actor) -> dict[st
                actor=actor.kind, actor_key_id=actor.key_id, pii_salt=salt if commitments else None, pii_commitments=commitments,
                redacted_at=None, **personal)
     row["hash"] = event_hash(SimpleNamespace(**row))
+    row["mac"] = keys.event_mac(row["hash"])
     return row
 
 
@@ -246,7 +266,17 @@ def drop_full_ips(older_than: datetime) -> int:
 
 # --- checkpoints ------------------------------------------------------------------------
 
-def _digest(prev_digest: str, hashes: Iterator[str]) -> tuple[str, int]:
+class LedgerTampered(Exception):
+    """Seal refused: events in the range to seal were not written with the ledger key."""
+
+    def __init__(self, event_ids: list[int], message: str):
+        super().__init__(f"event {event_ids[0]}: {message}"
+                         + (f" (and {len(event_ids) - 1} more)" if len(event_ids) > 1 else ""))
+        self.event_ids = event_ids
+
+
+def _legacy_digest(prev_digest: str, hashes: Iterator[str]) -> tuple[str, int]:
+    """The digest of a checkpoint sealed before signing: SHA-256 over the hashes in id order."""
     digest = hashlib.sha256(prev_digest.encode())
     count = 0
     for value in hashes:
@@ -255,36 +285,89 @@ def _digest(prev_digest: str, hashes: Iterator[str]) -> tuple[str, int]:
     return digest.hexdigest(), count
 
 
-def _hashes_between(after_id: int, last_id: int) -> Iterator[str]:
-    return db.session.scalars(
-        select(ConsentEvent.hash)
+def _events_between(after_id: int, last_id: int):
+    return db.session.execute(
+        select(ConsentEvent.id, ConsentEvent.hash, ConsentEvent.mac)
         .where(ConsentEvent.id > after_id, ConsentEvent.id <= last_id)
         .order_by(ConsentEvent.id).execution_options(yield_per=5000))
 
 
-def seal(grace: timedelta) -> LedgerCheckpoint | None:
-    """Seal every event older than ``grace`` not yet sealed; None when there is nothing new.
+def _hashes_between(after_id: int, last_id: int) -> Iterator[str]:
+    return (row.hash for row in _events_between(after_id, last_id))
 
-    Events younger than ``grace`` wait for the next seal, and so do events newer than the start
-    of the oldest writing transaction still open (a long import), so that a transaction still in
-    flight with a lower id cannot commit into a range already sealed.
+
+def newest_checkpoint() -> LedgerCheckpoint | None:
+    """The last checkpoint of the chain."""
+    return db.session.scalars(select(LedgerCheckpoint).order_by(LedgerCheckpoint.seq.desc()).limit(1)).first()
+
+
+def _unkeyed_allowed(adopt_legacy: bool) -> bool:
+    """Events without a mac may be sealed only once, by the first signed checkpoint."""
+    first_signed = db.session.scalar(select(LedgerCheckpoint.id).where(LedgerCheckpoint.signature.is_not(None)))
+    return adopt_legacy and first_signed is None
+
+
+def _root_of_keyed(after_id: int, upto: int, adopt_legacy: bool) -> tuple[str, int]:
+    """Merkle root and count of the events to seal, refusing any the key did not write."""
+    forged, unkeyed, hashes = [], [], []
+    for row in _events_between(after_id, upto):
+        if row.mac is None:
+            unkeyed.append(row.id)
+        elif not keys.mac_matches(row.hash, row.mac):
+            forged.append(row.id)
+        hashes.append(row.hash)
+    if forged:
+        raise LedgerTampered(forged, "its keyed hash does not match: written without the ledger key")
+    if unkeyed and not _unkeyed_allowed(adopt_legacy):
+        raise LedgerTampered(unkeyed, "has no keyed hash (written before keyed hashes, or forged); "
+                                      "after an upgrade, seal once with --adopt-legacy")
+    return merkle_root(hashes), len(hashes)
+
+
+def seal(grace: timedelta, *, adopt_legacy: bool = False) -> LedgerCheckpoint | None:
+    """Seal, in a signed checkpoint, every event older than ``grace`` not yet sealed.
+
+    None when there is nothing new. Events younger than ``grace`` wait for the next seal, and
+    so do events newer than the start of the oldest writing transaction still open (a long
+    import), so that a transaction still in flight with a lower id cannot commit into a range
+    already sealed. Raises :class:`LedgerTampered` (and seals nothing) when an event in the
+    range lacks a valid keyed hash. Flushes; the caller commits, then calls
+    :func:`portal.consent.anchors.publish`.
     """
-    last = db.session.scalars(select(LedgerCheckpoint).order_by(LedgerCheckpoint.id.desc()).limit(1)).first()
+    last = newest_checkpoint()
     after_id = last.last_event_id if last else 0
-    prev_digest = last.digest if last else GENESIS
     upto = db.session.scalar(select(func.max(ConsentEvent.id)).where(
         ConsentEvent.id > after_id, ConsentEvent.occurred_at <= _seal_cutoff(grace)))
     if upto is None:
         return None
-    digest, count = _digest(prev_digest, _hashes_between(after_id, upto))
-    checkpoint = LedgerCheckpoint(first_event_id=after_id + 1, last_event_id=upto,
-                                  event_count=count, prev_digest=prev_digest, digest=digest)
+    root, count = _root_of_keyed(after_id, upto, adopt_legacy)
+    checkpoint = LedgerCheckpoint(seq=(last.seq if last else 0) + 1, first_event_id=after_id + 1,
+                                  last_event_id=upto, event_count=count, events_root=root,
+                                  prev_digest=last.digest if last else GENESIS,
+                                  created_at=utcnow(), key_id=keys.ledger_keys().signing_id)
+    key_id, checkpoint.signature = keys.sign(_canonical_body(checkpoint))
+    checkpoint.digest = checkpoint_digest(checkpoint_document(checkpoint))
     try:
         with db.session.begin_nested():
             db.session.add(checkpoint)
     except IntegrityError:
         return None  # another sealer got there first
     return checkpoint
+
+
+def checkpoint_document(checkpoint: LedgerCheckpoint) -> dict[str, Any]:
+    """A signed checkpoint as JSON: its signed fields, digest and signature (anchors, API, bundles)."""
+    return {"version": 2, "seq": checkpoint.seq, "prev_digest": checkpoint.prev_digest,
+            "first_event_id": checkpoint.first_event_id, "last_event_id": checkpoint.last_event_id,
+            "event_count": checkpoint.event_count, "events_root": checkpoint.events_root,
+            "created_at": isoformat(checkpoint.created_at), "key_id": checkpoint.key_id,
+            "digest": checkpoint.digest, "signature": checkpoint.signature}
+
+
+def _canonical_body(checkpoint: LedgerCheckpoint) -> bytes:
+    from portal.consent.verify import canonical, checkpoint_body
+
+    return canonical(checkpoint_body(checkpoint_document(checkpoint)))
 
 
 def _seal_cutoff(grace: timedelta) -> datetime:
@@ -303,7 +386,7 @@ def _seal_cutoff(grace: timedelta) -> datetime:
 
 @dataclass
 class Problem:
-    """One thing found wrong: the event (or checkpoint) and what."""
+    """One thing found wrong: the event (or checkpoint, by its seq) and what."""
 
     event_id: int | None
     message: str
@@ -321,6 +404,7 @@ class Report:
     events: int = 0
     chains: int = 0
     checkpoints: int = 0
+    anchors: int = 0
     problems: list[Problem] = field(default_factory=list)
 
     @property
@@ -328,59 +412,109 @@ class Report:
         return not self.problems
 
 
-def _check_event(event, expected_seq: int, expected_prev: str) -> str | None:
+def _personal_problem(event) -> str | None:
+    commitments = event.pii_commitments or {}
+    for name in PERSONAL_FIELDS:
+        value = getattr(event, name)
+        if value is None:
+            # Retention forgets the full IP but keeps its prefix; anything else needs a redaction.
+            retained = name == "ip" and event.ip_prefix is not None
+            if name in commitments and event.redacted_at is None and not retained:
+                return f"personal field {name!r} was removed without a redaction"
+            continue
+        expected = commitments.get(name)
+        if expected is None or event.pii_salt is None or commitment(event.pii_salt, name, value) != expected:
+            return f"personal field {name!r} was changed"
+    return None
+
+
+def _check_event(event, expected_seq: int, expected_prev: str, signed_upto: int) -> str | None:
     if event.seq != expected_seq:
         return f"chain of contact {event.contact_id} expects seq {expected_seq}, found {event.seq}"
     if event.prev_hash != expected_prev:
         return f"prev_hash does not match the hash of event seq {expected_seq - 1} of its chain"
-    for name in PERSONAL_FIELDS:
-        value = getattr(event, name)
-        if value is None:
-            continue
-        expected = (event.pii_commitments or {}).get(name)
-        if expected is None or event.pii_salt is None or commitment(event.pii_salt, name, value) != expected:
-            return f"personal field {name!r} was changed"
+    problem = _personal_problem(event)
+    if problem:
+        return problem
     if event_hash(event) != event.hash:
         return "content does not match its hash"
+    if event.mac is None:
+        if event.id > signed_upto:
+            return "has no keyed hash and no signed checkpoint vouches for it (inserted without the ledger key)"
+    elif not keys.mac_matches(event.hash, event.mac):
+        return "its keyed hash does not match: written or rewritten without the ledger key"
     return None
 
 
-def verify() -> Report:
-    """Check every chain and every checkpoint; problems are sorted by event id."""
+class _Chain:
+    """The state of one contact's chain while :func:`verify` walks it."""
+
+    def __init__(self, contact_id: int | None):
+        self.contact_id, self.seq, self.prev, self.broken = contact_id, 1, GENESIS, False
+
+
+def verify(anchor_files: list[str] | None = None) -> Report:
+    """Check every chain, every checkpoint, and the checkpoints against anchor copies.
+
+    :param anchor_files: JSON-lines copies of the signed checkpoints kept outside the database;
+        default: the local anchor log, when there is one. Problems are sorted by event id.
+    """
+    from portal.consent import anchors
+
     report = Report()
-    previous_contact, expected_seq, expected_prev, broken = None, 1, GENESIS, False
+    signed_upto = db.session.scalar(select(func.max(LedgerCheckpoint.last_event_id))
+                                    .where(LedgerCheckpoint.signature.is_not(None))) or 0
+    chain = _Chain(None)
     # Plain rows, not ORM objects: constant memory however long the ledger.
     events = db.session.execute(
         select(*ConsentEvent.__table__.columns).order_by(ConsentEvent.contact_id, ConsentEvent.seq)
         .execution_options(yield_per=2000))
     for event in events:
-        if event.contact_id != previous_contact:
-            previous_contact, expected_seq, expected_prev, broken = event.contact_id, 1, GENESIS, False
+        if event.contact_id != chain.contact_id:
+            chain = _Chain(event.contact_id)
             report.chains += 1
         report.events += 1
-        problem = None if broken else _check_event(event, expected_seq, expected_prev)
+        problem = None if chain.broken else _check_event(event, chain.seq, chain.prev, signed_upto)
         if problem:
             report.problems.append(Problem(event.id, problem))
-            broken = True  # one problem per chain: what follows a break cannot be judged
-        expected_seq, expected_prev = event.seq + 1, event.hash
+            chain.broken = True  # one problem per chain: what follows a break cannot be judged
+        chain.seq, chain.prev = event.seq + 1, event.hash
     _verify_checkpoints(report)
+    anchors.compare(report, anchor_files)
     report.problems.sort(key=lambda p: (p.event_id is None, p.event_id or 0, p.checkpoint_id or 0))
     return report
 
 
-def _verify_checkpoints(report: Report) -> None:
-    prev_digest, after_id = GENESIS, 0
-    for checkpoint in db.session.scalars(select(LedgerCheckpoint).order_by(LedgerCheckpoint.id)):
-        report.checkpoints += 1
-        if checkpoint.prev_digest != prev_digest or checkpoint.first_event_id != after_id + 1:
-            report.problems.append(Problem(None, "does not follow the previous checkpoint",
-                                           checkpoint.id))
-            return
-        digest, count = _digest(prev_digest, _hashes_between(after_id, checkpoint.last_event_id))
+def _checkpoint_problem(checkpoint: LedgerCheckpoint, signed_before: bool) -> str | None:
+    after_id = checkpoint.first_event_id - 1
+    if not checkpoint.signed:
+        if signed_before:
+            return "is not signed, yet follows signed checkpoints"
+        digest, count = _legacy_digest(checkpoint.prev_digest, _hashes_between(after_id, checkpoint.last_event_id))
         if digest != checkpoint.digest:
-            report.problems.append(Problem(
-                None,
-                f"sealed events {checkpoint.first_event_id}..{checkpoint.last_event_id} changed "
-                f"(checkpoint {checkpoint.id}: {checkpoint.event_count} sealed, {count} now)",
-                checkpoint.id))
-        prev_digest, after_id = checkpoint.digest, checkpoint.last_event_id
+            return (f"sealed events {checkpoint.first_event_id}..{checkpoint.last_event_id} changed "
+                    f"({checkpoint.event_count} sealed, {count} now)")
+        return None
+    problem = checkpoint_problem(checkpoint_document(checkpoint), keys.ledger_keys().public)
+    if problem:
+        return problem
+    hashes = list(_hashes_between(after_id, checkpoint.last_event_id))
+    if len(hashes) != checkpoint.event_count or merkle_root(hashes) != checkpoint.events_root:
+        return (f"sealed events {checkpoint.first_event_id}..{checkpoint.last_event_id} changed "
+                f"({checkpoint.event_count} sealed, {len(hashes)} now)")
+    return None
+
+
+def _verify_checkpoints(report: Report) -> None:
+    prev_digest, after_id, seq, signed_before = GENESIS, 0, 0, False
+    for checkpoint in db.session.scalars(select(LedgerCheckpoint).order_by(LedgerCheckpoint.seq)):
+        report.checkpoints += 1
+        if (checkpoint.prev_digest != prev_digest or checkpoint.first_event_id != after_id + 1
+                or checkpoint.seq != seq + 1):
+            report.problems.append(Problem(None, "does not follow the previous checkpoint", checkpoint.seq))
+            return
+        problem = _checkpoint_problem(checkpoint, signed_before)
+        if problem:
+            report.problems.append(Problem(None, problem, checkpoint.seq))
+        prev_digest, after_id, seq = checkpoint.digest, checkpoint.last_event_id, checkpoint.seq
+        signed_before = signed_before or checkpoint.signed

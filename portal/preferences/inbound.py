@@ -68,7 +68,9 @@ def unsubscribe_by_mail(raw: bytes, envelope_recipient: str | None = None) -> In
             holder = resolve("mailto", token)
         except TokenInvalid:
             continue
-        outcome = operations.unsubscribe(holder, operations.LIST, Context("mailto", message_ref=holder.message_ref))
+        context = Context("mailto", message_ref=holder.message_ref,
+                          inbound_message_id=str(message.get("Message-ID") or "").strip() or None)
+        outcome = operations.unsubscribe(holder, operations.LIST, context)
         return InboundResult(True, "unsubscribed" if outcome.changed else "already_unsubscribed",
                              holder.account.id, outcome.lists[0] if outcome.lists else
                              (holder.mailing_list.id if holder.mailing_list else None))

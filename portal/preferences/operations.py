@@ -42,6 +42,8 @@ class Context:
     ip: str | None = None
     user_agent: str | None = None
     message_ref: str | None = None
+    #: The Message-ID of an inbound mailto: unsubscribe mail (kept in the ledger's evidence).
+    inbound_message_id: str | None = None
 
 
 @dataclass
@@ -180,6 +182,8 @@ def person() -> Actor:
 
 
 def _record(holder: Holder, type_: str, list_id: str | None, context: Context, **evidence) -> ConsentEvent:
+    if context.inbound_message_id:
+        evidence["inbound_message_id"] = context.inbound_message_id[:500]
     event = ledger.record(type_, contact=holder.contact, source=context.source, list_id=list_id, ip=context.ip,
                           user_agent=context.user_agent, message_ref=context.message_ref, evidence=evidence,
                           actor=person())

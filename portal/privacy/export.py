@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from portal.complaints.models import Complaint
 from portal.consent import operations as ledger
+from portal.consent import proofs
 from portal.db import isoformat, utcnow
 from portal.extensions import db
 from portal.subscriptions.models import ConsentText, Contact, MailingList, SignupRequest, Subscription
@@ -27,6 +28,8 @@ def export_contact(contact: Contact) -> dict[str, Any]:
         "complaints": [_complaint(complaint) for complaint in _rows(Complaint, contact.id)],
         "suppressions": [_suppression(entry) for entry in
                          (entries_for(contact.email, contact.account_id) if contact.email else [])],
+        # Checkable offline: python -m portal.consent.verify with /.well-known/consent-ledger-keys.
+        "ledger_proof": proofs.bundle(contact),
     }
 
 

@@ -141,13 +141,17 @@ def request_signup(form: Form, *, email: str, name: str | None = None, evidence:
         return None
     if confirmations_sent_today(contact) >= current_app.config["PORTAL_CONFIRMATIONS_PER_DAY"]:
         return None
-    request = _reusable(wanted, form) or _new_request(form, contact, wanted, evidence)
+    request = _reusable(wanted, form) or _new_request(form, contact, wanted, evidence, submitted=(email, locale))
     send_confirmation(request, locale=locale)
     return request
 
 
-def _new_request(form: Form, contact: Contact, wanted, evidence: Evidence) -> SignupRequest:
-    """Record a new request, make it current on each list, and log ``signup_requested``."""
+def _new_request(form: Form, contact: Contact, wanted, evidence: Evidence,
+                 submitted: tuple[str, str] = ("", "en")) -> SignupRequest:
+    """Record a new request, make it current on each list, and log ``signup_requested``.
+
+    :param submitted: the address as typed and the page's locale, kept in the ledger.
+    """
     consent = form.consent_text
     request = SignupRequest(contact_id=contact.id, form_id=form.id, consent_text_id=consent.id,
                             list_ids=[mailing_list.id for mailing_list, _sub in wanted], source="form",
@@ -161,9 +165,9 @@ def _new_request(form: Form, contact: Contact, wanted, evidence: Evidence) -> Si
         subscription.signup_request_id = request.id
         ledger.record(EventType.SIGNUP_REQUESTED, contact=contact, source=f"form:{form.id}",
                       list_id=mailing_list.id, ip=evidence.ip, user_agent=evidence.user_agent,
-                      page_url=evidence.page_url, consent_text_id=consent.id,
+                      page_url=evidence.page_url, consent_text_id=consent.id, email=submitted[0] or None,
                       evidence={"signup_request_id": request.id, "form_id": form.id,
-                                "consent_text_version": consent.version})
+                                "consent_text_version": consent.version, "locale": submitted[1]})
     db.session.flush()
     return request
 

@@ -216,7 +216,16 @@ def confirm(token: str):
     db.session.commit()
     use_account(outcome.account)
     return render_template("subscriptions/confirm_done.html", account=outcome.account,
-                           lists=outcome.lists, status=outcome.status)
+                           lists=outcome.lists, status=outcome.status, receipt_url=receipt_url(request_id))
+
+
+def receipt_url(request_id: int) -> str | None:
+    """The consent receipt link of the request's contact."""
+    from portal.receipts.operations import receipt_token
+    from portal.subscriptions.models import SignupRequest
+
+    signup_request = db.session.get(SignupRequest, request_id)
+    return url_for("receipts.receipt_page", token=receipt_token(signup_request.contact_id)) if signup_request else None
 
 
 def _resend_limit() -> str:

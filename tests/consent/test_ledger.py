@@ -5,6 +5,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError
 
+from portal.consent import keys
 from portal.consent import operations as ledger
 from portal.consent.models import ConsentEvent
 
@@ -220,6 +221,7 @@ def test_seal_leaves_events_of_a_transaction_still_open(app, create_contact, db,
                       type="imported", occurred_at=utcnow() - timedelta(minutes=5), source="import:x",
                       evidence={}, pii_commitments={})
         event.hash = ledger.event_hash(event)
+        event.mac = keys.event_mac(event.hash)  # written by the portal, with the ledger key
         ledger_session.add(event)
         ledger_session.flush()
         record_some(early, 1)  # committed meanwhile, with a higher id

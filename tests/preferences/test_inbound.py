@@ -48,6 +48,8 @@ def test_b_6_apple_mail_unsubscribe_by_the_token_in_to(app, client, subscriber, 
     assert person.status == SubscriptionStatus.UNSUBSCRIBED
     [event] = person.events("unsubscribed")
     assert event.source == "mailto" and person.suppressions()[0].reason == "unsubscribed"
+    inbound_id = email.message_from_bytes(apple_mail, policy=email.policy.default)["Message-ID"]
+    assert inbound_id and event.evidence["inbound_message_id"] == inbound_id.strip()
     again = _post(client, platform_auth, _rewrite_to(apple_mail, address))
     assert again.json["action"] == "already_unsubscribed" and len(person.events("unsubscribed")) == 1
 

@@ -1,0 +1,1 @@
+"""Consent receipts: what a person agreed to, for them to keep (ISO/IEC TS 27560, Kantara CR)."""
