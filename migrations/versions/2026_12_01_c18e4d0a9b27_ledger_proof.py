@@ -7,7 +7,7 @@ Events written before this revision keep ``mac`` NULL; ``flask ledger seal --ado
 before it keep no signature and are verified as before, chained to by the first signed one.
 
 Revision ID: c18e4d0a9b27
-Revises: a7c3e9d21b44
+Revises: 4e1a7c9b2d63
 Create Date: 2026-12-01 19:40:00
 
 """
@@ -16,13 +16,14 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'c18e4d0a9b27'
-down_revision = 'a7c3e9d21b44'
+down_revision = '4e1a7c9b2d63'
 branch_labels = None
 depends_on = None
 
 _PERSONAL = ("email", "ip", "ip_prefix", "user_agent", "page_url", "pii_salt")
 _FIXED = ("id", "account_id", "contact_id", "seq", "type", "occurred_at", "list_id", "source",
-          "message_ref", "consent_text_id", "evidence", "pii_commitments", "prev_hash", "hash")
+          "message_ref", "consent_text_id", "evidence", "pii_commitments", "prev_hash", "hash",
+          "actor", "actor_key_id")
 
 
 def _pg_guard(fixed, redaction_rule):
