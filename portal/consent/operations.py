@@ -39,7 +39,7 @@ def event_payload(event) -> dict[str, Any]:
         "pii_commitments": event.pii_commitments or {},
         "prev_hash": event.prev_hash,
     }
-    if event.actor is not None:  # events from before actors were kept hash as they did
+    if getattr(event, "actor", None) is not None:  # events from before actors hash as they did
         content["actor"] = event.actor
         content["actor_key_id"] = event.actor_key_id
     return content

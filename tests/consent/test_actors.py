@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.exc import DBAPIError
 
+from portal.consent import keys
 from portal.consent import operations as ledger
 from portal.consent.models import ConsentEvent, EventType
 from portal.db import utcnow
@@ -83,7 +84,8 @@ def test_an_event_from_before_actors_were_kept_still_verifies(create_contact, ba
     db.session.commit()
     columns = {column.name: getattr(event, column.name) for column in ConsentEvent.__table__.columns}
     old_hash = ledger.event_hash(SimpleNamespace(**{**columns, "actor": None, "actor_key_id": None}))
-    hand_edit(db, backend, "UPDATE consent_events SET actor = NULL, actor_key_id = NULL, hash = :hash "
-              "WHERE id = :id", hash=old_hash, id=event.id)
+    # As the code before actors wrote it, under the ledger key (its mac keys the old hash).
+    hand_edit(db, backend, "UPDATE consent_events SET actor = NULL, actor_key_id = NULL, hash = :hash, "
+              "mac = :mac WHERE id = :id", hash=old_hash, mac=keys.event_mac(old_hash), id=event.id)
     db.session.expire_all()
     assert ledger.verify().ok and ledger.serialize(db.session.get(ConsentEvent, event.id))["actor"] is None
