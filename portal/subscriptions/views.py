@@ -120,6 +120,11 @@ def signup(form_id: str):
     use_account(signup_form.account)
     _embeddable(signup_form)
     form = SignupForm(formdata=_formdata())
+    # Where to send the browser, read before the commit: nothing after it touches the database,
+    # so a committed signup is always answered as one.
+    target = signup_form.redirect_url
+    if not target or origin_of(target) not in (signup_form.allowed_origins or []):
+        target = url_for("subscriptions.check_inbox", form_id=signup_form.id, lang=request.args.get("lang"))
     if not form.website.data:
         try:
             if not form.validate():
@@ -132,9 +137,6 @@ def signup(form_id: str):
     _answer_no_sooner_than(started + current_app.config["PORTAL_SIGNUP_MIN_SECONDS"])
     if request.is_json:
         return jsonify(status="pending_confirmation"), 202
-    target = signup_form.redirect_url
-    if not target or origin_of(target) not in (signup_form.allowed_origins or []):
-        target = url_for("subscriptions.check_inbox", form_id=signup_form.id, lang=request.args.get("lang"))
     return redirect(target, code=303)
 
 
