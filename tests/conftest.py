@@ -5,8 +5,11 @@ test; PostgreSQL gets one migrated database per session, truncated after each te
 """
 from __future__ import annotations
 
+import atexit
+import hashlib
 import os
 import shutil
+import tempfile
 import threading
 import time
 import uuid
@@ -27,6 +30,9 @@ TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 CHROMIUM = "/usr/bin/chromium"
 #: Set by .ci/run: a missing PostgreSQL, Redis or Chromium is a failure, never a skip.
 REQUIRE_SERVICES = os.environ.get("PORTAL_REQUIRE_SERVICES") == "1"
+#: The suppression index directories of this session's apps (see :func:`make_app`).
+INDEX_ROOT = tempfile.mkdtemp(prefix="portal-index-")
+atexit.register(shutil.rmtree, INDEX_ROOT, ignore_errors=True)
 BACKENDS = ["sqlite"] + (["postgresql"] if TEST_DATABASE_URL else [])
 
 
@@ -76,6 +82,8 @@ def _sqlalchemy_url(url: str) -> str:
 def make_app(url: str, **overrides):
     """An app on ``url`` with the testing config and ``overrides``."""
     config = {key: getattr(TestingConfig, key) for key in dir(TestingConfig) if key.isupper()}
+    # One index directory per database: apps on one database share it, as a machine's workers do.
+    config["PORTAL_SUPPRESSION_INDEX_DIR"] = os.path.join(INDEX_ROOT, hashlib.sha256(url.encode()).hexdigest()[:16])
     config.update(SQLALCHEMY_DATABASE_URI=url, **overrides)
     return create_app(config)
 
