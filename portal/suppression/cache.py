@@ -129,9 +129,9 @@ class SuppressionIndex:
         self._maintaining = threading.Lock()
 
     def __len__(self) -> int:
-        """Entries held (base plus delta; an entry changed since the base may count twice)."""
+        """Entries of the base plus addresses changed since (an estimate of the addresses held)."""
         generation, delta = self.state
-        return (generation.count if generation else 0) + sum(len(changes) for changes in delta.values())
+        return (generation.count if generation else 0) + len(delta)
 
     def _entry(self, scope, account_id, list_id, reason, created_at) -> Entry:
         intern = self._strings.setdefault
@@ -442,7 +442,7 @@ def warm(app, log) -> threading.Thread:
         except Exception:  # noqa: BLE001 - the next lookup loads it
             log.exception("loading the suppression index failed; the first lookup will load it")
             return
-        log.info("suppression index ready: %d entries in %.2f s", size, time.monotonic() - started)
+        log.info("suppression index loaded: %d addresses in %.2f s", size, time.monotonic() - started)
 
     thread = threading.Thread(target=load, name="suppression-index", daemon=True)
     thread.start()
