@@ -30,7 +30,7 @@ from typing import Iterable, Iterator
 
 import numpy as np
 from flask import current_app
-from sqlalchemy import Connection, bindparam, event, func, select
+from sqlalchemy import Connection, bindparam, event, select, text
 
 from portal.addresses import try_normalise
 from portal.db import isoformat
@@ -97,13 +97,27 @@ def index_directory(app) -> str:
     return app.config.get("PORTAL_SUPPRESSION_INDEX_DIR") or os.path.join(app.instance_path, "suppression-index")
 
 
-def fingerprint(connection: Connection, seq: int) -> list | None:
-    """What identifies feed row ``seq`` of this database (None for seq 0: the empty feed)."""
-    if seq <= 0:
-        return None
-    row = connection.execute(select(SuppressionChange.op, SuppressionChange.email_hash, SuppressionChange.at)
-                             .where(SuppressionChange.seq == seq)).first()
-    return None if row is None else [row[0], row[1], isoformat(row[2])]
+def database_identity(connection: Connection) -> str:
+    """What tells this database from another (a re-created one included) on this machine."""
+    if connection.dialect.name == "postgresql":
+        name, oid = connection.execute(text(
+            "SELECT current_database(), oid FROM pg_database WHERE datname = current_database()")).one()
+        return f"postgresql:{name}:{oid}"
+    path = connection.execute(text("PRAGMA database_list")).first()[2]
+    if not path:
+        return f"memory:{id(connection.engine)}"
+    stat = os.stat(path)
+    return f"sqlite:{stat.st_dev}:{stat.st_ino}"
+
+
+def fingerprint(connection: Connection, seq: int) -> list:
+    """What identifies this database and its feed row ``seq`` (for a generation exact as of it)."""
+    mark = [database_identity(connection)]
+    if seq > 0:
+        row = connection.execute(select(SuppressionChange.op, SuppressionChange.email_hash, SuppressionChange.at)
+                                 .where(SuppressionChange.seq == seq)).first()
+        mark += [None] if row is None else [row[0], row[1], isoformat(row[2])]
+    return mark
 
 
 class SuppressionIndex:
@@ -187,10 +201,7 @@ class SuppressionIndex:
             except FileNotFoundError:
                 continue  # replaced meanwhile: read ``current`` again
             with db.engine.connect() as connection:
-                if generation.seq == 0:
-                    valid = generation.count == 0
-                else:
-                    valid = fingerprint(connection, generation.seq) == generation.fingerprint
+                valid = fingerprint(connection, generation.seq) == generation.fingerprint
             return generation if valid else None
         return None
 
