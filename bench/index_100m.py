@@ -37,6 +37,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import suppression_check  # noqa: E402
 import suppression_harness as harness  # noqa: E402
 
 CHUNK = 1_000_000
@@ -127,8 +128,8 @@ def memory(pid: int) -> tuple[int, int]:
     return values["Rss:"], values["Pss:"]
 
 
-def check_all(port: int, account: str, key: str, known: int, calls: int, batch: int, threads: int) -> float:
-    """Bulk checks (one address in ten known, the others not) from ``threads`` clients: addresses/s."""
+def check_bodies(known: int, calls: int, batch: int) -> list[bytes]:
+    """Bulk check bodies: one address in ten known, the others not."""
     rng = np.random.default_rng(7)
     bodies = []
     for _ in range(calls):
@@ -136,6 +137,12 @@ def check_all(port: int, account: str, key: str, known: int, calls: int, batch: 
         emails = [harness.address(int(i)) for i in picks] + [f"nobody{int(i)}@else.example"
                                                             for i in rng.integers(0, 10**12, batch - batch // 10)]
         bodies.append(json.dumps({"emails": emails}).encode())
+    return bodies
+
+
+def check_all(port: int, account: str, key: str, bodies: list[bytes], batch: int, threads: int) -> float:
+    """Send the bulk checks from ``threads`` clients, verifying every answer: addresses/s."""
+    calls = len(bodies)
     path = f"/api/v1/accounts/{account}/suppressions/check"
     headers = {"Authorization": f"Bearer {key}"}
     errors: list[str] = []
@@ -219,19 +226,22 @@ def main() -> None:
                 first_answer = time.perf_counter() - launched
                 loads = wait_log(log, r"suppression index loaded: \d+ addresses in ([\d.]+) s", args.workers, 120)
                 assert not lookup(port, account, key, "nobody@else.example")
-                rate = check_all(port, account, key, known, args.calls, 10_000, 4)
+                bodies = check_bodies(known, args.calls, 10_000)
+                rate = check_all(port, account, key, bodies, 10_000, 4)
                 workers = children(server.pid)
                 # A new worker: end one, time the one gunicorn starts in its place to its first load.
                 os.kill(workers[0], signal.SIGTERM)
                 respawn = float(wait_log(log, r"suppression index loaded: \d+ addresses in ([\d.]+) s",
                                          args.workers + 1, 120)[-1])
                 time.sleep(0.5)
-                rate_after = check_all(port, account, key, known, max(8, args.calls // 4), 10_000, 4)
+                rate_after = check_all(port, account, key, bodies[:max(8, args.calls // 4)], 10_000, 4)
                 workers = children(server.pid)
                 usage = [(pid, *memory(pid)) for pid in [server.pid] + workers]
             finally:
                 server.send_signal(signal.SIGTERM)
                 server.wait(timeout=60)
+            inproc, found = suppression_check.inprocess_rate(directory, bodies, account, 2)
+            assert found == len(bodies) * 1_000, found
     finally:
         shutil.rmtree(directory, ignore_errors=True)
 
@@ -249,6 +259,8 @@ def main() -> None:
           f"{respawn:.2f} s")
     print(f"  bulk check over HTTP: {rate:,.0f} addresses/s (after the respawn: {rate_after:,.0f}); every known "
           f"address answered suppressed, every other not")
+    print(f"  baseline (in-process parse + hash + look up in the same files, 2 processes): {inproc:,.0f} "
+          f"addresses/s; ratio {rate / inproc:.2f}")
     print(f"  {'process':<10} {'pid':>8} {'RSS MiB':>10} {'PSS MiB':>10}")
     for n, (pid, rss, pss) in enumerate(usage):
         print(f"  {'master' if n == 0 else f'worker {n}':<10} {pid:>8} {rss / 2**20:>10.0f} {pss / 2**20:>10.0f}")
@@ -259,7 +271,7 @@ def main() -> None:
           "stay on disk)")
     print(json.dumps({"entries": args.entries, "bytes_per_entry": size / args.entries, "dict_bytes_per_entry": per_dict,
                       "build_s": built, "open_ms": opened * 1000, "respawn_load_s": respawn,
-                      "first_answer_s": first_answer, "bulk_per_s": rate, "total_pss": total_pss,
+                      "first_answer_s": first_answer, "bulk_per_s": rate, "bulk_inprocess_per_s": inproc, "total_pss": total_pss,
                       "baseline_total": baseline_total, "workers": [dict(pid=p, rss=r, pss=s) for p, r, s in usage]}))
 
 

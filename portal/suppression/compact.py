@@ -287,7 +287,11 @@ def _map(path: str, size: int) -> mmap.mmap:
     with open(path, "rb") as source:
         if os.fstat(source.fileno()).st_size != size:
             raise ValueError(f"suppression index file {path} has the wrong size")
-        return mmap.mmap(source.fileno(), size, access=mmap.ACCESS_READ)
+        mapped = mmap.mmap(source.fileno(), size, access=mmap.ACCESS_READ)
+    # Lookups land anywhere: read only the page asked for, not its neighbours (no read-ahead),
+    # so a worker's resident share is the pages it used.
+    mapped.madvise(mmap.MADV_RANDOM)
+    return mapped
 
 
 def merged(generation: Generation, replaced: dict[tuple[int, int], list[tuple]],
