@@ -200,10 +200,14 @@ class SuppressionIndex:
                 generation = Generation(self.directory, name)
             except FileNotFoundError:
                 continue  # replaced meanwhile: read ``current`` again
-            with db.engine.connect() as connection:
-                valid = fingerprint(connection, generation.seq) == generation.fingerprint
-            return generation if valid else None
+            return generation if self._valid(generation) else None
         return None
+
+    @staticmethod
+    def _valid(generation: Generation) -> bool:
+        """Whether ``generation`` was written from this database (and its feed as it still is)."""
+        with db.engine.connect() as connection:
+            return fingerprint(connection, generation.seq) == generation.fingerprint
 
     def _build(self) -> Generation:
         """Write and publish a generation of the whole table (under the directory's lock)."""
@@ -375,7 +379,7 @@ class SuppressionIndex:
                 generation = Generation(self.directory, name)
             except FileNotFoundError:
                 return None  # replaced again meanwhile: next round
-            if generation.seq >= self.generation.seq:
+            if generation.seq >= self.generation.seq and self._valid(generation):
                 self._switch(generation)
                 return "adopted"
         if len(self.delta) < self.merge_entries:

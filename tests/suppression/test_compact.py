@@ -155,6 +155,8 @@ def test_a_generation_of_another_database_is_never_used(app, db, create_account,
         assert theirs.generation.name != first.name  # the fingerprint differs: rebuilt
         assert [p for p, _e in theirs.check(["only-here@x.org", "only-there@x.org"], other_account.id)] == [1]
         _db.engine.dispose()
+    assert index().maintain() is None  # theirs is now current in the directory: never adopted here
+    assert index().generation.name == first.name
     assert [p for p, _e in index().check(["only-here@x.org", "only-there@x.org"], account.id)] == [0]
 
 
