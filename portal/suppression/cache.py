@@ -466,6 +466,9 @@ def warm(app, log) -> threading.Thread:
 
 def index() -> SuppressionIndex:
     """This app's index, synchronised with the feed."""
-    extension = current_app.extensions.setdefault("suppression_index", SuppressionIndex())
+    extensions = current_app.extensions
+    extension = extensions.get("suppression_index")
+    if extension is None:
+        extension = extensions.setdefault("suppression_index", SuppressionIndex())
     extension.sync()
     return extension
