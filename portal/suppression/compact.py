@@ -9,8 +9,8 @@ A *generation* is three files in the index directory, written once and never cha
   entry's ``created_at`` (microseconds since 1970, UTC), its account id and list id (indices
   into the generation's string table, 0 for none) and its scope and reason (one byte);
 - ``<generation>.json``: the count, the feed ``seq`` the generation is exact as of (with a
-  fingerprint of that feed row, so that a file is never used against another database) and
-  the string table.
+  fingerprint naming the database and that feed row, so that a file is never used against
+  another database, or a re-created one) and the string table.
 
 ``current`` names the generation to use; it is replaced by a rename, so a reader sees the
 old name or the new one. That is 33 bytes an entry, shared by every process through the page
