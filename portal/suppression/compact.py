@@ -49,6 +49,7 @@ ENTRY_BYTES = 8 + REST.itemsize
 SCOPES = SuppressionScope.ALL
 REASONS = SuppressionReason.ALL
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+NAIVE_EPOCH = datetime(1970, 1, 1)
 MICROSECOND = timedelta(microseconds=1)
 #: Records sorted in memory at once while building; beyond, they are spread over bucket files.
 SORT_IN_MEMORY = 4_000_000
@@ -279,7 +280,8 @@ def _iso(at: int) -> str:
     if text is None:
         if len(_ISO) > 100_000:
             _ISO.clear()
-        text = _ISO[at] = isoformat(EPOCH + at * MICROSECOND)
+        # As :func:`portal.db.isoformat` writes a UTC time, without its time-zone conversion.
+        text = _ISO[at] = (NAIVE_EPOCH + at * MICROSECOND).isoformat() + "Z"
     return text
 
 
