@@ -13,7 +13,7 @@ from portal.errors import ValidationFailed
 from portal.extensions import db
 from portal.subscriptions.models import ConsentText
 
-PAGE_SIZE = 5000
+PAGE_SIZE = 2000
 
 _COLUMNS = (ConsentEvent.id, ConsentEvent.contact_id, ConsentEvent.seq, ConsentEvent.type,
             ConsentEvent.occurred_at, ConsentEvent.list_id, ConsentEvent.source, ConsentEvent.message_ref,
