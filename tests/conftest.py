@@ -79,11 +79,15 @@ def _sqlalchemy_url(url: str) -> str:
     return url
 
 
+def index_directory(url: str) -> str:
+    """The suppression index directory of the apps and servers on ``url``: shared, as a machine's workers share it."""
+    return os.path.join(INDEX_ROOT, hashlib.sha256(url.encode()).hexdigest()[:16])
+
+
 def make_app(url: str, **overrides):
     """An app on ``url`` with the testing config and ``overrides``."""
     config = {key: getattr(TestingConfig, key) for key in dir(TestingConfig) if key.isupper()}
-    # One index directory per database: apps on one database share it, as a machine's workers do.
-    config["PORTAL_SUPPRESSION_INDEX_DIR"] = os.path.join(INDEX_ROOT, hashlib.sha256(url.encode()).hexdigest()[:16])
+    config["PORTAL_SUPPRESSION_INDEX_DIR"] = index_directory(url)
     config.update(SQLALCHEMY_DATABASE_URI=url, **overrides)
     return create_app(config)
 

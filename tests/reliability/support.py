@@ -105,10 +105,13 @@ class LiveServer:
                  log_path=None, **env: str):
         import os
 
+        from tests.conftest import index_directory
+
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "test-secret-key",
-                    "PORTAL_BASE_URL": "https://portal.test", **{k: str(v) for k, v in env.items()}}
+                    "PORTAL_BASE_URL": "https://portal.test", "PORTAL_SUPPRESSION_INDEX_DIR": index_directory(database_url),
+                    **{k: str(v) for k, v in env.items()}}
         self.args = [__import__("sys").executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}",
                      "--workers", str(workers), "--threads", str(threads), "--worker-class", "gthread",
                      "--log-level", log_level, "wsgi:app"]
