@@ -198,6 +198,32 @@ def read_export(port: int, account_id: str, secret: str, query: str = "") -> tup
     return lines, size
 
 
+COPY_BASELINE = """COPY (SELECT row_to_json(t) FROM (
+  SELECT e.id, e.contact_id, e.seq, e.type, e.occurred_at, e.email, e.list_id, e.source, x.form_id,
+         CASE WHEN x.id IS NULL THEN NULL ELSE json_build_object('id', x.id, 'form_id', x.form_id,
+              'version', x.version, 'text', x.text) END AS consent_text,
+         e.ip, e.ip_prefix, e.user_agent, e.page_url, e.message_ref, coalesce(e.evidence::json, '{}'::json) AS evidence,
+         e.redacted_at IS NOT NULL AS redacted, e.hash, e.prev_hash
+  FROM consent_events e LEFT JOIN consent_texts x ON x.id = e.consent_text_id
+  WHERE e.account_id = %s ORDER BY e.id) t) TO STDOUT"""
+
+
+def copy_baseline(url: str, account_id: str) -> tuple[int, int, float]:
+    """The same rows as JSON lines straight out of PostgreSQL (``COPY ... TO STDOUT``): (lines, bytes, s)."""
+    import psycopg
+
+    plain = url.replace("postgresql+psycopg://", "postgresql://")
+    lines = size = 0
+    with psycopg.connect(plain) as conn, conn.cursor() as cur:
+        began = time.perf_counter()
+        with cur.copy(COPY_BASELINE, (account_id,)) as copy:
+            for block in copy:
+                size += len(block)
+                lines += bytes(block).count(b"\n")
+        elapsed = time.perf_counter() - began
+    return lines, size, elapsed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)
@@ -246,6 +272,17 @@ def main() -> None:
         print(f"server RSS: baseline after startup {baseline / 1024:,.1f} MB, peak during export "
               f"{peak / 1024:,.1f} MB ({peak / baseline:.2f}x baseline; the export itself is "
               f"{size / 1024 / baseline:.1f}x baseline)")
+        figures = {"figure": "ledger export", "rate": lines / elapsed, "peak_ratio": peak / baseline}
+        if backend == "postgresql":
+            copied, copy_size, copy_seconds = copy_baseline(url, account_id)
+            assert copied == lines, f"COPY gave {copied} lines, the export {lines}"
+            ratio = (lines / elapsed) / (copied / copy_seconds)
+            print(f"baseline: COPY (SELECT row_to_json ...) TO STDOUT of the same rows: {copied / copy_seconds:,.0f} "
+                  f"events/s, {copy_size / 1e6 / copy_seconds:,.1f} MB/s; export / COPY = {ratio:.2f} (target 0.5: "
+                  f"{'met' if ratio >= 0.5 else 'NOT met'}); target 150,000 events/s: "
+                  f"{'met' if lines / elapsed >= 150_000 else 'NOT met'}")
+            figures["copy"] = copied / copy_seconds
+        print(json.dumps(figures))
     finally:
         drop()
 

@@ -26,6 +26,9 @@ def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     app = Flask(__name__, instance_path=os.path.join(root, "instance"), instance_relative_config=True,
                 template_folder=os.path.join(root, "templates"), static_folder=os.path.join(root, "static"))
+    from portal.json_provider import OrjsonProvider
+
+    app.json = OrjsonProvider(app)
     app.config.from_object(Config)
     if isinstance(config, dict):
         app.config.update(config)

@@ -189,6 +189,13 @@ class Config:
     #: Load the suppression index as each gunicorn worker starts (gunicorn.conf.py), not on its
     #: first lookup.
     PORTAL_WARM_INDEX = _bool("PORTAL_WARM_INDEX", True)
+    #: Where the machine's shared suppression index lives (memory-mapped by every worker;
+    #: 33 bytes an entry). Default ``<instance>/suppression-index``. Local disk, one per database.
+    PORTAL_SUPPRESSION_INDEX_DIR = _str("PORTAL_SUPPRESSION_INDEX_DIR")
+    #: Addresses changed since the shared index was written from which a worker writes a new one.
+    PORTAL_SUPPRESSION_INDEX_MERGE_ENTRIES = _int("PORTAL_SUPPRESSION_INDEX_MERGE_ENTRIES", 50000, low=1)
+    #: How often each worker looks for a newer shared index (or merges); 0 never does.
+    PORTAL_SUPPRESSION_INDEX_MERGE_SECONDS = _float("PORTAL_SUPPRESSION_INDEX_MERGE_SECONDS", 30.0)
     PORTAL_BASE_URL = _read("PORTAL_BASE_URL", "http://127.0.0.1:5000", _parse_http_url)
     PORTAL_UNSUBSCRIBE_MAIL_DOMAIN = _str("PORTAL_UNSUBSCRIBE_MAIL_DOMAIN")
 

@@ -5,6 +5,8 @@ test; PostgreSQL gets one migrated database per session, truncated after each te
 """
 from __future__ import annotations
 
+import atexit
+import hashlib
 import os
 import shutil
 import tempfile
@@ -28,6 +30,9 @@ TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 CHROMIUM = "/usr/bin/chromium"
 #: Set by .ci/run: a missing PostgreSQL, Redis or Chromium is a failure, never a skip.
 REQUIRE_SERVICES = os.environ.get("PORTAL_REQUIRE_SERVICES") == "1"
+#: The suppression index directories of this session's apps (see :func:`make_app`).
+INDEX_ROOT = tempfile.mkdtemp(prefix="portal-index-")
+atexit.register(shutil.rmtree, INDEX_ROOT, ignore_errors=True)
 BACKENDS = ["sqlite"] + (["postgresql"] if TEST_DATABASE_URL else [])
 
 
@@ -85,9 +90,15 @@ def ledger_paths(directory) -> dict[str, str]:
             "PORTAL_LEDGER_ANCHOR_DIR": os.path.join(directory, "anchors")}
 
 
+def index_directory(url: str) -> str:
+    """The suppression index directory of the apps and servers on ``url``: shared, as a machine's workers share it."""
+    return os.path.join(INDEX_ROOT, hashlib.sha256(url.encode()).hexdigest()[:16])
+
+
 def make_app(url: str, **overrides):
     """An app on ``url`` with the testing config and ``overrides``."""
     config = {key: getattr(TestingConfig, key) for key in dir(TestingConfig) if key.isupper()}
+    config["PORTAL_SUPPRESSION_INDEX_DIR"] = index_directory(url)
     config.update(SQLALCHEMY_DATABASE_URI=url, **ledger_paths(LEDGER_DIR))
     config.update(overrides)
     app = create_app(config)

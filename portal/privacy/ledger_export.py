@@ -1,11 +1,11 @@
 """The account's whole consent ledger as NDJSON, read in keyset pages: constant memory."""
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 from typing import Any, Iterator
 
-from sqlalchemy import select
+import orjson
+from sqlalchemy import Text, cast, select
 
 from portal.consent import operations as ledger
 from portal.consent.models import ConsentEvent
@@ -18,8 +18,8 @@ PAGE_SIZE = 2000
 
 _COLUMNS = (ConsentEvent.id, ConsentEvent.contact_id, ConsentEvent.seq, ConsentEvent.type,
             ConsentEvent.occurred_at, ConsentEvent.list_id, ConsentEvent.source, ConsentEvent.actor,
-            ConsentEvent.actor_key_id, ConsentEvent.message_ref,
-            ConsentEvent.consent_text_id, ConsentEvent.evidence, ConsentEvent.email, ConsentEvent.ip,
+            ConsentEvent.actor_key_id, ConsentEvent.message_ref, ConsentEvent.consent_text_id,
+            cast(ConsentEvent.evidence, Text).label("evidence"), ConsentEvent.email, ConsentEvent.ip,
             ConsentEvent.ip_prefix, ConsentEvent.user_agent, ConsentEvent.page_url, ConsentEvent.hash,
             ConsentEvent.prev_hash, ConsentEvent.redacted_at,
             ConsentText.form_id, ConsentText.version.label("text_version"), ConsentText.text.label("text"))
@@ -45,31 +45,44 @@ def _page(account_id: str, after: int, since, until, list_id):
         query = query.where(ConsentEvent.occurred_at < until)
     if list_id is not None:
         query = query.where(ConsentEvent.list_id == list_id)
-    return db.session.execute(query.order_by(ConsentEvent.id).limit(PAGE_SIZE)).all()
+    # Core, not ORM, execution: plain tuples, no per-row entity processing.
+    return db.session.connection().execute(query.order_by(ConsentEvent.id).limit(PAGE_SIZE)).all()
 
 
 def line(row) -> dict[str, Any]:
-    """One event: who, when, how, from which form, the exact consent text shown, the evidence."""
-    text = None if row.consent_text_id is None else {
-        "id": row.consent_text_id, "form_id": row.form_id, "version": row.text_version, "text": row.text}
-    return {"id": row.id, "contact_id": row.contact_id, "seq": row.seq, "type": row.type,
-            "occurred_at": isoformat(row.occurred_at), "email": row.email, "list_id": row.list_id,
-            "source": row.source, "actor": ledger.actor_of(row),
-            "form_id": row.form_id or (row.evidence or {}).get("form_id"),
-            "consent_text": text, "ip": row.ip, "ip_prefix": row.ip_prefix, "user_agent": row.user_agent,
-            "page_url": row.page_url, "message_ref": row.message_ref, "evidence": row.evidence or {},
-            "redacted": row.redacted_at is not None, "hash": row.hash, "prev_hash": row.prev_hash}
+    """One event: who, when, how, from which form, the exact consent text shown, the evidence.
+
+    ``row`` is a page's tuple (the evidence as JSON text, decoded here by ``orjson``).
+    """
+    (event_id, contact_id, seq, type_, occurred_at, list_id, source, actor, actor_key_id, message_ref, text_id,
+     evidence, email, ip, prefix, user_agent, page_url, hashed, prev_hash, redacted_at, form_id, text_version,
+     text) = row
+    evidence = orjson.loads(evidence) if evidence else {}
+    consent_text = None if text_id is None else {
+        "id": text_id, "form_id": form_id, "version": text_version, "text": text}
+    return {"id": event_id, "contact_id": contact_id, "seq": seq, "type": type_,
+            "occurred_at": isoformat(occurred_at), "email": email, "list_id": list_id,
+            "source": source, "actor": None if actor is None else {"type": actor, "key_id": actor_key_id},
+            "form_id": form_id or (evidence or {}).get("form_id"),
+            "consent_text": consent_text, "ip": ip, "ip_prefix": prefix, "user_agent": user_agent,
+            "page_url": page_url, "message_ref": message_ref, "evidence": evidence or {},
+            "redacted": redacted_at is not None, "hash": hashed, "prev_hash": prev_hash}
 
 
 def export_lines(account_id: str, *, since: datetime | None = None, until: datetime | None = None,
-                 list_id: str | None = None) -> Iterator[str]:
-    """NDJSON chunks (one page of events each), oldest event first, without holding the ledger."""
+                 list_id: str | None = None) -> Iterator[bytes]:
+    """NDJSON chunks (one page of events each, UTF-8), oldest event first, without holding the ledger.
+
+    ``orjson`` writes each line: the text ``json.dumps(..., ensure_ascii=False, separators=(",", ":"))``
+    wrote, several times faster.
+    """
     after = 0
     while True:
         rows = _page(account_id, after, since, until, list_id)
         if not rows:
             return
-        yield "".join(json.dumps(line(row), ensure_ascii=False, separators=(",", ":")) + "\n" for row in rows)
-        after = rows[-1].id
+        dumps, newline = orjson.dumps, orjson.OPT_APPEND_NEWLINE
+        yield b"".join(dumps(line(row), option=newline) for row in rows)
+        after = rows[-1][0]
         if len(rows) < PAGE_SIZE:
             return

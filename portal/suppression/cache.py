@@ -1,33 +1,49 @@
-"""An in-process index of every suppression, kept exact by the changes feed.
+"""The suppression index behind lookups and bulk checks: a shared compact base and an exact delta.
 
-Each worker process keeps, per app, a dict from an address's SHA-256 digest (the full one:
-no collisions to confirm) to its entries. Before every use it reads the feed rows after the
-last ``seq`` it applied: one indexed query, usually empty. Because feed rows become visible
-in ``seq`` order (see :mod:`portal.suppression.operations`), having applied up to N means
-holding the table as of a moment no older than that query, so a bulk check answers from
-memory exactly what the table says. Cost: about 250 bytes per entry per worker process.
+The base is a *generation* of :mod:`portal.suppression.compact`: every entry as of one feed
+``seq``, in sorted fixed-width records (33 bytes an entry) in files under
+``PORTAL_SUPPRESSION_INDEX_DIR``, memory-mapped read-only, so every worker of a machine shares
+one copy through the page cache. It is built once per machine (the first worker to start
+builds it under a file lock; the others wait for it and map it) and never changed.
+
+On top of it each worker keeps a small in-memory *delta*: for each address changed since the
+base's ``seq``, its scopes' newest state (an entry, or None for a removal). Before every use
+the worker reads the feed rows after the last ``seq`` it applied: one indexed query, usually
+empty. Because feed rows become visible in ``seq`` order (see
+:mod:`portal.suppression.operations`), having applied up to N means holding the table as of a
+moment no older than that query, so an answer is exactly what the table says. In the
+background, a worker whose delta has grown past ``PORTAL_SUPPRESSION_INDEX_MERGE_ENTRIES``
+writes the base and its delta into a new generation; every worker adopts the newest
+generation within ``PORTAL_SUPPRESSION_INDEX_MERGE_SECONDS``, with a delta of only what came
+after it.
 """
 from __future__ import annotations
 
-import gc
+import fcntl
 import hashlib
+import os
 import threading
 import time
-from typing import Iterable
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Iterable, Iterator
 
+import numpy as np
 from flask import current_app
-from sqlalchemy import Connection, bindparam, event, select
+from sqlalchemy import Connection, bindparam, event, select, text
 
 from portal.addresses import try_normalise
 from portal.db import isoformat
 from portal.extensions import db
+from portal.suppression import compact
+from portal.suppression.compact import Entry, Generation
 from portal.suppression.models import Suppression, SuppressionChange, SuppressionScope
 
-#: Index sizes from which the loaded index is moved out of the garbage collector's sight.
-FREEZE_ABOVE = 100_000
-
-#: One entry: (scope, account_id, list_id, reason, created_at as ISO 8601).
-Entry = tuple[str, str | None, str | None, str, str]
+#: Rows read from the table per round trip while building a generation.
+BUILD_CHUNK = 50_000
+#: Checks of at most this many addresses search the base one by one (``bisect``), not as an array.
+SMALL_CHECK = 8
+_NO_DIGEST = b"\0" * 32
 
 #: The feed rows after the last one applied.
 CATCH_UP = select(
@@ -53,11 +69,65 @@ def address_digest(address: str) -> bytes | None:
     return hashlib.sha256(normalised.lower().encode()).digest() if normalised else None
 
 
+def digests(emails: Iterable[str]) -> list[bytes | None]:
+    """:func:`address_digest` of each address, the common ASCII case inlined."""
+    sha256 = hashlib.sha256
+    return [sha256(email.strip().lower().encode()).digest() if email.isascii() else address_digest(email)
+            for email in emails]
+
+
+@contextmanager
+def file_lock(directory: str, blocking: bool = True) -> Iterator[bool]:
+    """The index directory's lock, held by the one process that writes a generation (False: busy)."""
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, "lock"), "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def index_directory(app) -> str:
+    """Where ``app``'s index generations live."""
+    return app.config.get("PORTAL_SUPPRESSION_INDEX_DIR") or os.path.join(app.instance_path, "suppression-index")
+
+
+def database_identity(connection: Connection) -> str:
+    """What tells this database from another (a re-created one included) on this machine."""
+    if connection.dialect.name == "postgresql":
+        name, oid = connection.execute(text(
+            "SELECT current_database(), oid FROM pg_database WHERE datname = current_database()")).one()
+        return f"postgresql:{name}:{oid}"
+    path = connection.execute(text("PRAGMA database_list")).first()[2]
+    if not path:
+        return f"memory:{id(connection.engine)}"
+    stat = os.stat(path)
+    return f"sqlite:{stat.st_dev}:{stat.st_ino}"
+
+
+def fingerprint(connection: Connection, seq: int) -> list:
+    """What identifies this database and its feed row ``seq`` (for a generation exact as of it)."""
+    mark = [database_identity(connection)]
+    if seq > 0:
+        row = connection.execute(select(SuppressionChange.op, SuppressionChange.email_hash, SuppressionChange.at)
+                                 .where(SuppressionChange.seq == seq)).first()
+        mark += [None] if row is None else [row[0], row[1], isoformat(row[2])]
+    return mark
+
+
 class SuppressionIndex:
-    """Digest -> its one entry, or a list of its entries (several scopes)."""
+    """The shared base generation, and this worker's delta since it: digest -> {scope: entry or None}."""
 
     def __init__(self) -> None:
-        self.entries: dict[bytes, Entry | list[Entry]] = {}
+        self.generation: Generation | None = None
+        self.delta: dict[bytes, dict[tuple, Entry | None]] = {}
+        #: (generation, delta), swapped as one so a reader never mixes two generations.
+        self.state: tuple[Generation | None, dict] = (None, self.delta)
         self.seq = -1  # -1: not loaded yet
         self.lock = threading.Lock()
         #: ``time.monotonic_ns()`` read just before the last completed catch-up query was sent.
@@ -66,34 +136,24 @@ class SuppressionIndex:
         #: The index's own autocommit connection, used under ``lock`` only (see :meth:`_feed_rows`).
         self.connection: Connection | None = None
         self._statement: tuple | None = None
+        self.directory: str | None = None
+        self.merge_entries = 0
+        self.merge_seconds = 0.0
+        self._next_maintenance = 0.0
+        self._maintaining = threading.Lock()
+
+    def __len__(self) -> int:
+        """Entries of the base plus addresses changed since (an estimate of the addresses held)."""
+        generation, delta = self.state
+        return (generation.count if generation else 0) + len(delta)
 
     def _entry(self, scope, account_id, list_id, reason, created_at) -> Entry:
         intern = self._strings.setdefault
         return (intern(scope, scope), intern(account_id, account_id), intern(list_id, list_id),
                 intern(reason, reason), isoformat(created_at))
 
-    def _add(self, digest: bytes, entry: Entry) -> None:
-        current = self.entries.get(digest)
-        if current is None:
-            self.entries[digest] = entry
-            return
-        entries = current if isinstance(current, list) else [current]
-        if any(old[:3] == entry[:3] for old in entries):
-            return  # already there (a replayed feed row)
-        self.entries[digest] = entries + [entry]
-
-    def _remove(self, digest: bytes, scope: tuple) -> None:
-        current = self.entries.get(digest)
-        if current is None:
-            return
-        rest = [old for old in (current if isinstance(current, list) else [current]) if old[:3] != scope]
-        if not rest:
-            del self.entries[digest]
-        else:
-            self.entries[digest] = rest[0] if len(rest) == 1 else rest
-
     def sync(self) -> None:
-        """Load the table once, then apply the feed rows after the last one applied.
+        """Map the base once, then apply the feed rows after the last one applied.
 
         Concurrent callers share a catch-up: a caller that waited for the lock skips its own
         query when one sent after it arrived has completed meanwhile, since that query saw
@@ -111,26 +171,80 @@ class SuppressionIndex:
                 self._load()
             self._catch_up()
             self.synced_from = started
+        if self.merge_seconds > 0 and time.monotonic() >= self._next_maintenance:
+            self._maintain_later()
 
     def _load(self) -> None:
-        # The seq first, the table after: rows both in the table and in the replayed feed are
-        # applied twice, which _add and _remove make harmless.
-        from portal.suppression.operations import last_seq
+        app = current_app
+        self.directory = index_directory(app)
+        self.merge_entries = app.config.get("PORTAL_SUPPRESSION_INDEX_MERGE_ENTRIES", 50_000)
+        self.merge_seconds = app.config.get("PORTAL_SUPPRESSION_INDEX_MERGE_SECONDS", 30.0)
+        self._next_maintenance = time.monotonic() + self.merge_seconds
+        generation = self._open_current()
+        if generation is None:
+            with file_lock(self.directory):
+                generation = self._open_current() or self._build()
+        self._adopt(generation, {}, generation.seq)
 
-        seq = last_seq()
-        rows = db.session.execute(select(Suppression.email_hash, Suppression.scope, Suppression.account_id,
-                                         Suppression.list_id, Suppression.reason, Suppression.created_at))
-        for hashed, *entry in rows:
-            self._add(bytes.fromhex(hashed), self._entry(*entry))
-        self.seq = seq
-        if len(self.entries) >= FREEZE_ABOVE:
-            # Without this every full garbage collection walks the whole index: 5x slower checks
-            # at a million entries. Frozen objects are still freed by reference counting.
-            gc.collect()
-            gc.freeze()
+    def _adopt(self, generation: Generation, delta: dict, seq: int) -> None:
+        self.generation, self.delta, self.seq = generation, delta, seq
+        self.state = (generation, delta)
 
-    def _feed_rows(self) -> list:
-        """The feed rows after ``seq``: one round trip on the index's own autocommit connection.
+    def _open_current(self) -> Generation | None:
+        """The current generation if there is one and it was built from this database."""
+        for _attempt in range(3):
+            name = compact.current(self.directory)
+            if name is None:
+                return None
+            try:
+                generation = Generation(self.directory, name)
+            except FileNotFoundError:
+                continue  # replaced meanwhile: read ``current`` again
+            return generation if self._valid(generation) else None
+        return None
+
+    @staticmethod
+    def _valid(generation: Generation) -> bool:
+        """Whether ``generation`` was written from this database (and its feed as it still is)."""
+        with db.engine.connect() as connection:
+            return fingerprint(connection, generation.seq) == generation.fingerprint
+
+    def _build(self) -> Generation:
+        """Write and publish a generation of the whole table (under the directory's lock)."""
+        from portal.suppression.operations import last_seq_on
+
+        strings = compact.Strings()
+        with db.engine.connect() as connection:
+            # The seq first, the table after: rows both in the table and in the replayed feed
+            # are applied twice, which the delta makes harmless (the newest state wins).
+            seq = last_seq_on(connection)
+            mark = fingerprint(connection, seq)
+            chunks = self._table_chunks(connection, strings)
+            name = compact.write(self.directory, compact.sorted_chunks(chunks, self.directory), seq=seq,
+                                 fingerprint=mark, strings=strings.strings)
+            connection.rollback()
+        compact.publish(self.directory, name)
+        return Generation(self.directory, name)
+
+    @staticmethod
+    def _table_chunks(connection: Connection, strings: compact.Strings) -> Iterator[np.ndarray]:
+        rows = connection.execution_options(yield_per=BUILD_CHUNK).execute(select(
+            Suppression.email_hash, Suppression.scope, Suppression.account_id, Suppression.list_id,
+            Suppression.reason, Suppression.created_at))
+        microseconds, code = compact.microseconds, compact.code
+        for part in rows.partitions():
+            hashes, scopes, accounts, lists, reasons, created = zip(*part)
+            halves = np.frombuffer(bytes.fromhex("".join(hashes)), dtype=">u8").reshape(-1, 4)
+            chunk = np.empty(len(part), dtype=compact.RECORD)
+            chunk["hi"], chunk["lo"] = halves[:, 0], halves[:, 1]
+            chunk["at"] = [microseconds(value) for value in created]
+            chunk["account"] = [strings(value) for value in accounts]
+            chunk["list"] = [strings(value) for value in lists]
+            chunk["code"] = [code(scope, reason) for scope, reason in zip(scopes, reasons)]
+            yield chunk
+
+    def _feed_rows(self, after: int | None = None) -> list:
+        """The feed rows after ``after`` (default ``seq``): one round trip on the index's own autocommit connection.
 
         No pool checkout (so no pre-ping), no BEGIN and no ROLLBACK per catch-up, and each
         query sees everything committed before it was sent. The statement goes to the driver
@@ -150,7 +264,8 @@ class SuppressionIndex:
                 self._connect()
             raw = self.connection.connection.dbapi_connection
             try:
-                rows = self._fetch(raw, sql, (self.seq,) if positional else {"after": self.seq})
+                after = self.seq if after is None else after
+                rows = self._fetch(raw, sql, (after,) if positional else {"after": after})
             except dialect.loaded_dbapi.Error as error:
                 disconnected = dialect.is_disconnect(error, raw, None)
                 self.close(invalidate=disconnected)
@@ -193,50 +308,156 @@ class SuppressionIndex:
             pass
 
     def _catch_up(self) -> None:
-        rows = self._feed_rows()
+        self.seq = self._apply(self.delta, self._feed_rows(), self.seq)
+
+    def _apply(self, delta: dict, rows: list, seq: int) -> int:
+        """Apply feed rows to ``delta``; the last seq applied.
+
+        A digest's changes are replaced, never changed in place, so that a copy of ``delta``
+        taken for a merge stays as it was.
+        """
         for seq, op, hashed, scope, account_id, list_id, reason, at in rows:
-            if op == "add":
-                self._add(bytes.fromhex(hashed), self._entry(scope, account_id, list_id, reason, at))
-            else:
-                self._remove(bytes.fromhex(hashed), (scope, account_id, list_id))
-            self.seq = seq
+            digest = bytes.fromhex(hashed)
+            changes = dict(delta.get(digest, ()))
+            entry = self._entry(scope, account_id, list_id, reason, at)
+            changes[entry[:3]] = entry if op == "add" else None
+            delta[digest] = changes
+        return seq
 
     def check(self, emails: Iterable[str], account_id: str) -> list[tuple[int, list[Entry]]]:
         """(position, entries) of each address suppressed for ``account_id``."""
-        entries, sha256 = self.entries, hashlib.sha256
-        found = []
-        for position, email in enumerate(emails):
-            if email.isascii():  # the common case, inlined: see address_digest
-                digest = sha256(email.strip().lower().encode()).digest()
-            else:
-                digest = address_digest(email)
-            current = entries.get(digest) if digest else None
-            if current is None:
-                continue
-            mine = [e for e in (current if isinstance(current, list) else (current,))
-                    if e[0] == SuppressionScope.GLOBAL or e[1] == account_id]
+        generation, delta = self.state
+        hashed = digests(emails)
+        found = self._in_base(generation, hashed) if generation is not None and generation.count else {}
+        if delta:
+            for position, digest in enumerate(hashed):
+                changes = delta.get(digest)
+                if changes:
+                    kept = [entry for entry in found.get(position, ()) if entry[:3] not in changes]
+                    found[position] = kept + [entry for entry in changes.values() if entry is not None]
+        answer = []
+        for position in sorted(found):
+            mine = [e for e in found[position] if e[0] == SuppressionScope.GLOBAL or e[1] == account_id]
             if mine:
-                found.append((position, sorted(mine, key=lambda e: e[4])))
+                answer.append((position, sorted(mine, key=lambda e: e[4])))
+        return answer
+
+    @staticmethod
+    def _in_base(generation: Generation, hashed: list[bytes | None]) -> dict[int, list[Entry]]:
+        """Position -> the base's entries, for each digest the base has."""
+        found, entry = {}, generation.entry
+        if len(hashed) <= SMALL_CHECK:
+            for position, digest in enumerate(hashed):
+                if digest is not None:
+                    places = generation.positions(*compact.split(digest))
+                    if places:
+                        found[position] = [entry(place) for place in places]
+            return found
+        blob = b"".join(digest or _NO_DIGEST for digest in hashed)
+        halves = np.frombuffer(blob, dtype=">u8").reshape(-1, 4)
+        which, starts = generation.candidates(halves[:, 0].astype("<u8"))
+        for position, start in zip(which.tolist(), starts.tolist()):
+            digest = hashed[position]
+            if digest is not None:
+                hi, lo = compact.split(digest)
+                places = generation.run(start, hi, lo)
+                if places:
+                    found[position] = [entry(place) for place in places]
         return found
+
+    def maintain(self) -> str | None:
+        """Adopt a newer generation, or merge a large delta into one: what was done (or None).
+
+        Runs in the background (see :meth:`sync`), in an app context. The merge is written by
+        one process at a time (the directory's lock); the others adopt it on their next round.
+        """
+        if self.generation is None:
+            return None
+        name = compact.current(self.directory)
+        if name is not None and name != self.generation.name:
+            try:
+                generation = Generation(self.directory, name)
+            except FileNotFoundError:
+                return None  # replaced again meanwhile: next round
+            if generation.seq >= self.generation.seq and self._valid(generation):
+                self._switch(generation)
+                return "adopted"
+        if len(self.delta) < self.merge_entries:
+            return None
+        with file_lock(self.directory, blocking=False) as held:
+            if not held or compact.current(self.directory) != self.generation.name:
+                return None
+            with self.lock:
+                generation, snapshot, seq = self.generation, dict(self.delta), self.seq
+            with db.engine.connect() as connection:
+                mark = fingerprint(connection, seq)
+            replaced, strings = self._replaced(generation, snapshot)
+            name = compact.write(self.directory, compact.merged(generation, replaced), seq=seq, fingerprint=mark,
+                                 strings=strings)
+            compact.publish(self.directory, name)
+        self._switch(Generation(self.directory, name))
+        return "merged"
+
+    @staticmethod
+    def _replaced(generation: Generation, snapshot: dict) -> tuple[dict[tuple[int, int], list[tuple]], list]:
+        """The new raw records of each digest in ``snapshot`` (the base's untouched scopes, then its
+        changes), and the string table they refer to."""
+        strings = compact.Strings(generation.strings)
+        replaced = {}
+        for digest, changes in snapshot.items():
+            hi, lo = compact.split(digest)
+            records = [generation.record(place) for place in generation.positions(hi, lo)
+                       if generation.entry(place)[:3] not in changes]
+            for scope, account_id, list_id, reason, created_at in filter(None, changes.values()):
+                at = compact.microseconds(datetime.fromisoformat(created_at))
+                records.append((hi, lo, at, strings(account_id), strings(list_id), compact.code(scope, reason)))
+            replaced[(hi, lo)] = records
+        return replaced, strings.strings
+
+    def _switch(self, generation: Generation) -> None:
+        """Use ``generation`` from now on, with a delta of the feed rows after it."""
+        with self.lock:
+            delta: dict = {}
+            seq = self._apply(delta, self._feed_rows(generation.seq), generation.seq)
+            self._adopt(generation, delta, max(seq, self.seq))
+
+    def _maintain_later(self) -> None:
+        """Run :meth:`maintain` in a background thread, unless one is running."""
+        if not self._maintaining.acquire(blocking=False):
+            return
+        self._next_maintenance = time.monotonic() + self.merge_seconds
+        app = current_app._get_current_object()
+
+        def run() -> None:
+            try:
+                with app.app_context():
+                    self.maintain()
+            except Exception:  # noqa: BLE001 - the next round tries again; answers stay exact meanwhile
+                app.logger.exception("suppression index maintenance failed")
+            finally:
+                self._maintaining.release()
+
+        threading.Thread(target=run, name="suppression-index-merge", daemon=True).start()
 
 
 def warm(app, log) -> threading.Thread:
-    """Load ``app``'s index in a background thread now, rather than on the first lookup.
+    """Map ``app``'s index in a background thread now, rather than on the first lookup.
 
-    Called as a gunicorn worker starts (``gunicorn.conf.py``): at a million entries the load
-    takes seconds, which the first lookups would otherwise wait. Lookups that come meanwhile
-    wait for it on the index's lock, as they would have; a failed load is logged and the next
-    lookup tries again. ``log`` has ``info`` and ``exception`` (gunicorn's or a logger).
+    Called as a gunicorn worker starts (``gunicorn.conf.py``): the first worker of a machine
+    builds the base (seconds at a million entries), the others map it (milliseconds) and
+    catch up with the feed. Lookups that come meanwhile wait for it on the index's lock, as
+    they would have; a failed load is logged and the next lookup tries again. ``log`` has
+    ``info`` and ``exception`` (gunicorn's or a logger).
     """
     def load() -> None:
         started = time.monotonic()
         try:
             with app.app_context():
-                size = len(index().entries)
+                size = len(index())
         except Exception:  # noqa: BLE001 - the next lookup loads it
             log.exception("loading the suppression index failed; the first lookup will load it")
             return
-        log.info("suppression index loaded: %d addresses in %.1f s", size, time.monotonic() - started)
+        log.info("suppression index loaded: %d addresses in %.2f s", size, time.monotonic() - started)
 
     thread = threading.Thread(target=load, name="suppression-index", daemon=True)
     thread.start()
@@ -245,6 +466,9 @@ def warm(app, log) -> threading.Thread:
 
 def index() -> SuppressionIndex:
     """This app's index, synchronised with the feed."""
-    extension = current_app.extensions.setdefault("suppression_index", SuppressionIndex())
+    extensions = current_app.extensions
+    extension = extensions.get("suppression_index")
+    if extension is None:
+        extension = extensions.setdefault("suppression_index", SuppressionIndex())
     extension.sync()
     return extension

@@ -199,14 +199,24 @@ def changes_for(account_id: str | None):
 
 def last_seq() -> int:
     """The newest ``seq`` of the feed (0 when empty)."""
-    return db.session.scalar(select(func.coalesce(func.max(SuppressionChange.seq), 0)))
+    return db.session.scalar(LAST_SEQ)
+
+
+def last_seq_on(connection) -> int:
+    """:func:`last_seq`, read on ``connection``."""
+    return connection.scalar(LAST_SEQ)
+
+
+#: The newest ``seq`` of the feed (0 when empty).
+LAST_SEQ = select(func.coalesce(func.max(SuppressionChange.seq), 0))
 
 
 def check_many(emails: Sequence[str], account_id: str) -> list[tuple[int, list[tuple]]]:
     """(position, entries as (scope, account_id, list_id, reason, created_at)) of each suppressed address.
 
-    Answered from the in-process index (:mod:`portal.suppression.cache`), which the changes
-    feed keeps exact: one small query per call whatever the number of addresses.
+    Answered from the suppression index (:mod:`portal.suppression.cache`: a base shared by the
+    machine's workers and a delta the changes feed keeps exact): one small query per call
+    whatever the number of addresses.
     """
     from portal.suppression.cache import index
 

@@ -107,10 +107,13 @@ class LiveServer:
         (workers, threads and timeouts from gunicorn.conf.py and the environment)."""
         import os
 
+        from tests.conftest import index_directory
+
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "test-secret-key",
-                    "PORTAL_BASE_URL": "https://portal.test", **{k: str(v) for k, v in env.items()}}
+                    "PORTAL_BASE_URL": "https://portal.test", "PORTAL_SUPPRESSION_INDEX_DIR": index_directory(database_url),
+                    **{k: str(v) for k, v in env.items()}}
         self.args = [__import__("sys").executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}",
                      "--log-level", log_level, "wsgi:app"]
         if workers is not None:
