@@ -46,6 +46,13 @@ class Config:
     #: first lookup.
     PORTAL_WARM_INDEX = _bool("PORTAL_WARM_INDEX", True)
     PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+    #: Development only (``make run`` sets it): the dev inbox ``/_dev/mail`` (when there is no
+    #: MAIL_SERVER) and the demo customer site ``/_dev/site``. Never set it in production.
+    PORTAL_DEVELOPMENT = _bool("PORTAL_DEVELOPMENT")
+    #: The bearer token that ``/metrics`` asks for; unset, ``/metrics`` answers 404.
+    PORTAL_METRICS_TOKEN = os.environ.get("PORTAL_METRICS_TOKEN") or None
+    #: ``json``: every log record is one JSON object a line (with the request id); ``text`` otherwise.
+    PORTAL_LOG_FORMAT = os.environ.get("PORTAL_LOG_FORMAT", "text").strip().lower()
     PORTAL_UNSUBSCRIBE_MAIL_DOMAIN = os.environ.get("PORTAL_UNSUBSCRIBE_MAIL_DOMAIN") or None
 
     MAIL_SERVER = os.environ.get("MAIL_SERVER") or None
@@ -128,5 +135,8 @@ class TestingConfig(Config):
     MAIL_TIMEOUT = 2.0
     PORTAL_SIGNUP_MIN_SECONDS = 0.0
     PORTAL_BASE_URL = "https://portal.test"
+    PORTAL_DEVELOPMENT = False
+    PORTAL_METRICS_TOKEN = None
+    PORTAL_LOG_FORMAT = "text"
     PORTAL_UNSUBSCRIBE_MAIL_DOMAIN = None
     PORTAL_LEDGER_SEAL_GRACE = timedelta(seconds=0)
