@@ -7,6 +7,7 @@ from flask import jsonify
 from pydantic import BaseModel
 
 from portal.api import OPERATIONS, ErrorBody, bp
+from portal.examples import RAW_EXAMPLES, example
 
 _ERRORS = {
     "400": "Malformed request",
@@ -75,6 +76,7 @@ def build_document() -> dict:
         elif op.raw_response:
             ok["content"] = {op.raw_response: {"schema": {"type": "string"}}}
         entry["responses"][str(op.status)] = ok
+        _add_examples(entry, op, components)
         paths.setdefault(path, {})[op.method.lower()] = entry
     paths["/api/v1/openapi.json"] = {"get": {
         "summary": "This document", "operationId": "get_openapi", "security": [],
@@ -89,6 +91,20 @@ def build_document() -> dict:
         "components": {"schemas": dict(sorted(components.items())),
                        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
     }
+
+
+def _add_examples(entry: dict, op, components: dict) -> None:
+    """An example request body (when there is one) and an example answer, for the docs page."""
+    for media in (entry.get("requestBody", {}).get("content") or {}).values():
+        media["example"] = _example_of(media["schema"], components, op.raw_body, answer=False)
+    for media in (entry["responses"][str(op.status)].get("content") or {}).values():
+        media["example"] = _example_of(media["schema"], components, op.raw_response, answer=True)
+    for parameter in entry["parameters"]:
+        parameter.setdefault("example", example(parameter["schema"], components, parameter["name"]))
+
+
+def _example_of(schema: dict, components: dict, raw: str | None, answer: bool):
+    return RAW_EXAMPLES.get(raw, "") if raw else example(schema, components, answer=answer)
 
 
 @bp.get("/openapi.json")
