@@ -59,7 +59,11 @@ def shop():
     snippet = embed_html(form) if form is not None else ""
     g.form_action = [site.portal_origin()]
     g.csp_sources = {"style-src": site.style_hashes(snippet)}
-    return render_template("dev/site.html", snippet=snippet, inbox_url=_inbox_url())
+    response = make_response(render_template("dev/site.html", snippet=snippet, inbox_url=_inbox_url()))
+    # A customer's site has the browsers' default policy, so its form posts carry its Origin
+    # (the portal's own no-referrer would make them "Origin: null").
+    response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
+    return response
 
 
 @site_bp.get("/thanks")
