@@ -19,7 +19,6 @@ from datetime import datetime, timezone
 
 from flask import Flask, request
 from gunicorn.glogging import Logger as _GunicornBaseLogger
-from werkzeug.wsgi import ClosingIterator
 
 #: The response (and accepted request) header that carries the request id.
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -108,11 +107,12 @@ class RequestMiddleware:
             body = self.wsgi_app(environ, start)
         except BaseException:
             status[:] = ["500 Internal Server Error"]
-            finish()
             raise
         finally:
+            # Timed until the answer starts (a streamed export's rows come after).
+            finish()
             REQUEST_ID.reset(reset)
-        return ClosingIterator(body, [finish])
+        return body
 
     @staticmethod
     def _route(environ) -> str:

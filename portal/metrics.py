@@ -79,13 +79,12 @@ class DatabaseCollector:
         retrying = GaugeMetricFamily("portal_outbox_retrying", "Waiting messages that failed at least once.",
                                      labels=["channel"])
         now = utcnow()
-        pending = db.session.execute(
+        waiting = {channel: (0, None, 0) for channel in ("mail", "webhook")}
+        waiting.update({channel: (count, first, failed) for channel, count, first, failed in db.session.execute(
             select(OutboxMessage.channel, func.count(), func.min(OutboxMessage.created_at),
                    func.count().filter(OutboxMessage.attempts > 0))
-            .where(OutboxMessage.status == OutboxStatus.PENDING).group_by(OutboxMessage.channel))
-        for channel in ("mail", "webhook"):
-            depth.add_metric([channel], 0)
-        for channel, count, first, failed in pending:
+            .where(OutboxMessage.status == OutboxStatus.PENDING).group_by(OutboxMessage.channel))})
+        for channel, (count, first, failed) in sorted(waiting.items()):
             depth.add_metric([channel], count)
             oldest.add_metric([channel], _age(now, first))
             retrying.add_metric([channel], failed)
