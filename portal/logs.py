@@ -135,16 +135,18 @@ def _remember_route() -> None:
         request.environ["portal.route"] = request.url_rule.rule
 
 
-def configure_json_logging() -> None:
-    """Send every log record (root logger) to stderr as JSON lines."""
+def configure_json_logging() -> logging.Handler:
+    """Send every log record (root logger) to stderr as JSON lines; the handler (added once)."""
     root = logging.getLogger()
-    if any(isinstance(handler.formatter, JsonFormatter) for handler in root.handlers):
-        return
+    for handler in root.handlers:
+        if isinstance(handler.formatter, JsonFormatter):
+            return handler
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter())
-    root.handlers[:] = [handler]
-    if root.level > logging.INFO or root.level == logging.NOTSET:
+    root.addHandler(handler)
+    if root.level > logging.INFO:
         root.setLevel(logging.INFO)
+    return handler
 
 
 def init_app(app: Flask) -> None:
