@@ -146,8 +146,10 @@ def test_a_failing_lookup_is_answered_by_flask_with_the_json_error(tmp_path):
 
 
 def test_the_fast_path_can_be_turned_off(app, flask_only):
-    assert type(flask_only.wsgi_app).__name__ == "method"  # Flask's own
-    assert type(app.wsgi_app).__name__ == "LookupFastPath"
+    # Both under the outermost request layer (request ids and metrics: portal/logs.py).
+    assert type(flask_only.wsgi_app).__name__ == type(app.wsgi_app).__name__ == "RequestMiddleware"
+    assert type(flask_only.wsgi_app.wsgi_app).__name__ == "method"  # Flask's own
+    assert type(app.wsgi_app.wsgi_app).__name__ == "LookupFastPath"
 
 
 def test_behind_a_proxy_the_fast_path_sees_the_forwarded_scheme(app, dispatched):
