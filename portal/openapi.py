@@ -82,6 +82,7 @@ def build_document() -> dict:
         "summary": "This document", "operationId": "get_openapi", "security": [],
         "responses": {"200": {"description": "The OpenAPI document",
                               "content": {"application/json": {"schema": {"type": "object"}}}}}}}
+    paths.update(_docs_paths(error_ref))
     return {
         "openapi": "3.1.0",
         "info": {"title": "Consent portal API", "version": "1.0.0",
@@ -91,6 +92,24 @@ def build_document() -> dict:
         "components": {"schemas": dict(sorted(components.items())),
                        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
     }
+
+
+def _docs_paths(error_ref: dict) -> dict:
+    """The docs page and its two files (``portal/apidocs.py``): no key, not JSON."""
+    from portal.apidocs import ASSETS
+
+    page = {"summary": "This document, rendered (Swagger UI)", "operationId": "get_docs", "security": [],
+            "responses": {"200": {"description": "The API docs page", "content": {
+                "text/html": {"schema": {"type": "string"}, "example": "<!doctype html>..."}}}}}
+    asset = {"summary": "A file of the docs page", "operationId": "get_docs_asset", "security": [],
+             "parameters": [{"name": "name", "in": "path", "required": True,
+                             "schema": {"type": "string", "enum": list(ASSETS)}, "example": ASSETS[0]}],
+             "responses": {
+                 "200": {"description": "The file", "content": {"text/css": {"schema": {"type": "string"}},
+                                                                "text/javascript": {"schema": {"type": "string"}}}},
+                 "404": {"description": "Not one of the page's files",
+                         "content": {"application/json": {"schema": error_ref}}}}}
+    return {"/api/v1/docs": {"get": page}, "/api/v1/docs/assets/{name}": {"get": asset}}
 
 
 def _add_examples(entry: dict, op, components: dict) -> None:

@@ -94,7 +94,9 @@ def test_several_gunicorn_workers_report_every_request(app, db, tmp_path):
     url = app.config["SQLALCHEMY_DATABASE_URI"]
     db.session.remove()
     route = (("method", "GET"), ("route", "/healthz"), ("status", "200"))
-    with LiveServer(url, workers=2, threads=1, PORTAL_METRICS_TOKEN=TOKEN) as server:
+    shared = tmp_path / "metrics"
+    shared.mkdir()
+    with LiveServer(url, workers=2, threads=1, PORTAL_METRICS_TOKEN=TOKEN, PROMETHEUS_MULTIPROC_DIR=shared) as server:
         for _ in range(20):
             with urllib.request.urlopen(server.url + "/healthz", timeout=10) as answer:
                 assert answer.headers["X-Request-ID"]
@@ -105,3 +107,4 @@ def test_several_gunicorn_workers_report_every_request(app, db, tmp_path):
                 counts.add(parse(answer.read().decode())[("portal_http_requests_total", route)])
     # The server's own start-up check and the 20 above, whichever worker served them.
     assert len(counts) == 1 and counts.pop() >= 20
+    assert list(shared.glob("counter_*.db")), "the workers count in the shared directory"
