@@ -5,6 +5,9 @@ PIP     = $(VENV)/bin/pip
 FLASK   = $(VENV)/bin/flask --app wsgi
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
+# Every link the portal writes (mails, embed_html, List-Unsubscribe) starts with PORTAL_BASE_URL:
+# unless it is set, `make run` derives it from HOST and PORT (0.0.0.0 listens everywhere, links say 127.0.0.1).
+RUN_BASE_URL := $(or $(PORTAL_BASE_URL),http://$(if $(filter 0.0.0.0,$(HOST)),127.0.0.1,$(HOST)):$(PORT))
 
 .PHONY: run test install install-dev migrate translations extract clean
 
@@ -32,12 +35,15 @@ extract: install
 migrate: install
 	$(FLASK) db upgrade
 
+# Development: PORTAL_DEVELOPMENT=1 adds the dev inbox (/_dev/mail) and the demo customer site (/_dev/site).
+run: export PORTAL_BASE_URL := $(RUN_BASE_URL)
+run: export PORTAL_DEVELOPMENT ?= 1
 run: install translations migrate
-	$(FLASK) demo
 	@# The outbox worker runs beside the server (mail lands in instance/outbox/ without MAIL_SERVER)
-	@# and stops with it.
+	@# and stops with it. `demo` prints the block of URLs and a new demo platform key last.
 	$(FLASK) outbox work & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+	$(FLASK) demo; \
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 test: install-dev translations

@@ -5,10 +5,22 @@ Production defaults, from the environment through portal/config.py (``PORTAL_WOR
 (``-w``, ``--threads``, ``-b``). gunicorn is meant to sit behind a buffering reverse proxy (nginx,
 see README: Deploying): the proxy, not gunicorn, is what keeps slow clients off the workers.
 """
+import os
+import shutil
 import socket
 import struct
+import tempfile
 
 from portal.config import Config, several_workers_warning
+
+#: Link tokens masked in the access log; JSON lines with PORTAL_LOG_FORMAT=json (portal/logs.py).
+logger_class = "portal.logs.GunicornLogger"
+
+# /metrics counts every worker's requests (prometheus-client's multiprocess mode, portal/metrics.py):
+# the workers share a directory, a fresh one per server unless PROMETHEUS_MULTIPROC_DIR names one.
+_metrics_dir = None
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    _metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="portal-metrics-")
 
 #: Threads in each worker: a thread waiting on the database or on a slow client does not hold
 #: the worker's other requests (the sync worker would).
@@ -59,3 +71,16 @@ def post_worker_init(worker):
         from portal.suppression.cache import warm
 
         warm(app, worker.log)
+
+
+def child_exit(server, worker):
+    """Let the metrics forget a dead worker's live gauges (its counts stay counted)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    """Remove the metrics directory this server made."""
+    if _metrics_dir:
+        shutil.rmtree(_metrics_dir, ignore_errors=True)

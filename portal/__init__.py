@@ -47,6 +47,9 @@ def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
 
     fastpath.init_app(app)  # inside the proxy fix that security installs around it
     security.init_app(app)
+    from portal import logs
+
+    logs.init_app(app)  # outermost: request ids and request metrics for every answer, the fast path's too
     _register_blueprints(app)
     _register_cli(app)
     from portal.errors import register_error_handlers
@@ -119,7 +122,7 @@ def load_domains() -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from portal import api, health, openapi  # noqa: F401  (openapi attaches its route)
+    from portal import api, apidocs, dev, health, home, metrics, openapi  # noqa: F401  (openapi attaches its route)
 
     load_domains()  # the api modules attach their routes to api.bp
     app.session_interface = api.StatelessApiSessions()
@@ -127,6 +130,10 @@ def _register_blueprints(app: Flask) -> None:
     limiter.exempt(api.bp)  # no API route is rate limited (see extensions.PortalLimiter)
     app.register_blueprint(api.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(home.bp)
+    app.register_blueprint(apidocs.bp)
+    app.register_blueprint(metrics.bp)
+    dev.init_app(app)  # development only: the dev inbox and the demo customer site
     for domain in DOMAINS:
         views = _domain_module(domain, "views")
         if views is not None:

@@ -100,6 +100,13 @@ def _parse_storage_uri(raw: str) -> str:
     return raw
 
 
+def _parse_log_format(raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in {"text", "json"}:
+        raise ValueError("must be text or json")
+    return value
+
+
 def _bool(name: str, default: bool = False) -> bool:
     return _read(name, default, _parse_bool)
 
@@ -198,6 +205,13 @@ class Config:
     PORTAL_SUPPRESSION_INDEX_MERGE_SECONDS = _float("PORTAL_SUPPRESSION_INDEX_MERGE_SECONDS", 30.0)
     PORTAL_BASE_URL = _read("PORTAL_BASE_URL", "http://127.0.0.1:5000", _parse_http_url)
     PORTAL_UNSUBSCRIBE_MAIL_DOMAIN = _str("PORTAL_UNSUBSCRIBE_MAIL_DOMAIN")
+    #: Development only (``make run`` sets it): the dev inbox ``/_dev/mail`` (when there is no
+    #: MAIL_SERVER) and the demo customer site ``/_dev/site``. Never set it in production.
+    PORTAL_DEVELOPMENT = _bool("PORTAL_DEVELOPMENT")
+    #: The bearer token that ``/metrics`` asks for; unset, ``/metrics`` answers 404.
+    PORTAL_METRICS_TOKEN = _str("PORTAL_METRICS_TOKEN")
+    #: ``json``: every log record is one JSON object a line (with the request id); ``text`` otherwise.
+    PORTAL_LOG_FORMAT = _read("PORTAL_LOG_FORMAT", "text", _parse_log_format)
 
     MAIL_SERVER = _str("MAIL_SERVER")
     MAIL_PORT = _int("MAIL_PORT", 25, low=1)
@@ -322,6 +336,9 @@ class TestingConfig(Config):
     MAIL_TIMEOUT = 2.0
     PORTAL_SIGNUP_MIN_SECONDS = 0.0
     PORTAL_BASE_URL = "https://portal.test"
+    PORTAL_DEVELOPMENT = False
+    PORTAL_METRICS_TOKEN = None
+    PORTAL_LOG_FORMAT = "text"
     PORTAL_UNSUBSCRIBE_MAIL_DOMAIN = None
     PORTAL_LEDGER_SEAL_GRACE = timedelta(seconds=0)
     #: The tests' webhook receivers listen on 127.0.0.1 over plain http.

@@ -7,6 +7,7 @@ from flask import jsonify
 from pydantic import BaseModel
 
 from portal.api import OPERATIONS, ErrorBody, bp
+from portal.examples import RAW_EXAMPLES, example
 
 _ERRORS = {
     "400": "Malformed request",
@@ -81,11 +82,13 @@ def build_document() -> dict:
         elif op.raw_response:
             ok["content"] = {op.raw_response: {"schema": {"type": "string"}}}
         entry["responses"][str(op.status)] = ok
+        _add_examples(entry, op, components)
         paths.setdefault(path, {})[op.method.lower()] = entry
     paths["/api/v1/openapi.json"] = {"get": {
         "summary": "This document", "operationId": "get_openapi", "security": [],
         "responses": {"200": {"description": "The OpenAPI document",
                               "content": {"application/json": {"schema": {"type": "object"}}}}}}}
+    paths.update(_docs_paths(error_ref))
     return {
         "openapi": "3.1.0",
         "info": {"title": "Consent portal API", "version": "1.0.0",
@@ -95,6 +98,38 @@ def build_document() -> dict:
         "components": {"schemas": dict(sorted(components.items())),
                        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
     }
+
+
+def _docs_paths(error_ref: dict) -> dict:
+    """The docs page and its two files (``portal/apidocs.py``): no key, not JSON."""
+    from portal.apidocs import ASSETS
+
+    page = {"summary": "This document, rendered (Swagger UI)", "operationId": "get_docs", "security": [],
+            "responses": {"200": {"description": "The API docs page", "content": {
+                "text/html": {"schema": {"type": "string"}, "example": "<!doctype html>..."}}}}}
+    asset = {"summary": "A file of the docs page", "operationId": "get_docs_asset", "security": [],
+             "parameters": [{"name": "name", "in": "path", "required": True,
+                             "schema": {"type": "string", "enum": list(ASSETS)}, "example": ASSETS[0]}],
+             "responses": {
+                 "200": {"description": "The file", "content": {"text/css": {"schema": {"type": "string"}},
+                                                                "text/javascript": {"schema": {"type": "string"}}}},
+                 "404": {"description": "Not one of the page's files",
+                         "content": {"application/json": {"schema": error_ref}}}}}
+    return {"/api/v1/docs": {"get": page}, "/api/v1/docs/assets/{name}": {"get": asset}}
+
+
+def _add_examples(entry: dict, op, components: dict) -> None:
+    """An example request body (when there is one) and an example answer, for the docs page."""
+    for media in (entry.get("requestBody", {}).get("content") or {}).values():
+        media["example"] = _example_of(media["schema"], components, op.raw_body, answer=False)
+    for media in (entry["responses"][str(op.status)].get("content") or {}).values():
+        media["example"] = _example_of(media["schema"], components, op.raw_response, answer=True)
+    for parameter in entry["parameters"]:
+        parameter.setdefault("example", example(parameter["schema"], components, parameter["name"]))
+
+
+def _example_of(schema: dict, components: dict, raw: str | None, answer: bool):
+    return RAW_EXAMPLES.get(raw, "") if raw else example(schema, components, answer=answer)
 
 
 @bp.get("/openapi.json")

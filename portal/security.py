@@ -1,8 +1,9 @@
 """Security headers on every response: a strict Content-Security-Policy, HSTS over HTTPS.
 
 A view widens the policy for its own response by setting ``g.frame_ancestors`` (origins
-allowed to frame it: the hosted form) or ``g.form_action`` (origins a form may post or
-redirect to).
+allowed to frame it: the hosted form), ``g.form_action`` (origins a form may post or
+redirect to) or ``g.csp_sources`` (more sources for other directives, e.g. ``{"frame-src":
+["'self'"]}``: the API docs page and the development pages only).
 """
 from __future__ import annotations
 
@@ -10,26 +11,30 @@ from flask import Flask, Response, g, request
 from werkzeug.exceptions import BadRequest
 
 
-def content_security_policy(frame_ancestors=(), form_action=()) -> str:
+def content_security_policy(frame_ancestors=(), form_action=(), sources=None) -> str:
     """A CSP: same-origin only, no inline script or style; framing and form targets widened as given.
 
     Only canonical origins are written (a value stored before origins were validated, such as
     ``https://*`` or ``https://a.example;script-src *``, is left out rather than widen the policy).
+    ``sources`` maps a directive to more sources: added to the directive's own, or a new directive.
     """
     from portal.origins import is_origin
 
     ancestors = " ".join(o for o in frame_ancestors or () if is_origin(o)) or "'none'"
     form_targets = " ".join(["'self'", *(o for o in form_action or () if is_origin(o))])
-    return "; ".join([
-        "default-src 'none'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "connect-src 'self'",
-        "base-uri 'none'",
-        f"form-action {form_targets}",
-        f"frame-ancestors {ancestors}",
-    ])
+    directives = {
+        "default-src": "'none'",
+        "script-src": "'self'",
+        "style-src": "'self'",
+        "img-src": "'self' data:",
+        "connect-src": "'self'",
+        "base-uri": "'none'",
+        "form-action": form_targets,
+        "frame-ancestors": ancestors,
+    }
+    for name, more in (sources or {}).items():
+        directives[name] = " ".join([directives[name], *more]) if name in directives else " ".join(more)
+    return "; ".join(f"{name} {value}" for name, value in directives.items())
 
 
 #: The policy of every response whose view widened nothing (built once, not per response).
@@ -57,7 +62,8 @@ def _set_headers(response: Response) -> Response:
     headers = response.headers
     present = {name.lower() for name in headers.keys()}
     if "content-security-policy" not in present:
-        widened = g.get("frame_ancestors"), g.get("form_action")
+        # csp_sources is popped: where the app context outlives a request (tests), it must not leak.
+        widened = g.get("frame_ancestors"), g.get("form_action"), g.pop("csp_sources", None)
         headers.add("Content-Security-Policy",
                     content_security_policy(*widened) if any(widened) else DEFAULT_CSP)
     for name, value in STATIC_HEADERS:

@@ -149,14 +149,19 @@ def database(request, tmp_path_factory):
 
 
 @pytest.fixture
-def app(database, tmp_path):
-    """The app on a clean database, with an app context pushed for the test."""
+def app(database, tmp_path, request):
+    """The app on a clean database, with an app context pushed for the test.
+
+    ``@pytest.mark.app_config(KEY=value)`` sets config keys read as the app is built.
+    """
+    marker = request.node.get_closest_marker("app_config")
     url = database.url
     if database.backend == "sqlite":
         copy = tmp_path / "portal.sqlite3"
         shutil.copyfile(database.template, copy)
         url = f"sqlite:///{copy}"
-    app = make_app(url, PORTAL_OUTBOX_DIR=str(tmp_path / "outbox"), **ledger_paths(tmp_path / "ledger"))
+    app = make_app(url, **{"PORTAL_OUTBOX_DIR": str(tmp_path / "outbox"), **ledger_paths(tmp_path / "ledger"),
+                           **(marker.kwargs if marker else {})})
     with app.app_context():
         yield app
         _db.session.remove()

@@ -1,10 +1,12 @@
 """``/api/v1/accounts``: create, read and update accounts."""
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from portal import api
 from portal.accounts import operations, policy
 from portal.accounts.models import Account
-from portal.accounts.schemas import AccountCreate, AccountOut, AccountUpdate
+from portal.accounts.schemas import AccountCreate, AccountOut, AccountPage, AccountUpdate
 from portal.addresses import normalise
 from portal.db import isoformat
 from portal.extensions import db
@@ -46,6 +48,12 @@ def create_account(body: AccountCreate):
         contact_email=normalise(body.contact_email), locale=body.locale)
     db.session.commit()
     return serialize(account)
+
+
+@api.route("/accounts", "GET", summary="List every account", scopes=api.PLATFORM,
+           query=api.PageQuery, response=AccountPage, tag="accounts")
+def list_accounts(query: api.PageQuery):
+    return api.paginate(select(Account), Account.id, query, serialize)
 
 
 @api.route("/accounts/<account_id>", "GET", summary="Read an account", response=AccountOut, tag="accounts")

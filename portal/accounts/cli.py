@@ -7,9 +7,13 @@ import os
 import click
 from flask.cli import AppGroup
 
+from sqlalchemy import select
+
 from portal.accounts import operations
 from portal.accounts.api import serialize
+from portal.accounts.models import Account, ApiKey
 from portal.addresses import normalise
+from portal.db import isoformat
 from portal.errors import PortalError
 from portal.extensions import db
 
@@ -20,6 +24,30 @@ keys_cli = AppGroup("keys", help="API keys.")
 def fail(error: PortalError) -> None:
     """Print a domain error as a CLI error and exit non-zero."""
     raise click.ClickException(error.message)
+
+
+def echo_rows(rows: list[dict], columns: tuple[str, ...], as_json: bool) -> None:
+    """``--json``: ``{"items": [...]}``; otherwise one tab-separated line per row, under a header."""
+    if as_json:
+        click.echo(json.dumps({"items": rows}))
+        return
+    click.echo("\t".join(columns))
+    for row in rows:
+        click.echo("\t".join("" if row.get(name) is None else str(row[name]) for name in columns))
+
+
+def serialize_key(key: ApiKey) -> dict:
+    """A key as the CLI lists it: never its secret, nor the secret's hash."""
+    return {"id": key.id, "scope": key.scope, "account_id": key.account_id, "name": key.name,
+            "created_at": isoformat(key.created_at), "revoked_at": isoformat(key.revoked_at)}
+
+
+@accounts_cli.command("list")
+@click.option("--json", "as_json", is_flag=True, help='Print {"items": [account...]} as the API answers them.')
+def list_accounts_command(as_json) -> None:
+    """List every account, oldest first."""
+    accounts = db.session.scalars(select(Account).order_by(Account.created_at, Account.id)).all()
+    echo_rows([serialize(account) for account in accounts], ("id", "name", "status", "contact_email"), as_json)
 
 
 @accounts_cli.command("create")
@@ -78,4 +106,32 @@ def create_key_command(scope, account_id, name, as_json) -> None:
         click.echo(json.dumps({"id": key.id, "key": secret, "scope": key.scope, "account_id": key.account_id}))
     else:
         click.echo(f"key {key.id} ({scope}) created. Keep it now; it is not shown again:\n{secret}")
+
+
+@keys_cli.command("list")
+@click.option("--account", "account_id", help="Only this account's keys.")
+@click.option("--json", "as_json", is_flag=True, help='Print {"items": [{id, scope, account_id, name, ...}]}.')
+def list_keys_command(account_id, as_json) -> None:
+    """List API keys, oldest first: ids, scopes and revocation, never a secret."""
+    statement = select(ApiKey).order_by(ApiKey.created_at, ApiKey.id)
+    if account_id:
+        statement = statement.where(ApiKey.account_id == account_id)
+    rows = [serialize_key(key) for key in db.session.scalars(statement)]
+    echo_rows(rows, ("id", "scope", "account_id", "name", "created_at", "revoked_at"), as_json)
+
+
+@keys_cli.command("revoke")
+@click.argument("key_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the revoked key as one JSON object.")
+def revoke_key_command(key_id, as_json) -> None:
+    """Revoke an API key (by its id, the part of the key between "cpk_" and the dot)."""
+    try:
+        key = operations.get_api_key(key_id)
+    except PortalError as error:
+        fail(error)
+    operations.revoke_api_key(key)
+    db.session.commit()
+    click.echo(json.dumps(serialize_key(key)) if as_json else f"key {key.id} revoked")
+
+
 commands = [accounts_cli, keys_cli]

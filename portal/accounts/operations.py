@@ -167,6 +167,14 @@ def authenticate_key(presented: str) -> KeyIdentity | None:
     return cached.identity
 
 
+def get_api_key(key_id: str) -> ApiKey:
+    """The key with this id (revoked or not), or :class:`NotFound`."""
+    key = db.session.get(ApiKey, key_id)
+    if key is None:
+        raise NotFound("No such key.")
+    return key
+
+
 def revoke_api_key(key: ApiKey) -> None:
     """Revoke ``key`` (idempotent); this process forgets it at once, others within the cache TTL."""
     if key.revoked_at is None:

@@ -55,3 +55,8 @@ class AccountOut(Schema):
     status_history: list[StatusChangeOut]
     #: The review opened by a suspension, until an operator closes it.
     open_review: ReviewOut | None = None
+
+
+class AccountPage(Schema):
+    items: list[AccountOut]
+    next_cursor: str | None

@@ -5,13 +5,15 @@ import json
 
 import click
 from flask.cli import AppGroup
+from sqlalchemy import select
 
-from portal.accounts.cli import fail
+from portal.accounts.cli import echo_rows, fail
 from portal.accounts.operations import get_account
 from portal.errors import PortalError
 from portal.extensions import db
 from portal.subscriptions import operations
 from portal.subscriptions.api import serialize_form, serialize_list
+from portal.subscriptions.models import Form, MailingList
 
 lists_cli = AppGroup("lists", help="Mailing lists.")
 forms_cli = AppGroup("forms", help="Signup forms.")
@@ -52,4 +54,34 @@ def create_form_command(account_id, list_ids, name, origins, redirect_url, conse
         click.echo(json.dumps(serialize_form(form)))
     else:
         click.echo(f"form {form.id} created: {operations.hosted_url(form)}")
+
+
+@lists_cli.command("list")
+@click.option("--account", "account_id", required=True)
+@click.option("--json", "as_json", is_flag=True, help='Print {"items": [list...]} as the API answers them.')
+def list_lists_command(account_id, as_json) -> None:
+    """List an account's lists, oldest first."""
+    try:
+        account = get_account(account_id)
+    except PortalError as error:
+        fail(error)
+    statement = select(MailingList).where(MailingList.account_id == account.id).order_by(
+        MailingList.created_at, MailingList.id)
+    echo_rows([serialize_list(item) for item in db.session.scalars(statement)], ("id", "name"), as_json)
+
+
+@forms_cli.command("list")
+@click.option("--account", "account_id", required=True)
+@click.option("--json", "as_json", is_flag=True, help='Print {"items": [form...]} as the API answers them.')
+def list_forms_command(account_id, as_json) -> None:
+    """List an account's forms with their hosted URLs, oldest first."""
+    try:
+        account = get_account(account_id)
+    except PortalError as error:
+        fail(error)
+    statement = select(Form).where(Form.account_id == account.id).order_by(Form.created_at, Form.id)
+    echo_rows([serialize_form(form) for form in db.session.scalars(statement)], ("id", "name", "hosted_url"),
+              as_json)
+
+
 commands = [lists_cli, forms_cli]

@@ -98,3 +98,26 @@ def test_status_cannot_be_patched(client, create_account, account_auth):
     account = create_account()
     response = client.patch(f"/api/v1/accounts/{account.id}", json={"status": "active"}, headers=account_auth(account))
     assert response.status_code == 422
+
+
+def test_platform_lists_every_account_in_pages(client, create_account, platform_auth):
+    made = sorted(create_account().id for _ in range(3))
+    first = client.get("/api/v1/accounts?limit=2", headers=platform_auth)
+    assert first.status_code == 200 and len(first.json["items"]) == 2 and first.json["next_cursor"]
+    second = client.get(f"/api/v1/accounts?limit=2&cursor={first.json['next_cursor']}", headers=platform_auth)
+    assert second.json["next_cursor"] is None
+    ids = [item["id"] for item in first.json["items"] + second.json["items"]]
+    assert ids == made
+    assert first.json["items"][0]["status"] == "active" and "status_history" in first.json["items"][0]
+
+
+def test_account_keys_cannot_list_accounts(client, create_account, account_auth):
+    response = client.get("/api/v1/accounts", headers=account_auth(create_account()))
+    assert response.status_code == 403 and response.json["error"]["code"] == "forbidden"
+
+
+def test_listing_accounts_refuses_a_bad_limit_or_cursor(client, platform_auth):
+    bad_limit = client.get("/api/v1/accounts?limit=0", headers=platform_auth)
+    assert bad_limit.status_code == 422 and bad_limit.json["error"]["code"] == "validation_failed"
+    bad_cursor = client.get("/api/v1/accounts?cursor=%%%", headers=platform_auth)
+    assert bad_cursor.status_code == 400 and bad_cursor.json["error"]["code"] == "invalid_cursor"

@@ -35,7 +35,66 @@ def test_unknown_account_is_an_error(runner):
 
 
 def test_demo_is_created_once(runner):
-    first = runner.invoke(args=["demo"])
-    second = runner.invoke(args=["demo"])
-    assert first.exit_code == 0 and "/f/" in first.output
-    assert first.output == second.output
+    # Each run prints a new demo key (a secret is shown once), so the outputs differ by the key only.
+    first = invoke_json(runner, ["demo", "--json"])
+    second = invoke_json(runner, ["demo", "--json"])
+    assert first["urls"]["hosted_form"].endswith(f"/f/{first['form_id']}")
+    assert {k: first[k] for k in ("account_id", "list_id", "form_id", "urls")} == \
+        {k: second[k] for k in ("account_id", "list_id", "form_id", "urls")}
+    text = runner.invoke(args=["demo"]).output
+    assert f"/f/{first['form_id']}" in text and "platform key" in text and "/api/v1/docs" in text
+
+
+def test_demo_key_works_and_the_previous_one_is_revoked(runner, client):
+    first = invoke_json(runner, ["demo", "--json"])
+    second = invoke_json(runner, ["demo", "--json"])
+    answer = client.get("/api/v1/accounts", headers={"Authorization": f"Bearer {second['platform_key']}"})
+    assert answer.status_code == 200
+    assert first["account_id"] in [item["id"] for item in answer.json["items"]]
+    stale = client.get("/api/v1/accounts", headers={"Authorization": f"Bearer {first['platform_key']}"})
+    assert stale.status_code == 401 and stale.json["error"]["code"] == "unauthorized"
+
+
+def test_list_commands_show_ids_never_secrets(runner, create_form, create_api_key, db):
+    form = create_form()
+    account_id = form.account_id
+    key, secret = create_api_key("account", form.account)
+    accounts = invoke_json(runner, ["accounts", "list", "--json"])["items"]
+    assert account_id in [item["id"] for item in accounts]
+    lists = invoke_json(runner, ["lists", "list", "--account", account_id, "--json"])["items"]
+    assert [item["id"] for item in lists] == form_list_ids(form)
+    forms = invoke_json(runner, ["forms", "list", "--account", account_id, "--json"])["items"]
+    assert [(item["id"], item["hosted_url"]) for item in forms] == [(form.id, f"https://portal.test/f/{form.id}")]
+    keys = runner.invoke(args=["keys", "list", "--json"])
+    assert [item["id"] for item in json.loads(keys.output)["items"]] == [key.id]
+    assert secret.split(".", 1)[1] not in keys.output and "secret" not in keys.output
+    plain = runner.invoke(args=["keys", "list"])
+    assert key.id in plain.output and secret.split(".", 1)[1] not in plain.output
+    assert form.id in runner.invoke(args=["forms", "list", "--account", account_id]).output
+
+
+def form_list_ids(form) -> list[str]:
+    return [item.id for item in form.lists]
+
+
+def test_keys_revoke_stops_the_key(runner, client, create_api_key):
+    key, secret = create_api_key("platform")
+    headers = {"Authorization": f"Bearer {secret}"}
+    assert client.get("/api/v1/accounts", headers=headers).status_code == 200
+    revoked = invoke_json(runner, ["keys", "revoke", key.id, "--json"])
+    assert revoked["id"] == key.id and revoked["revoked_at"]
+    answer = client.get("/api/v1/accounts", headers=headers)
+    assert answer.status_code == 401 and answer.json["error"]["code"] == "unauthorized"
+    listed = invoke_json(runner, ["keys", "list", "--json"])["items"]
+    assert listed[0]["revoked_at"] == revoked["revoked_at"]
+
+
+def test_keys_revoke_of_an_unknown_key_is_an_error(runner):
+    result = runner.invoke(args=["keys", "revoke", "nope"])
+    assert result.exit_code != 0 and "No such key" in result.output
+
+
+def test_lists_list_of_an_unknown_account_is_an_error(runner):
+    for command in (["lists", "list", "--account", "nope"], ["forms", "list", "--account", "nope"]):
+        result = runner.invoke(args=command)
+        assert result.exit_code != 0 and "No such account" in result.output
