@@ -73,6 +73,12 @@ class Config:
     PORTAL_IMPORT_MAX_BYTES = int(os.environ.get("PORTAL_IMPORT_MAX_BYTES", str(1024 * 1024 * 1024)))
     #: Re-permission mails of one import released per minute (``next_attempt_at`` spreading).
     PORTAL_IMPORT_MAILS_PER_MINUTE = int(os.environ.get("PORTAL_IMPORT_MAILS_PER_MINUTE", "1000"))
+    #: Seconds an import worker's claim holds without news; renewed after every chunk of rows.
+    PORTAL_IMPORT_LEASE_SECONDS = int(os.environ.get("PORTAL_IMPORT_LEASE_SECONDS", "60"))
+    #: Claims of one import (its workers died) before it is failed as ``interrupted``.
+    PORTAL_IMPORT_MAX_ATTEMPTS = int(os.environ.get("PORTAL_IMPORT_MAX_ATTEMPTS", "3"))
+    #: Seconds an idle ``flask imports work`` waits before looking for queued imports again.
+    PORTAL_IMPORT_POLL_SECONDS = float(os.environ.get("PORTAL_IMPORT_POLL_SECONDS", "1"))
     WTF_CSRF_TIME_LIMIT = None
 
     BABEL_DEFAULT_LOCALE = "en"

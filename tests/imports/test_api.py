@@ -45,17 +45,23 @@ def test_every_refusal_reason_is_reported_with_its_row(upload, client, create_li
         f"kept@example.org,,{day(5)},,shop",                     # 12 duplicate: already confirmed
         f"nodate@example.org,,,{day(30)},shop",                  # 13 no_consent_date
         f"future@example.org,,{(utcnow() + timedelta(days=30)).date()},,shop",  # 14 invalid
+        f"throwaway@mailinator.com,,{day(10)},,shop",            # 15 disposable
+        f"bell@example.org,Ding\x07,{day(10)},,shop",            # 16 invalid (a control character)
     ]) + "\n"
     response = upload(mailing_list, content)
-    assert response.status_code == 201, response.json
+    assert response.status_code == 200, response.json
     report = response.json
-    assert report["rows"] == 13 and report["accepted"] == 1 and report["confirmed"] == 1
-    assert report["refused_by_reason"] == {"invalid": 3, "role_address": 1, "stale": 2, "suppressed": 3,
-                                           "duplicate": 2, "no_consent_date": 1}
+    assert report["rows"] == 15 and report["accepted"] == 1 and report["confirmed"] == 1
+    assert report["status"] == "finished" and report["percent"] == 100.0 and report["error"] is None
+    assert report["bytes_read"] == report["file_bytes"] == len(content.encode())
+    assert report["refused_by_reason"] == {"invalid": 4, "role_address": 1, "stale": 2, "suppressed": 3,
+                                           "duplicate": 2, "no_consent_date": 1, "disposable": 1}
     reasons = {row["row"]: row["reason"] for row in report["refused_rows"]}
     assert reasons == {3: "invalid", 4: "invalid", 5: "role_address", 6: "stale", 7: "stale", 8: "suppressed",
                        9: "suppressed", 10: "suppressed", 11: "duplicate", 12: "duplicate",
-                       13: "no_consent_date", 14: "invalid"}
+                       13: "no_consent_date", 14: "invalid", 15: "disposable", 16: "invalid"}
+    details = {row["row"]: row["detail"] for row in report["refused_rows"]}
+    assert details[15] == "a disposable-address domain" and details[16] == "name holds a control character"
     refused = client.get(report["refused_url"], headers=account_auth(account))
     assert refused.status_code == 200 and refused.mimetype == "text/csv"
     lines = list(csv.DictReader(io.StringIO(refused.get_data(as_text=True))))
@@ -70,7 +76,7 @@ def test_every_refusal_reason_is_reported_with_its_row(upload, client, create_li
 def test_double_opt_in_rows_are_confirmed_with_their_consent_date(upload, create_list, db):
     mailing_list = create_list()
     response = upload(mailing_list, f"email,name,consented_at\nann@example.org,Ann,{day(3)}\n")
-    assert response.status_code == 201
+    assert response.status_code == 200
     subscription = db.session.scalars(select(Subscription)).one()
     assert subscription.status == "confirmed" and subscription.signup_request_id is None
     assert subscription.confirmed_at.date().isoformat() == day(3)
@@ -189,7 +195,7 @@ def test_encodings_separators_quotes_and_header_case(upload, create_list, db):
     ]
     for data, address, expected_name in files:
         response = upload(mailing_list, data, method="single_opt_in")
-        assert response.status_code == 201 and response.json["refused_by_reason"]["stale"] == 1, (address, response.json)
+        assert response.status_code == 200 and response.json["refused_by_reason"]["stale"] == 1, (address, response.json)
         # no dates: refused as stale, which proves the row was read as one address
     report = upload(mailing_list, f"name,email,consented_at\n{quoted},quoted@example.org,{day(1)}\n").json
     assert report["accepted"] == 1
@@ -212,7 +218,7 @@ def test_unreadable_files_are_422(upload, create_list, db):
         assert response.status_code == 422 and response.json["error"]["code"] == code, content
     assert count(db, Import) == 0
     header_only = upload(mailing_list, "email\n")
-    assert header_only.status_code == 201 and header_only.json["rows"] == 0
+    assert header_only.status_code == 200 and header_only.json["rows"] == 0
 
 
 def test_bad_requests_are_clear_and_change_nothing(upload, client, create_list, account_auth, db):
@@ -276,7 +282,7 @@ def test_upload_size_limit_is_the_imports_own(upload, create_list, app):
     mailing_list = create_list()
     content = "email,consented_at\n" + "".join(f"p{i}@example.org,{day(1)}\n" for i in range(200))
     app.config["MAX_CONTENT_LENGTH"] = 1000
-    assert upload(mailing_list, content).status_code == 201
+    assert upload(mailing_list, content).status_code == 200
     app.config["PORTAL_IMPORT_MAX_BYTES"] = 1000
     assert upload(mailing_list, content).status_code == 413
 
