@@ -32,7 +32,7 @@ def _progress(record: Import) -> dict:
     error = None
     if record.status == ImportStatus.FAILED:
         error = {"code": record.error_code, "message": record.error_message, "row": record.error_row}
-    return {"bytes_read": record.bytes_read, "percent": percent, "eta_seconds": eta,
+    return {"attempts": record.attempts, "bytes_read": record.bytes_read, "percent": percent, "eta_seconds": eta,
             "started_at": isoformat(record.started_at), "error": error}
 
 
@@ -73,10 +73,13 @@ def _upload():
 def create_import(account: Account, list_id: str):
     mailing_list = get_list(account, list_id)
     upload = _upload()
-    record = operations.create_import(account, mailing_list, upload.stream, file_name=upload.filename,
-                                      attestation=request.form.get("attestation"),
-                                      consent_method=request.form.get("consent_method"),
-                                      api_key_id=api.current_key().id)
+    try:
+        record = operations.create_import(account, mailing_list, upload.stream, file_name=upload.filename,
+                                          attestation=request.form.get("attestation"),
+                                          consent_method=request.form.get("consent_method"),
+                                          api_key_id=api.current_key().id)
+    finally:
+        upload.close()  # the spooled temporary file: the upload is in the database now
     db.session.commit()
     response = jsonify(serialize(record, sample=0))
     response.status_code, response.headers["Location"] = 202, response.json["report_url"]

@@ -23,6 +23,8 @@ from portal.suppression.models import Suppression, SuppressionScope
 #: Rows examined together: one query each for refusals, contacts, suppressions; bulk inserts.
 CHUNK_SIZE = 2000
 _ON_LIST = (SubscriptionStatus.CONFIRMED, SubscriptionStatus.PENDING)
+#: A person's own "no" to a list: unsubscribed, or complained.
+_LEFT = (SubscriptionStatus.UNSUBSCRIBED, SubscriptionStatus.COMPLAINED)
 
 
 @dataclass
@@ -45,6 +47,7 @@ class Batch:
         self.chunk_now = utcnow()
         self._refuse_duplicates(candidates)
         contacts = self._refuse_present(candidates)
+        self._refuse_left_everything(candidates, contacts)
         self._refuse_suppressed(candidates)
         for candidate in candidates:
             if candidate.reason is None and candidate.policy:
@@ -93,6 +96,24 @@ class Batch:
             elif row.status is not None:
                 candidate.reason, candidate.detail = RefusalReason.SUPPRESSED, f"{row.status} from this list"
         return {row.email_hash: row.id for row in found}
+
+    def _refuse_left_everything(self, candidates: list[Candidate], contacts: dict[str, int]) -> None:
+        """Refuse a contact who left every list of the account it was on (into any list of it)."""
+        ids = {contacts[c.email_hash] for c in candidates if c.reason is None and c.email_hash in contacts}
+        if not ids:
+            return
+        lists = MailingList.__table__
+        statuses = db.session.execute(
+            select(Subscription.contact_id, Subscription.status).join(lists, lists.c.id == Subscription.list_id)
+            .where(Subscription.contact_id.in_(ids), lists.c.account_id == self.account.id)).all()
+        left, stayed = set(), set()
+        for contact_id, status in statuses:
+            (left if status in _LEFT else stayed).add(contact_id)
+        gone = left - stayed
+        for candidate in candidates:
+            if candidate.reason is None and contacts.get(candidate.email_hash) in gone:
+                candidate.reason = RefusalReason.SUPPRESSED
+                candidate.detail = "unsubscribed from every list of this account"
 
     def _refuse_suppressed(self, candidates: list[Candidate]) -> None:
         hashes = [c.email_hash for c in candidates if c.reason is None]

@@ -44,6 +44,8 @@ class ImportOut(api.Schema):
     refused_url: str
     #: Progress: bytes of ``file_bytes`` read so far, a percentage, an estimate of the seconds left.
     bytes_read: int
+    #: Times a worker claimed it (more than 1: a worker died and another took over).
+    attempts: int
     percent: float
     eta_seconds: float | None
     started_at: str | None

@@ -2,6 +2,8 @@
 import io
 
 import pytest
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import encode_multipart
 
 
 @pytest.fixture
@@ -10,13 +12,15 @@ def post_import(client, account_auth):
     def post(mailing_list, content, *, method="double_opt_in", attestation="Signed up on our shop's "
              "checkout with a confirmation email.", file_name="contacts.csv", headers=None, **fields):
         data = content if isinstance(content, bytes) else content.encode("utf-8")
-        form = {"file": (io.BytesIO(data), file_name), **fields}
+        form = {"file": FileStorage(io.BytesIO(data), filename=file_name, content_type="text/csv"), **fields}
         if method is not None:
             form["consent_method"] = method
         if attestation is not None:
             form["attestation"] = attestation
+        # Encoded in memory: the test client would spool a big body to a file it never closes.
+        boundary, body = encode_multipart(form)
         return client.post(f"/api/v1/accounts/{mailing_list.account_id}/lists/{mailing_list.id}/imports",
-                           data=form, content_type="multipart/form-data",
+                           data=body, content_type=f"multipart/form-data; boundary={boundary}",
                            headers=headers or account_auth(mailing_list.account))
     return post
 
