@@ -308,3 +308,43 @@ def test_each_repermission_mail_carries_its_own_link(upload, create_list, db):
         token = message.payload["text"].split("https://portal.test/confirm/")[1].split()[0]
         assert load_confirm(token) == requests[contacts[message.recipient]]
         assert message.payload["html"].count(token) == 3 and "invalid" not in message.payload["html"]
+
+
+def test_who_left_everything_of_the_account_is_refused_into_any_list(upload, create_list, create_contact,
+                                                                     create_subscription, db):
+    mailing_list = create_list()
+    account = mailing_list.account
+    first, second, new_list = create_list(account), create_list(account), create_list(account)
+    left_all = create_contact(account, "left@example.org")
+    create_subscription(left_all, first, status="unsubscribed")
+    create_subscription(left_all, second, status="complained")
+    stayed = create_contact(account, "stayed@example.org")
+    create_subscription(stayed, first, status="unsubscribed")
+    create_subscription(stayed, second)
+    suppression.add("everything@example.org", scope="account", reason="unsubscribed", account_id=account.id)
+    suppression.add("erased@example.org", scope="global", reason="erased")
+    db.session.commit()
+    content = "email,consented_at\n" + "".join(f"{name}@example.org,{day(3)}\n"
+                                               for name in ("left", "stayed", "everything", "erased"))
+    report = upload(new_list, content).json
+    assert report["accepted"] == 1 and report["refused_by_reason"]["suppressed"] == 3
+    details = {row["email"]: row["detail"] for row in report["refused_rows"]}
+    assert details == {"left@example.org": "unsubscribed from every list of this account",
+                       "everything@example.org": "account suppression: unsubscribed",
+                       "erased@example.org": "global suppression: erased"}
+
+
+def test_nul_and_control_characters_are_refused_clearly(upload, create_list, db):
+    mailing_list = create_list()
+    content = f"email,name,consented_at\nann@example.org,A\x00nn,{day(1)}\n"
+    response = upload(mailing_list, content)
+    assert response.status_code == 422 and response.json["error"]["code"] == "nul_character"
+    assert "line 2" in response.json["error"]["message"]
+    utf16 = upload(mailing_list, f"email,name\nann@example.org,A\x00nn\n".encode("utf-16"))
+    assert utf16.status_code == 422 and utf16.json["error"]["code"] == "nul_character"
+    good = f"email,consented_at\nann@example.org,{day(1)}\n"
+    for fields in ({"attestation": "Signed up\x00 online"}, {"file_name": "a\x00b.csv"},
+                   {"attestation": "bell\x07"}):
+        response = upload(mailing_list, good, **fields)
+        assert response.status_code == 422 and response.json["error"]["code"] == "control_character", fields
+    assert count(db, Import) == 0 and count(db, Contact) == 0
