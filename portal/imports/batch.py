@@ -154,8 +154,8 @@ class Batch:
                      for c in accepted])
         rows = emails.repermission_rows(
             self.account, self.mailing_list,
-            [(c.email, requests[contacts[c.email_hash]]) for c in pending],
-            first_index=self.counts["pending"], start=self.now)
+            [(c.email, contacts[c.email_hash], requests[contacts[c.email_hash]]) for c in pending],
+            import_id=self.record.id, first_index=self.counts["pending"], start=self.now)
         emails.insert_rows(rows)
         self.counts["pending"] += len(pending)
         self.counts["confirmed"] += len(accepted) - len(pending)

@@ -98,9 +98,13 @@ def test_single_opt_in_rows_are_pending_and_get_a_repermission_mail(upload, crea
     assert subscription.status == "pending" and subscription.signup_request_id == request.id
     assert request.source == "import" and request.form_id is None and request.list_ids == [mailing_list.id]
     assert request.evidence == {"import_id": response.json["id"]}
+    from portal.outbox.operations import render_message
+
     message = db.session.scalars(select(OutboxMessage)).one()
     assert message.kind == "repermission" and message.recipient == "ann@example.org"
-    payload = message.payload
+    # Stored as a reference (ids, no text), rendered when the outbox sends it.
+    assert "text" not in message.payload and message.context["signup_request_id"] == request.id
+    payload = render_message(message)
     account = mailing_list.account
     for part in (payload["text"], payload["html"]):
         assert account.name in part and "Weekly deals" in part and "Bandung" in part
@@ -304,10 +308,13 @@ def test_each_repermission_mail_carries_its_own_link(upload, create_list, db):
            method="single_opt_in")
     requests = {r.contact_id: r.id for r in db.session.scalars(select(SignupRequest))}
     contacts = {c.email: c.id for c in db.session.scalars(select(Contact))}
+    from portal.outbox.operations import render_message
+
     for message in db.session.scalars(select(OutboxMessage)):
-        token = message.payload["text"].split("https://portal.test/confirm/")[1].split()[0]
+        payload = render_message(message)
+        token = payload["text"].split("https://portal.test/confirm/")[1].split()[0]
         assert load_confirm(token) == requests[contacts[message.recipient]]
-        assert message.payload["html"].count(token) == 3 and "invalid" not in message.payload["html"]
+        assert payload["html"].count(token) == 3 and "invalid" not in payload["html"]
 
 
 def test_who_left_everything_of_the_account_is_refused_into_any_list(upload, create_list, create_contact,
@@ -348,3 +355,34 @@ def test_nul_and_control_characters_are_refused_clearly(upload, create_list, db)
         response = upload(mailing_list, good, **fields)
         assert response.status_code == 422 and response.json["error"]["code"] == "control_character", fields
     assert count(db, Import) == 0 and count(db, Contact) == 0
+
+
+def test_repermission_mails_are_recorded_in_the_ledger_when_they_leave(upload, create_list, db, app, runner):
+    import glob
+
+    from portal.consent.models import ConsentEvent
+    from portal.outbox import worker as outbox_worker
+    from portal.outbox.models import OutboxMessage
+
+    mailing_list = create_list(name="Weekly deals")
+    report = upload(mailing_list, f"email,consented_at\nann@example.org,{day(3)}\nbob@example.org,{day(3)}\n",
+                    method="single_opt_in").json
+    sent_events = select(ConsentEvent).where(ConsentEvent.type == "confirmation_sent")
+    assert db.session.scalars(sent_events).all() == []  # nothing has left yet
+    bob = db.session.scalars(select(Subscription).join(Contact).where(Contact.email == "bob@example.org")).one()
+    bob.status = "unsubscribed"  # bob says no before his mail leaves
+    db.session.commit()
+    result = outbox_worker.run_once()
+    assert len(result.sent) == 1 and len(result.failed) == 1
+    messages = {m.recipient: m for m in db.session.scalars(select(OutboxMessage))}
+    assert messages["ann@example.org"].status == "sent"
+    assert messages["bob@example.org"].status == "failed"
+    assert messages["bob@example.org"].last_error.startswith("cancelled: ")
+    (event,) = db.session.scalars(sent_events).all()
+    assert event.email == "ann@example.org" and event.list_id == mailing_list.id
+    assert event.source == f"import:{report['id']}" and event.evidence["import_id"] == report["id"]
+    assert event.message_ref == messages["ann@example.org"].payload["message_id"]
+    (eml,) = glob.glob(app.config["PORTAL_OUTBOX_DIR"] + "/*.eml")
+    with open(eml, encoding="utf-8", errors="replace") as sent:
+        assert "Weekly deals" in sent.read()
+    assert runner.invoke(args=["ledger", "verify"]).exit_code == 0
