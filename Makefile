@@ -34,10 +34,11 @@ migrate: install
 
 run: install translations migrate
 	$(FLASK) demo
-	@# The outbox worker runs beside the server (mail lands in instance/outbox/ without MAIL_SERVER)
-	@# and stops with it.
+	@# The outbox worker (mail lands in instance/outbox/ without MAIL_SERVER) and the import worker
+	@# run beside the server and stop with it.
 	$(FLASK) outbox work & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+	$(FLASK) imports work & importer=$$!; \
+	trap 'kill $$worker $$importer 2>/dev/null; wait $$worker $$importer 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 test: install-dev translations
