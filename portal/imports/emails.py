@@ -79,8 +79,7 @@ def repermission_rows(account: Account, mailing_list: MailingList, recipients: l
 
 
 def insert_rows(rows: list[dict[str, Any]]) -> None:
-    """Store the messages (one bulk insert, in the import's transaction)."""
-    from portal.extensions import db
+    """Store the messages (COPY on PostgreSQL, in the import's transaction)."""
+    from portal.imports.batch import write_rows
 
-    if rows:
-        db.session.execute(OutboxMessage.__table__.insert(), rows)
+    write_rows(OutboxMessage.__table__, rows)
