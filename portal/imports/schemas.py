@@ -11,7 +11,7 @@ class RefusedRowOut(api.Schema):
     detail: str | None
 
 
-class ImportError(api.Schema):
+class ImportFailure(api.Schema):
     code: str | None
     message: str | None
     #: The data row (record number, the header being 1) the import stopped at.
@@ -50,7 +50,7 @@ class ImportOut(api.Schema):
     eta_seconds: float | None
     started_at: str | None
     #: Why a ``failed`` import failed; None otherwise.
-    error: ImportError | None
+    error: ImportFailure | None
 
 
 class ImportPage(api.Schema):
