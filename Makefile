@@ -39,10 +39,12 @@ migrate: install
 run: export PORTAL_BASE_URL := $(RUN_BASE_URL)
 run: export PORTAL_DEVELOPMENT ?= 1
 run: install translations migrate
-	@# The outbox worker runs beside the server (mail lands in instance/outbox/ without MAIL_SERVER)
-	@# and stops with it. `demo` prints the block of URLs and a new demo platform key last.
+	@# The outbox worker (mail lands in instance/outbox/ without MAIL_SERVER) and the import worker
+	@# run beside the server and stop with it. `demo` prints the block of URLs and a new demo
+	@# platform key last.
 	$(FLASK) outbox work & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+	$(FLASK) imports work & importer=$$!; \
+	trap 'kill $$worker $$importer 2>/dev/null; wait $$worker $$importer 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) demo; \
 	$(FLASK) run --host $(HOST) --port $(PORT)
 

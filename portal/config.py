@@ -249,6 +249,12 @@ class Config:
     PORTAL_IMPORT_MAX_BYTES = _int("PORTAL_IMPORT_MAX_BYTES", 1024 * 1024 * 1024, low=1024)
     #: Re-permission mails of one import released per minute (``next_attempt_at`` spreading).
     PORTAL_IMPORT_MAILS_PER_MINUTE = _int("PORTAL_IMPORT_MAILS_PER_MINUTE", 1000, low=1)
+    #: Seconds an import worker's claim holds without news; renewed after every chunk of rows.
+    PORTAL_IMPORT_LEASE_SECONDS = _int("PORTAL_IMPORT_LEASE_SECONDS", 60, low=1)
+    #: Claims of one import (its workers died) before it is failed as ``interrupted``.
+    PORTAL_IMPORT_MAX_ATTEMPTS = _int("PORTAL_IMPORT_MAX_ATTEMPTS", 3, low=1)
+    #: Seconds an idle ``flask imports work`` waits before looking for queued imports again.
+    PORTAL_IMPORT_POLL_SECONDS = _float("PORTAL_IMPORT_POLL_SECONDS", 1.0, low=0.01)
     WTF_CSRF_TIME_LIMIT = None
     #: Token pages need no cookie at all; any session cookie that remains is HttpOnly, SameSite=Lax
     #: and, when PORTAL_BASE_URL is https, Secure (set in create_app).

@@ -6,11 +6,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import JSON, and_, any_, literal, or_, select
 
 from portal.accounts.models import Account
 from portal.consent.models import EventType
-from portal.consent.operations import NewEvent, record_many
+from portal.consent.models import GENESIS, ConsentEvent
+from portal.consent.operations import NewEvent, _event_row, record_many
 from portal.db import isoformat, utcnow
 from portal.extensions import db
 from portal.imports import emails
@@ -23,6 +24,8 @@ from portal.suppression.models import Suppression, SuppressionScope
 #: Rows examined together: one query each for refusals, contacts, suppressions; bulk inserts.
 CHUNK_SIZE = 2000
 _ON_LIST = (SubscriptionStatus.CONFIRMED, SubscriptionStatus.PENDING)
+#: A person's own "no" to a list: unsubscribed, or complained.
+_LEFT = (SubscriptionStatus.UNSUBSCRIBED, SubscriptionStatus.COMPLAINED)
 
 
 @dataclass
@@ -45,6 +48,7 @@ class Batch:
         self.chunk_now = utcnow()
         self._refuse_duplicates(candidates)
         contacts = self._refuse_present(candidates)
+        self._refuse_left_everything(candidates, contacts)
         self._refuse_suppressed(candidates)
         for candidate in candidates:
             if candidate.reason is None and candidate.policy:
@@ -62,7 +66,7 @@ class Batch:
         """
         hashes = {c.email_hash for c in candidates if c.reason is None}
         refused_before = set(db.session.scalars(select(RefusedRow.email_hash).where(
-            RefusedRow.import_id == self.record.id, RefusedRow.email_hash.in_(hashes)))) if hashes else set()
+            RefusedRow.import_id == self.record.id, among(RefusedRow.email_hash, hashes)))) if hashes else set()
         seen: set[str] = set()
         for candidate in candidates:
             if candidate.email_hash is None:
@@ -80,7 +84,7 @@ class Batch:
             select(Contact.id, Contact.email_hash, Contact.erased_at, Subscription.status)
             .outerjoin(Subscription, and_(Subscription.contact_id == Contact.id,
                                           Subscription.list_id == self.mailing_list.id))
-            .where(Contact.account_id == self.account.id, Contact.email_hash.in_(hashes))).all()
+            .where(Contact.account_id == self.account.id, among(Contact.email_hash, hashes))).all()
         by_hash = {row.email_hash: row for row in found}
         for candidate in candidates:
             row = by_hash.get(candidate.email_hash) if candidate.reason is None else None
@@ -94,6 +98,24 @@ class Batch:
                 candidate.reason, candidate.detail = RefusalReason.SUPPRESSED, f"{row.status} from this list"
         return {row.email_hash: row.id for row in found}
 
+    def _refuse_left_everything(self, candidates: list[Candidate], contacts: dict[str, int]) -> None:
+        """Refuse a contact who left every list of the account it was on (into any list of it)."""
+        ids = {contacts[c.email_hash] for c in candidates if c.reason is None and c.email_hash in contacts}
+        if not ids:
+            return
+        lists = MailingList.__table__
+        statuses = db.session.execute(
+            select(Subscription.contact_id, Subscription.status).join(lists, lists.c.id == Subscription.list_id)
+            .where(among(Subscription.contact_id, ids), lists.c.account_id == self.account.id)).all()
+        left, stayed = set(), set()
+        for contact_id, status in statuses:
+            (left if status in _LEFT else stayed).add(contact_id)
+        gone = left - stayed
+        for candidate in candidates:
+            if candidate.reason is None and contacts.get(candidate.email_hash) in gone:
+                candidate.reason = RefusalReason.SUPPRESSED
+                candidate.detail = "unsubscribed from every list of this account"
+
     def _refuse_suppressed(self, candidates: list[Candidate]) -> None:
         hashes = [c.email_hash for c in candidates if c.reason is None]
         if not hashes:
@@ -102,7 +124,7 @@ class Batch:
                      and_(Suppression.scope == SuppressionScope.ACCOUNT, Suppression.account_id == self.account.id),
                      and_(Suppression.scope == SuppressionScope.LIST, Suppression.list_id == self.mailing_list.id))
         entries = db.session.execute(select(Suppression.email_hash, Suppression.scope, Suppression.reason)
-                                     .where(Suppression.email_hash.in_(hashes), scopes)).all()
+                                     .where(among(Suppression.email_hash, hashes), scopes)).all()
         why = {entry.email_hash: f"{entry.scope} suppression: {entry.reason}" for entry in entries}
         for candidate in candidates:
             if candidate.reason is None and candidate.email_hash in why:
@@ -112,7 +134,7 @@ class Batch:
         for candidate in refused:
             self.counts[candidate.reason] += 1
         if refused:
-            db.session.execute(RefusedRow.__table__.insert(), [
+            write_rows(RefusedRow.__table__, [
                 {"import_id": self.record.id, "row": c.number, "email": c.given or None,
                  "email_hash": c.email_hash, "reason": c.reason, "detail": c.detail} for c in refused])
 
@@ -125,40 +147,50 @@ class Batch:
     def _accept(self, accepted: list[Candidate], contacts: dict[str, int]) -> None:
         if not accepted:
             return
-        contacts.update(self._create_contacts([c for c in accepted if c.email_hash not in contacts]))
+        created = self._create_contacts([c for c in accepted if c.email_hash not in contacts], contacts)
         pending = [c for c in accepted if not self._confirms(c)]
         requests = self._signup_requests([contacts[c.email_hash] for c in pending])
         self._subscriptions(accepted, contacts, requests)
-        record_many([self._event(c, contacts[c.email_hash], requests.get(contacts[c.email_hash]))
-                     for c in accepted])
+        events = [self._event(c, contacts[c.email_hash], requests.get(contacts[c.email_hash])) for c in accepted]
+        # A contact created by this chunk has no chain yet: its event is the first of it, computed
+        # by the ledger's own function and copied in. The others join their chains (record_many).
+        write_rows(ConsentEvent.__table__, [_event_row(e, 1, GENESIS) for e in events if e.contact_id in created])
+        record_many([e for e in events if e.contact_id not in created])
         rows = emails.repermission_rows(
             self.account, self.mailing_list,
-            [(c.email, requests[contacts[c.email_hash]]) for c in pending],
-            first_index=self.counts["pending"], start=self.now)
+            [(c.email, contacts[c.email_hash], requests[contacts[c.email_hash]]) for c in pending],
+            import_id=self.record.id, first_index=self.counts["pending"], start=self.now)
         emails.insert_rows(rows)
         self.counts["pending"] += len(pending)
         self.counts["confirmed"] += len(accepted) - len(pending)
 
-    def _create_contacts(self, new: list[Candidate]) -> dict[str, int]:
-        """Insert the contacts that do not exist yet (a concurrent signup's row is kept); their ids."""
+    def _create_contacts(self, new: list[Candidate], contacts: dict[str, int]) -> set[int]:
+        """Insert the contacts that do not exist yet (a concurrent signup's row is kept).
+
+        Adds every one's id to ``contacts``; answers the ids of those this insert created.
+        """
         if not new:
-            return {}
+            return set()
         table = Contact.__table__
-        _insert_ignoring_conflicts(table, [
+        created = dict(insert_returning(table, [
             {"account_id": self.account.id, "email": c.email, "email_hash": c.email_hash, "name": c.name,
-             "created_at": self.now} for c in new])
-        return dict(db.session.execute(select(table.c.email_hash, table.c.id).where(
-            table.c.account_id == self.account.id, table.c.email_hash.in_([c.email_hash for c in new]))).all())
+             "created_at": self.now} for c in new], ("email_hash", "id"), ignore_conflicts=True))
+        contacts.update(created)
+        missing = [c.email_hash for c in new if c.email_hash not in created]
+        if missing:
+            contacts.update(db.session.execute(select(table.c.email_hash, table.c.id).where(
+                table.c.account_id == self.account.id, table.c.email_hash.in_(missing))).all())
+        return set(created.values())
 
     def _signup_requests(self, contact_ids: list[int]) -> dict[int, int]:
         """A re-permission signup request per pending contact: contact id -> request id."""
         if not contact_ids:
             return {}
         table = SignupRequest.__table__
-        rows = db.session.execute(table.insert().returning(table.c.contact_id, table.c.id), [
+        rows = insert_returning(table, [
             {"contact_id": contact_id, "form_id": None, "consent_text_id": None, "source": "import",
              "list_ids": [self.mailing_list.id], "created_at": self.now,
-             "evidence": {"import_id": self.record.id}} for contact_id in contact_ids]).all()
+             "evidence": {"import_id": self.record.id}} for contact_id in contact_ids], ("contact_id", "id"))
         return dict(rows)
 
     def _subscriptions(self, accepted: list[Candidate], contacts: dict[str, int], requests: dict[int, int]) -> None:
@@ -173,7 +205,7 @@ class Batch:
                 "confirmed_at": candidate.consented_at if confirmed else None,
                 "last_contacted_at": candidate.last_contacted_at, "soft_bounces": 0,
                 "signup_request_id": requests.get(contact_id), "updated_at": self.now})
-        db.session.execute(Subscription.__table__.insert(), rows)
+        write_rows(Subscription.__table__, rows)
 
     def _event(self, candidate: Candidate, contact_id: int, request_id: int | None) -> NewEvent:
         evidence: dict[str, Any] = {
@@ -190,9 +222,62 @@ class Batch:
                         occurred_at=self.chunk_now)
 
 
-def _insert_ignoring_conflicts(table, rows: list[dict[str, Any]]) -> None:
-    if db.session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
+def among(column, values):
+    """``column IN (values)``; on PostgreSQL ``column = ANY(array)``: one parameter, not thousands."""
+    values = list(values)
+    if db.session.get_bind().dialect.name != "postgresql":
+        return column.in_(values)
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    return column == any_(literal(values, type_=ARRAY(column.type)))
+
+
+def insert_returning(table, rows: list[dict[str, Any]], returning: tuple[str, str], *,
+                     ignore_conflicts: bool = False) -> list[tuple]:
+    """Insert ``rows`` and answer two columns of each row inserted (a conflicting one is skipped
+    when ``ignore_conflicts``). PostgreSQL: ``COPY`` into a temporary table, then one
+    ``INSERT ... SELECT ... RETURNING``; elsewhere a multi-row ``INSERT ... RETURNING``."""
+    if not rows:
+        return []
+    if db.session.get_bind().dialect.name != "postgresql":
         from sqlalchemy.dialects.sqlite import insert
-    db.session.execute(insert(table).on_conflict_do_nothing(), rows)
+
+        statement = insert(table).values(rows)
+        if ignore_conflicts:
+            statement = statement.on_conflict_do_nothing()
+        return db.session.execute(statement.returning(*(table.c[name] for name in returning))).all()
+    staging = f"import_staging_{table.name}"
+    names = ", ".join(f'"{name}"' for name in rows[0])
+    connection = db.session.connection()
+    connection.exec_driver_sql(f'CREATE TEMPORARY TABLE IF NOT EXISTS "{staging}" '
+                               f'(LIKE "{table.name}" INCLUDING DEFAULTS) ON COMMIT DROP')
+    connection.exec_driver_sql(f'TRUNCATE "{staging}"')
+    _copy(staging, table, rows)
+    conflict = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
+    return connection.exec_driver_sql(
+        f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM "{staging}"{conflict} '
+        f'RETURNING "{returning[0]}", "{returning[1]}"').all()
+
+
+def write_rows(table, rows: list[dict[str, Any]]) -> None:
+    """Insert ``rows`` (all with the same keys): PostgreSQL ``COPY`` (psycopg), else one executemany."""
+    if not rows:
+        return
+    if db.session.get_bind().dialect.name != "postgresql":
+        db.session.execute(table.insert(), rows)
+        return
+    _copy(table.name, table, rows)
+
+
+def _copy(target: str, table, rows: list[dict[str, Any]]) -> None:
+    """``COPY target (columns of rows) FROM STDIN`` in the session's transaction (psycopg)."""
+    from psycopg.types.json import Jsonb
+
+    columns = list(rows[0])
+    json_columns = {name for name in columns if isinstance(table.c[name].type, JSON)}
+    cursor = db.session.connection().connection.driver_connection.cursor()
+    names = ", ".join(f'"{name}"' for name in columns)
+    with cursor, cursor.copy(f'COPY "{target}" ({names}) FROM STDIN') as copy:
+        for row in rows:
+            copy.write_row([Jsonb(row[name]) if name in json_columns and row[name] is not None else row[name]
+                            for name in columns])

@@ -1,8 +1,11 @@
 """What can be said of one row without the database: address, dates, role, staleness."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+
+from disposable_email_domains import blocklist as DISPOSABLE_DOMAINS
 
 from portal.addresses import MAX_LENGTH, email_hash, is_role_address, try_normalise
 from portal.imports.models import RefusalReason
@@ -10,6 +13,8 @@ from portal.imports.reading import Row
 
 #: Clock skew and time zones: a date up to this far ahead is still "now".
 _FUTURE_SLACK = timedelta(days=1)
+#: C0 control characters (and DEL) but tab, line feed and carriage return.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 @dataclass
@@ -47,6 +52,10 @@ def parse_time(value: str) -> datetime | None:
 def examine(row: Row, now: datetime, stale_after: timedelta) -> Candidate:
     """A :class:`Candidate` for ``row``, refused already when its content alone says so."""
     values = row.values
+    if _CONTROL.search("".join(values.values())):
+        column = next(name for name, value in values.items() if _CONTROL.search(value))
+        return _refuse(Candidate(row.number, _CONTROL.sub("", values.get("email", ""))[:MAX_LENGTH]),
+                       RefusalReason.INVALID, f"{column} holds a control character")
     candidate = Candidate(row.number, values.get("email", "")[:MAX_LENGTH],
                           name=(values.get("name") or None) and values["name"][:200],
                           source=(values.get("source") or None) and values["source"][:200])
@@ -64,8 +73,16 @@ def examine(row: Row, now: datetime, stale_after: timedelta) -> Candidate:
         setattr(candidate, column, moment)
     if is_role_address(candidate.email):
         return _refuse(candidate, RefusalReason.ROLE_ADDRESS, "names a role, not a person")
+    if is_disposable(candidate.email):
+        return _refuse(candidate, RefusalReason.DISPOSABLE, "a disposable-address domain")
     candidate.policy = _policy(candidate, now - stale_after)
     return candidate
+
+
+def is_disposable(address: str) -> bool:
+    """The address's domain (or a parent of it) is on the ``disposable-email-domains`` blocklist."""
+    labels = address.rpartition("@")[2].lower().split(".")
+    return any(".".join(labels[i:]) in DISPOSABLE_DOMAINS for i in range(len(labels) - 1))
 
 
 def _policy(candidate: Candidate, horizon: datetime) -> str | None:

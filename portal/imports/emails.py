@@ -6,18 +6,18 @@ from email.utils import make_msgid
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import current_app, render_template
-from flask_babel import force_locale
+from flask import current_app
+from sqlalchemy import select
 
-from portal.accounts.models import Account
+from portal.accounts.models import Account, AccountStatus
+from portal.consent.models import EventType
 from portal.db import utcnow
 from portal.links import confirm_url
 from portal.outbox.models import OutboxMessage, OutboxStatus
+from portal.outbox.operations import MessageCancelled, context_loader
 from portal.subscriptions.models import MailingList
 
 KIND = "repermission"
-#: Stands for the confirmation link while a chunk's mail is rendered once.
-_LINK = "https://confirm-link.invalid/00000000"
 
 
 def repermission_context(account: Account, mailing_list: MailingList, signup_request_id: int) -> dict[str, Any]:
@@ -25,45 +25,61 @@ def repermission_context(account: Account, mailing_list: MailingList, signup_req
     return {"account": account, "list": mailing_list, "confirm_url": confirm_url(signup_request_id)}
 
 
+@context_loader(KIND)
+def load_context(reference: dict[str, Any]) -> dict[str, Any]:
+    """The template's context of a stored re-permission mail, read when it is sent.
+
+    :raises MessageCancelled: the person is no longer waiting to confirm (they unsubscribed,
+        confirmed already, were erased) or the account may not send.
+    """
+    from portal.extensions import db
+    from portal.subscriptions.models import Contact, Subscription, SubscriptionStatus
+
+    account = db.session.get(Account, reference["account_id"])
+    mailing_list = db.session.get(MailingList, reference["list_id"])
+    contact = db.session.get(Contact, reference["ledger"]["contact_id"])
+    subscription = db.session.scalar(select(Subscription).where(
+        Subscription.contact_id == reference["ledger"]["contact_id"], Subscription.list_id == reference["list_id"]))
+    if contact is None or contact.erased_at is not None or subscription is None \
+            or subscription.status != SubscriptionStatus.PENDING:
+        raise MessageCancelled("the subscription is no longer waiting for confirmation")
+    if account is None or account.status in (AccountStatus.SUSPENDED, AccountStatus.DEACTIVATED):
+        raise MessageCancelled("the account may not send")
+    return repermission_context(account, mailing_list, reference["signup_request_id"])
+
+
 def send_at(start: datetime, index: int, per_minute: int) -> datetime:
     """When the ``index``-th re-permission mail of an import may leave: ``per_minute`` a minute."""
     return start + timedelta(minutes=index // max(per_minute, 1))
 
 
-def repermission_rows(account: Account, mailing_list: MailingList, recipients: list[tuple[str, int]],
-                      *, first_index: int, start: datetime) -> list[dict[str, Any]]:
-    """``outbox_messages`` rows for (address, signup request id) pairs, rendered in one go.
+def repermission_rows(account: Account, mailing_list: MailingList, recipients: list[tuple[str, int, int]],
+                      *, import_id: str, first_index: int, start: datetime) -> list[dict[str, Any]]:
+    """``outbox_messages`` rows for (address, contact id, signup request id), stored as references.
 
-    Rendered as :func:`portal.outbox.operations.enqueue_mail` would, but for a whole chunk of
-    an import at once, and spread over time so an import never floods anyone's inbox.
+    Nothing is rendered here: the outbox renders each mail when it sends it (see
+    :func:`load_context`) and records ``confirmation_sent`` in the ledger then. The mails are
+    spread over time (``PORTAL_IMPORT_MAILS_PER_MINUTE``) so an import never floods anyone's inbox.
     """
     per_minute = current_app.config["PORTAL_IMPORT_MAILS_PER_MINUTE"]
     host = urlsplit(current_app.config["PORTAL_BASE_URL"]).hostname or "localhost"
     locale = account.locale or "en"
-    # Only the link differs from one recipient to the next: render once, then put each link in.
-    # (A confirmation URL is made of URL-safe characters: the same in text and in HTML.)
-    with force_locale(locale):
-        context = {"account": account, "list": mailing_list, "confirm_url": _LINK}
-        template = {
-            "subject": " ".join(render_template(f"email/{KIND}/subject.txt", **context).split()),
-            "text": render_template(f"email/{KIND}/body.txt", **context),
-            "html": render_template(f"email/{KIND}/body.html", **context),
-        }
     now, rows = utcnow(), []
-    for offset, (address, request_id) in enumerate(recipients):
-        link = confirm_url(request_id)
-        payload = {part: value.replace(_LINK, link) for part, value in template.items()}
-        payload.update(headers={}, message_id=make_msgid(domain=host), locale=locale)
-        rows.append({"channel": "mail", "kind": KIND, "account_id": account.id, "recipient": address,
-                     "payload": payload, "status": OutboxStatus.PENDING, "attempts": 0,
-                     "next_attempt_at": send_at(start, first_index + offset, per_minute),
-                     "created_at": now})
+    for offset, (address, contact_id, request_id) in enumerate(recipients):
+        rows.append({
+            "channel": "mail", "kind": KIND, "account_id": account.id, "recipient": address,
+            "payload": {"headers": {}, "message_id": make_msgid(domain=host), "locale": locale},
+            "context": {"account_id": account.id, "list_id": mailing_list.id, "signup_request_id": request_id,
+                        "ledger": {"type": EventType.CONFIRMATION_SENT, "contact_id": contact_id,
+                                   "list_id": mailing_list.id, "source": f"import:{import_id}",
+                                   "evidence": {"import_id": import_id, "signup_request_id": request_id}}},
+            "status": OutboxStatus.PENDING, "attempts": 0,
+            "next_attempt_at": send_at(start, first_index + offset, per_minute), "created_at": now})
     return rows
 
 
 def insert_rows(rows: list[dict[str, Any]]) -> None:
-    """Store the rendered messages (one bulk insert, in the import's transaction)."""
-    from portal.extensions import db
+    """Store the messages (COPY on PostgreSQL, in the import's transaction)."""
+    from portal.imports.batch import write_rows
 
-    if rows:
-        db.session.execute(OutboxMessage.__table__.insert(), rows)
+    write_rows(OutboxMessage.__table__, rows)

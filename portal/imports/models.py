@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import BigIntKey, JSONType, UTCDateTime, new_id, utcnow
@@ -31,12 +31,19 @@ class RefusalReason:
     SUPPRESSED = "suppressed"
     DUPLICATE = "duplicate"
     NO_CONSENT_DATE = "no_consent_date"
-    ALL = (INVALID, ROLE_ADDRESS, STALE, SUPPRESSED, DUPLICATE, NO_CONSENT_DATE)
+    #: A throwaway-address domain (the ``disposable-email-domains`` list).
+    DISPOSABLE = "disposable"
+    ALL = (INVALID, ROLE_ADDRESS, STALE, SUPPRESSED, DUPLICATE, NO_CONSENT_DATE, DISPOSABLE)
 
 
 class ImportStatus:
+    """An import is a job: stored, then run by ``flask imports work``."""
+
+    QUEUED = "queued"
     RUNNING = "running"
-    DONE = "done"
+    FINISHED = "finished"
+    FAILED = "failed"
+    ALL = (QUEUED, RUNNING, FINISHED, FAILED)
 
 
 class Import(db.Model):
@@ -56,8 +63,8 @@ class Import(db.Model):
     #: The account's own words on how consent was collected.
     attestation: Mapped[str] = mapped_column(Text)
     consent_method: Mapped[str] = mapped_column(String(20))
-    status: Mapped[str] = mapped_column(String(10), default=ImportStatus.RUNNING)
-    #: Data rows read (the header excluded, blank lines skipped).
+    status: Mapped[str] = mapped_column(String(10), default=ImportStatus.QUEUED, index=True)
+    #: Data rows read so far (the header excluded, blank lines skipped).
     rows: Mapped[int] = mapped_column(Integer, default=0)
     #: Accepted rows that became confirmed subscriptions.
     confirmed: Mapped[int] = mapped_column(Integer, default=0)
@@ -65,8 +72,21 @@ class Import(db.Model):
     pending: Mapped[int] = mapped_column(Integer, default=0)
     #: reason -> number of rows refused for it.
     refused: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    #: Bytes of the stored upload the worker has read so far (of ``file_bytes``).
+    bytes_read: Mapped[int] = mapped_column(BigIntKey, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: When the current (or last) worker began it.
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The worker running it (host:pid:random) and until when its claim holds; renewed each chunk.
+    worker: Mapped[str | None] = mapped_column(String(100))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Times a worker claimed it (a takeover counts); a claim is named by this number.
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    #: Why it failed (``failed``): a code, a message and the data row it stopped at.
+    error_code: Mapped[str | None] = mapped_column(String(50))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    error_row: Mapped[int | None] = mapped_column(Integer)
 
     @property
     def accepted(self) -> int:
@@ -89,3 +109,17 @@ class RefusedRow(db.Model):
     email_hash: Mapped[str | None] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(String(20))
     detail: Mapped[str | None] = mapped_column(String(200))
+
+
+class UploadChunk(db.Model):
+    """A piece of an uploaded file, kept in the database so any worker on any machine can read it.
+
+    Deleted when the import finishes or fails.
+    """
+
+    __tablename__ = "import_upload_chunks"
+
+    import_id: Mapped[str] = mapped_column(ForeignKey("imports.id"), primary_key=True)
+    #: Position from 0; the file is the chunks' bytes in this order.
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    data: Mapped[bytes] = mapped_column(LargeBinary)

@@ -1,9 +1,11 @@
-"""Running an import, and finding imports and their refused rows."""
+"""Queueing an import, running it (in a worker), and finding imports and their refused rows."""
 from __future__ import annotations
 
 import csv
 import io
-from typing import IO, Iterator
+import re
+from collections import Counter
+from typing import IO, Iterator, Protocol
 
 from flask import current_app
 from sqlalchemy import select
@@ -15,18 +17,26 @@ from portal.extensions import db
 from portal.imports.batch import CHUNK_SIZE, Batch
 from portal.imports.checks import examine
 from portal.imports.models import ConsentMethod, Import, ImportStatus, RefusalReason, RefusedRow
+from portal.imports import storage
 from portal.imports.reading import HashingReader, read_rows
 from portal.subscriptions.models import MailingList
 
 MAX_ATTESTATION = 5000
+#: C0 control characters (and DEL) but tab, line feed and carriage return: no text holds them.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def _check_request(account: Account, attestation: str | None, consent_method: str | None) -> str:
+def _check_account(account: Account) -> None:
     if account.status in (AccountStatus.SUSPENDED, AccountStatus.DEACTIVATED):
         raise Conflict(f"The account is {account.status}: it cannot import.", code="account_" + account.status)
     if not account.postal_address:
         raise Conflict("The account has no postal address: it cannot send, so it cannot import.",
                        code="no_postal_address")
+
+
+def _check_request(account: Account, attestation: str | None, consent_method: str | None,
+                   file_name: str | None) -> str:
+    _check_account(account)
     if consent_method not in ConsentMethod.ALL:
         raise ValidationFailed("consent_method must be one of: " + ", ".join(ConsentMethod.ALL) + ".")
     attestation = (attestation or "").strip()
@@ -34,42 +44,71 @@ def _check_request(account: Account, attestation: str | None, consent_method: st
         raise ValidationFailed("attestation is required: say how these people gave their consent.")
     if len(attestation) > MAX_ATTESTATION:
         raise ValidationFailed(f"attestation is longer than {MAX_ATTESTATION} characters.")
+    if _CONTROL.search(attestation):
+        raise ValidationFailed("attestation holds a control character (such as NUL): send plain text.",
+                               code="control_character")
+    if file_name and _CONTROL.search(file_name):
+        raise ValidationFailed("The file name holds a control character (such as NUL).", code="control_character")
     return attestation
 
 
-def run_import(account: Account, mailing_list: MailingList, stream: IO[bytes], *, file_name: str | None,
-               attestation: str | None, consent_method: str | None, api_key_id: str | None) -> Import:
-    """Import a CSV into ``mailing_list``: every row accepted or refused with its reason (flushes).
+def create_import(account: Account, mailing_list: MailingList, stream: IO[bytes], *, file_name: str | None,
+                  attestation: str | None, consent_method: str | None, api_key_id: str | None) -> Import:
+    """Check the request, store the upload and queue its import for a worker (flushes).
 
-    The file is read as a stream, in chunks of :data:`CHUNK_SIZE` rows.
     :raises ValidationFailed: no attestation, unknown method, or a file that cannot be read (422).
     """
-    attestation = _check_request(account, attestation, consent_method)
+    attestation = _check_request(account, attestation, consent_method, file_name)
     record = Import(id=new_id(), account_id=account.id, list_id=mailing_list.id, api_key_id=api_key_id,
                     file_name=(file_name or None) and file_name[:255], attestation=attestation,
-                    consent_method=consent_method, status=ImportStatus.RUNNING, refused={})
+                    consent_method=consent_method, status=ImportStatus.QUEUED, refused={}, rows=0,
+                    confirmed=0, pending=0, bytes_read=0, attempts=0, created_at=utcnow())
     db.session.add(record)
     db.session.flush()
-    reader = HashingReader(stream)
+    storage.store(record, stream)
+    return record
+
+
+class Progress(Protocol):
+    """What :func:`run` tells as it goes: the row it is at, and each chunk done."""
+
+    row: int | None
+
+    def __call__(self, counts: Counter, bytes_read: int) -> None: ...
+
+
+def run(record: Import, progress: Progress) -> None:
+    """Run a claimed import: every row accepted or refused with its reason (flushes, never commits).
+
+    The stored upload is read as a stream, in chunks of :data:`CHUNK_SIZE` rows; the caller
+    commits once, so the list gets the whole import or none of it.
+    :raises UnreadableFile: the file turned out not to be CSV; :class:`Conflict`: the account
+        may no longer import.
+    """
+    account = db.session.get(Account, record.account_id)
+    mailing_list = db.session.get(MailingList, record.list_id)
+    _check_account(account)
+    reader = HashingReader(storage.UploadStream(record.id))
     batch = Batch(record, account, mailing_list, utcnow())
     stale_after = current_app.config["PORTAL_STALE_AFTER"]
     chunk = []
     for row in read_rows(reader):
+        progress.row = row.number
         chunk.append(examine(row, batch.now, stale_after))
         if len(chunk) >= CHUNK_SIZE:
             batch.process(chunk)
             chunk = []
+            progress(batch.counts, reader.size)
     batch.process(chunk)
     _finish(record, batch, reader)
-    return record
 
 
 def _finish(record: Import, batch: Batch, reader: HashingReader) -> None:
     counts = batch.counts
-    record.file_sha256, record.file_bytes = reader.sha256.hexdigest(), reader.size
+    record.bytes_read = reader.size
     record.rows, record.confirmed, record.pending = counts["rows"], counts["confirmed"], counts["pending"]
     record.refused = {reason: counts[reason] for reason in RefusalReason.ALL}
-    record.status, record.finished_at = ImportStatus.DONE, utcnow()
+    record.status, record.finished_at, record.lease_until = ImportStatus.FINISHED, utcnow(), None
     db.session.flush()
 
 

@@ -61,13 +61,13 @@ class Row:
     values: dict[str, str]
 
 
-def _separator(header_line: str) -> str:
+def separator(header_line: str) -> str:
     counts = {sep: header_line.count(sep) for sep in SEPARATORS}
     best = max(SEPARATORS, key=lambda sep: counts[sep])
     return best if counts[best] else ","
 
 
-def _column_map(header: list[str]) -> dict[int, str]:
+def column_map(header: list[str]) -> dict[int, str]:
     """Header position -> column name, names matched in any case and spacing."""
     positions: dict[int, str] = {}
     for index, title in enumerate(header):
@@ -112,10 +112,10 @@ def read_rows(reader: HashingReader) -> Iterator[Row]:
     source = iter(lines)
     try:
         first = next(source, "")
-        records = csv.reader(_chain(first, source), delimiter=_separator(first))
+        records = csv.reader(_chain(first, source), delimiter=separator(first))
         if not first.strip():
             raise UnreadableFile("The file is empty: the first line must name the columns.", code="empty_file")
-        positions = _column_map(next(records))
+        positions = column_map(next(records))
         for number, record in enumerate(records, start=2):
             if not any(cell.strip() for cell in record):
                 continue

@@ -11,6 +11,13 @@ class RefusedRowOut(api.Schema):
     detail: str | None
 
 
+class ImportFailure(api.Schema):
+    code: str | None
+    message: str | None
+    #: The data row (record number, the header being 1) the import stopped at.
+    row: int | None
+
+
 class ImportOut(api.Schema):
     id: str
     account_id: str
@@ -35,6 +42,15 @@ class ImportOut(api.Schema):
     refused_rows: list[RefusedRowOut]
     report_url: str
     refused_url: str
+    #: Progress: bytes of ``file_bytes`` read so far, a percentage, an estimate of the seconds left.
+    bytes_read: int
+    #: Times a worker claimed it (more than 1: a worker died and another took over).
+    attempts: int
+    percent: float
+    eta_seconds: float | None
+    started_at: str | None
+    #: Why a ``failed`` import failed; None otherwise.
+    error: ImportFailure | None
 
 
 class ImportPage(api.Schema):

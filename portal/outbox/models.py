@@ -32,7 +32,11 @@ class OutboxMessage(db.Model):
     #: Recipient address, or the webhook URL.
     recipient: Mapped[str] = mapped_column(String(2000))
     #: Mail: subject, text, html, headers, message_id. Webhook: body and headers.
+    #: A reference (``context`` set): only headers, message_id and locale; rendered when sent.
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    #: A mail stored as a reference: the template set is ``kind``, this is what its context
+    #: loader needs (ids, not rendered text). See :func:`portal.outbox.operations.render_message`.
+    context: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     status: Mapped[str] = mapped_column(String(10), default=OutboxStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,8 +1,14 @@
-"""Writing messages to the outbox, in the caller's transaction."""
+"""Writing messages to the outbox, in the caller's transaction, and rendering them.
+
+A mail is stored either rendered (``payload`` holds subject, text and HTML) or as a reference
+(``context`` holds ids; its kind's context loader turns them into the template's context when
+the mail is sent): big imports store references, so that nothing is rendered in the import.
+:func:`render_message` is the one way from a row to its message, for the worker and any reader.
+"""
 from __future__ import annotations
 
 from email.utils import make_msgid
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from flask import current_app, render_template
@@ -25,6 +31,37 @@ def render_mail(kind: str, locale: str, context: dict[str, Any]) -> dict[str, st
             "text": render_template(f"email/{kind}/body.txt", **context),
             "html": render_template(f"email/{kind}/body.html", **context),
         }
+
+
+#: kind -> function(context of the row) -> the template's context (see :func:`context_loader`).
+_LOADERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+class MessageCancelled(Exception):
+    """A referenced mail no longer applies (its subscription changed): it is never sent."""
+
+
+def context_loader(kind: str):
+    """Register the function that turns a reference's ``context`` into kind's template context.
+
+    It may raise :class:`MessageCancelled` when the mail should not leave any more.
+    """
+    def register(function):
+        _LOADERS[kind] = function
+        return function
+    return register
+
+
+def render_message(message: OutboxMessage) -> dict[str, Any]:
+    """A mail row's message: subject, text, html, headers, message_id (rendered now if a reference).
+
+    :raises MessageCancelled: a reference whose mail no longer applies.
+    """
+    payload = dict(message.payload or {})
+    if message.context is not None:
+        template_context = _LOADERS[message.kind](message.context)
+        payload.update(render_mail(message.kind, payload.get("locale") or "en", template_context))
+    return payload
 
 
 def enqueue_mail(kind: str, *, to: str, locale: str = "en", context: dict[str, Any],

@@ -137,7 +137,9 @@ def transport() -> Transport:
 
 def render_bytes(message: OutboxMessage) -> tuple[str, bytes]:
     """The sender and the MIME bytes (text and HTML parts, DKIM-signed when configured)."""
-    payload = message.payload
+    from portal.outbox.operations import render_message
+
+    payload = render_message(message)
     mime = Message(subject=payload["subject"], recipients=[message.recipient], body=payload["text"],
                    html=payload.get("html"), extra_headers=dict(payload.get("headers") or {}))
     mime.msgId = payload["message_id"]

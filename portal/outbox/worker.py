@@ -27,6 +27,7 @@ from portal.db import utcnow
 from portal.extensions import db
 from portal.outbox import webhook
 from portal.outbox.models import OutboxMessage, OutboxStatus
+from portal.outbox.operations import MessageCancelled
 from portal.outbox.transport import Transport, TransportDown, render_bytes, transport
 
 
@@ -92,35 +93,54 @@ def _deliver(message: OutboxMessage, open_transport: Callable[[], Transport], re
         else:
             sender, data = render_bytes(message)
             open_transport().send(sender, message.recipient, data)
+    except MessageCancelled as cancelled:
+        message.status, message.last_error = OutboxStatus.FAILED, f"cancelled: {cancelled}"[:2000]
+        report.failed.append(message.id)
+        db.session.commit()
     except Exception as error:  # noqa: BLE001 - any failure of one message is retried, never fatal
         transport_up = not isinstance(error, TransportDown)
         _record_failure(message, error, now or utcnow(), report)
         db.session.commit()
     else:
-        _mark_sent(message.id, message.attempts)
+        _mark_sent(message.id, message.attempts, message.context, message.payload.get("message_id"))
         report.sent.append(message.id)
     return transport_up
 
 
-def _mark_sent(message_id: int, attempts: int) -> None:
+def _mark_sent(message_id: int, attempts: int, context: dict | None = None,
+               message_ref: str | None = None) -> None:
     """Record a sent message; a dropped database connection gets one more try on a new one.
 
-    The update names the claim (``attempts``), so it cannot mark a later claim's send.
+    The update names the claim (``attempts``), so it cannot mark a later claim's send. A
+    reference carrying ``ledger`` gets its ledger event (``confirmation_sent``) in the same commit.
     """
     for attempt in range(2):
         try:
-            db.session.execute(
+            result = db.session.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.id == message_id, OutboxMessage.attempts == attempts,
                        OutboxMessage.status == OutboxStatus.PENDING)
                 .values(status=OutboxStatus.SENT, sent_at=utcnow(), last_error=None)
                 .execution_options(synchronize_session=False))
+            if result.rowcount == 1 and context and context.get("ledger"):
+                _record_sent(message_id, context["ledger"], message_ref)
             db.session.commit()
             return
         except DBAPIError:
             db.session.rollback()
             if attempt == 1:
                 raise
+
+
+def _record_sent(message_id: int, ledger: dict, message_ref: str | None) -> None:
+    """The ledger event of a mail that left: who, which list, why (``ledger`` of its context)."""
+    from portal.consent.operations import record
+    from portal.subscriptions.models import Contact
+
+    contact = db.session.get(Contact, ledger["contact_id"])
+    if contact is not None:
+        record(ledger["type"], contact=contact, source=ledger["source"], list_id=ledger.get("list_id"),
+               message_ref=message_ref, evidence={**(ledger.get("evidence") or {}), "outbox_message_id": message_id})
 
 
 def _release(messages: list[OutboxMessage], now: datetime | None) -> None:

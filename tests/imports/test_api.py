@@ -45,17 +45,23 @@ def test_every_refusal_reason_is_reported_with_its_row(upload, client, create_li
         f"kept@example.org,,{day(5)},,shop",                     # 12 duplicate: already confirmed
         f"nodate@example.org,,,{day(30)},shop",                  # 13 no_consent_date
         f"future@example.org,,{(utcnow() + timedelta(days=30)).date()},,shop",  # 14 invalid
+        f"throwaway@mailinator.com,,{day(10)},,shop",            # 15 disposable
+        f"bell@example.org,Ding\x07,{day(10)},,shop",            # 16 invalid (a control character)
     ]) + "\n"
     response = upload(mailing_list, content)
-    assert response.status_code == 201, response.json
+    assert response.status_code == 200, response.json
     report = response.json
-    assert report["rows"] == 13 and report["accepted"] == 1 and report["confirmed"] == 1
-    assert report["refused_by_reason"] == {"invalid": 3, "role_address": 1, "stale": 2, "suppressed": 3,
-                                           "duplicate": 2, "no_consent_date": 1}
+    assert report["rows"] == 15 and report["accepted"] == 1 and report["confirmed"] == 1
+    assert report["status"] == "finished" and report["percent"] == 100.0 and report["error"] is None
+    assert report["bytes_read"] == report["file_bytes"] == len(content.encode())
+    assert report["refused_by_reason"] == {"invalid": 4, "role_address": 1, "stale": 2, "suppressed": 3,
+                                           "duplicate": 2, "no_consent_date": 1, "disposable": 1}
     reasons = {row["row"]: row["reason"] for row in report["refused_rows"]}
     assert reasons == {3: "invalid", 4: "invalid", 5: "role_address", 6: "stale", 7: "stale", 8: "suppressed",
                        9: "suppressed", 10: "suppressed", 11: "duplicate", 12: "duplicate",
-                       13: "no_consent_date", 14: "invalid"}
+                       13: "no_consent_date", 14: "invalid", 15: "disposable", 16: "invalid"}
+    details = {row["row"]: row["detail"] for row in report["refused_rows"]}
+    assert details[15] == "a disposable-address domain" and details[16] == "name holds a control character"
     refused = client.get(report["refused_url"], headers=account_auth(account))
     assert refused.status_code == 200 and refused.mimetype == "text/csv"
     lines = list(csv.DictReader(io.StringIO(refused.get_data(as_text=True))))
@@ -70,7 +76,7 @@ def test_every_refusal_reason_is_reported_with_its_row(upload, client, create_li
 def test_double_opt_in_rows_are_confirmed_with_their_consent_date(upload, create_list, db):
     mailing_list = create_list()
     response = upload(mailing_list, f"email,name,consented_at\nann@example.org,Ann,{day(3)}\n")
-    assert response.status_code == 201
+    assert response.status_code == 200
     subscription = db.session.scalars(select(Subscription)).one()
     assert subscription.status == "confirmed" and subscription.signup_request_id is None
     assert subscription.confirmed_at.date().isoformat() == day(3)
@@ -92,9 +98,13 @@ def test_single_opt_in_rows_are_pending_and_get_a_repermission_mail(upload, crea
     assert subscription.status == "pending" and subscription.signup_request_id == request.id
     assert request.source == "import" and request.form_id is None and request.list_ids == [mailing_list.id]
     assert request.evidence == {"import_id": response.json["id"]}
+    from portal.outbox.operations import render_message
+
     message = db.session.scalars(select(OutboxMessage)).one()
     assert message.kind == "repermission" and message.recipient == "ann@example.org"
-    payload = message.payload
+    # Stored as a reference (ids, no text), rendered when the outbox sends it.
+    assert "text" not in message.payload and message.context["signup_request_id"] == request.id
+    payload = render_message(message)
     account = mailing_list.account
     for part in (payload["text"], payload["html"]):
         assert account.name in part and "Weekly deals" in part and "Bandung" in part
@@ -189,7 +199,7 @@ def test_encodings_separators_quotes_and_header_case(upload, create_list, db):
     ]
     for data, address, expected_name in files:
         response = upload(mailing_list, data, method="single_opt_in")
-        assert response.status_code == 201 and response.json["refused_by_reason"]["stale"] == 1, (address, response.json)
+        assert response.status_code == 200 and response.json["refused_by_reason"]["stale"] == 1, (address, response.json)
         # no dates: refused as stale, which proves the row was read as one address
     report = upload(mailing_list, f"name,email,consented_at\n{quoted},quoted@example.org,{day(1)}\n").json
     assert report["accepted"] == 1
@@ -212,7 +222,7 @@ def test_unreadable_files_are_422(upload, create_list, db):
         assert response.status_code == 422 and response.json["error"]["code"] == code, content
     assert count(db, Import) == 0
     header_only = upload(mailing_list, "email\n")
-    assert header_only.status_code == 201 and header_only.json["rows"] == 0
+    assert header_only.status_code == 200 and header_only.json["rows"] == 0
 
 
 def test_bad_requests_are_clear_and_change_nothing(upload, client, create_list, account_auth, db):
@@ -276,7 +286,7 @@ def test_upload_size_limit_is_the_imports_own(upload, create_list, app):
     mailing_list = create_list()
     content = "email,consented_at\n" + "".join(f"p{i}@example.org,{day(1)}\n" for i in range(200))
     app.config["MAX_CONTENT_LENGTH"] = 1000
-    assert upload(mailing_list, content).status_code == 201
+    assert upload(mailing_list, content).status_code == 200
     app.config["PORTAL_IMPORT_MAX_BYTES"] = 1000
     assert upload(mailing_list, content).status_code == 413
 
@@ -298,7 +308,81 @@ def test_each_repermission_mail_carries_its_own_link(upload, create_list, db):
            method="single_opt_in")
     requests = {r.contact_id: r.id for r in db.session.scalars(select(SignupRequest))}
     contacts = {c.email: c.id for c in db.session.scalars(select(Contact))}
+    from portal.outbox.operations import render_message
+
     for message in db.session.scalars(select(OutboxMessage)):
-        token = message.payload["text"].split("https://portal.test/confirm/")[1].split()[0]
+        payload = render_message(message)
+        token = payload["text"].split("https://portal.test/confirm/")[1].split()[0]
         assert load_confirm(token) == requests[contacts[message.recipient]]
-        assert message.payload["html"].count(token) == 3 and "invalid" not in message.payload["html"]
+        assert payload["html"].count(token) == 3 and "invalid" not in payload["html"]
+
+
+def test_who_left_everything_of_the_account_is_refused_into_any_list(upload, create_list, create_contact,
+                                                                     create_subscription, db):
+    mailing_list = create_list()
+    account = mailing_list.account
+    first, second, new_list = create_list(account), create_list(account), create_list(account)
+    left_all = create_contact(account, "left@example.org")
+    create_subscription(left_all, first, status="unsubscribed")
+    create_subscription(left_all, second, status="complained")
+    stayed = create_contact(account, "stayed@example.org")
+    create_subscription(stayed, first, status="unsubscribed")
+    create_subscription(stayed, second)
+    suppression.add("everything@example.org", scope="account", reason="unsubscribed", account_id=account.id)
+    suppression.add("erased@example.org", scope="global", reason="erased")
+    db.session.commit()
+    content = "email,consented_at\n" + "".join(f"{name}@example.org,{day(3)}\n"
+                                               for name in ("left", "stayed", "everything", "erased"))
+    report = upload(new_list, content).json
+    assert report["accepted"] == 1 and report["refused_by_reason"]["suppressed"] == 3
+    details = {row["email"]: row["detail"] for row in report["refused_rows"]}
+    assert details == {"left@example.org": "unsubscribed from every list of this account",
+                       "everything@example.org": "account suppression: unsubscribed",
+                       "erased@example.org": "global suppression: erased"}
+
+
+def test_nul_and_control_characters_are_refused_clearly(upload, create_list, db):
+    mailing_list = create_list()
+    content = f"email,name,consented_at\nann@example.org,A\x00nn,{day(1)}\n"
+    response = upload(mailing_list, content)
+    assert response.status_code == 422 and response.json["error"]["code"] == "nul_character"
+    assert "line 2" in response.json["error"]["message"]
+    utf16 = upload(mailing_list, f"email,name\nann@example.org,A\x00nn\n".encode("utf-16"))
+    assert utf16.status_code == 422 and utf16.json["error"]["code"] == "nul_character"
+    good = f"email,consented_at\nann@example.org,{day(1)}\n"
+    for fields in ({"attestation": "Signed up\x00 online"}, {"file_name": "a\x00b.csv"},
+                   {"attestation": "bell\x07"}):
+        response = upload(mailing_list, good, **fields)
+        assert response.status_code == 422 and response.json["error"]["code"] == "control_character", fields
+    assert count(db, Import) == 0 and count(db, Contact) == 0
+
+
+def test_repermission_mails_are_recorded_in_the_ledger_when_they_leave(upload, create_list, db, app, runner):
+    import glob
+
+    from portal.consent.models import ConsentEvent
+    from portal.outbox import worker as outbox_worker
+    from portal.outbox.models import OutboxMessage
+
+    mailing_list = create_list(name="Weekly deals")
+    report = upload(mailing_list, f"email,consented_at\nann@example.org,{day(3)}\nbob@example.org,{day(3)}\n",
+                    method="single_opt_in").json
+    sent_events = select(ConsentEvent).where(ConsentEvent.type == "confirmation_sent")
+    assert db.session.scalars(sent_events).all() == []  # nothing has left yet
+    bob = db.session.scalars(select(Subscription).join(Contact).where(Contact.email == "bob@example.org")).one()
+    bob.status = "unsubscribed"  # bob says no before his mail leaves
+    db.session.commit()
+    result = outbox_worker.run_once()
+    assert len(result.sent) == 1 and len(result.failed) == 1
+    messages = {m.recipient: m for m in db.session.scalars(select(OutboxMessage))}
+    assert messages["ann@example.org"].status == "sent"
+    assert messages["bob@example.org"].status == "failed"
+    assert messages["bob@example.org"].last_error.startswith("cancelled: ")
+    (event,) = db.session.scalars(sent_events).all()
+    assert event.email == "ann@example.org" and event.list_id == mailing_list.id
+    assert event.source == f"import:{report['id']}" and event.evidence["import_id"] == report["id"]
+    assert event.message_ref == messages["ann@example.org"].payload["message_id"]
+    (eml,) = glob.glob(app.config["PORTAL_OUTBOX_DIR"] + "/*.eml")
+    with open(eml, encoding="utf-8", errors="replace") as sent:
+        assert "Weekly deals" in sent.read()
+    assert runner.invoke(args=["ledger", "verify"]).exit_code == 0
