@@ -1,7 +1,7 @@
 """imports as background jobs: the upload stored in chunks, progress, lease; outbox mails as references
 
 Revision ID: cb1d1ed7114c
-Revises: a7c3e9d21b44
+Revises: c18e4d0a9b27
 Create Date: 2026-12-01 19:50:00.000000
 
 """
@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
 revision = 'cb1d1ed7114c'
-down_revision = 'a7c3e9d21b44'
+down_revision = 'c18e4d0a9b27'
 branch_labels = None
 depends_on = None
 

@@ -11,6 +11,7 @@ from sqlalchemy import JSON, and_, any_, literal, or_, select
 from portal.accounts.models import Account
 from portal.consent.models import EventType
 from portal.consent.models import GENESIS, ConsentEvent
+from portal.consent import actors
 from portal.consent.operations import NewEvent, _event_row, record_many
 from portal.db import isoformat, utcnow
 from portal.extensions import db
@@ -154,7 +155,8 @@ class Batch:
         events = [self._event(c, contacts[c.email_hash], requests.get(contacts[c.email_hash])) for c in accepted]
         # A contact created by this chunk has no chain yet: its event is the first of it, computed
         # by the ledger's own function and copied in. The others join their chains (record_many).
-        write_rows(ConsentEvent.__table__, [_event_row(e, 1, GENESIS) for e in events if e.contact_id in created])
+        write_rows(ConsentEvent.__table__, [_event_row(e, 1, GENESIS, e.actor or actors.current())
+                                              for e in events if e.contact_id in created])
         record_many([e for e in events if e.contact_id not in created])
         rows = emails.repermission_rows(
             self.account, self.mailing_list,

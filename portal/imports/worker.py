@@ -26,6 +26,8 @@ from flask import current_app
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
+from portal.accounts.models import ApiKey
+from portal.consent import actors
 from portal.db import utcnow
 from portal.errors import PortalError
 from portal.extensions import db
@@ -129,7 +131,8 @@ def run_one(worker: str) -> Import | None:
         return record
     progress = ProgressWriter(record)
     try:
-        operations.run(record, progress)
+        with actors.acting_as(_importer(record)):
+            operations.run(record, progress)
         _still_ours(import_id, attempts)
         storage.discard(import_id)
         db.session.commit()
@@ -152,6 +155,12 @@ def run_one(worker: str) -> Import | None:
     finally:
         progress.close()
     return db.session.get(Import, import_id, populate_existing=True)
+
+
+def _importer(record: Import) -> actors.Actor:
+    """Who the import's ledger events name: the key that uploaded it (an operator for the CLI)."""
+    key = db.session.get(ApiKey, record.api_key_id) if record.api_key_id else None
+    return actors.of_key(key) if key is not None else actors.Actor(actors.OPERATOR)
 
 
 def _fail_or_leave(import_id: str, attempts: int, code: str, message: str, row: int | None) -> None:
