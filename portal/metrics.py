@@ -172,7 +172,7 @@ class DatabaseCollector:
         loaded = index is not None and index.seq >= 0
         yield GaugeMetricFamily("portal_suppression_index_entries",
                                 "Addresses in this process's suppression index (0 before it loads).",
-                                value=len(index.entries) if loaded else 0)
+                                value=len(index) if loaded else 0)
         yield GaugeMetricFamily("portal_suppression_index_lag",
                                 "Feed rows this process's index has not applied yet (-1 before it loads).",
                                 value=max(head - index.seq, 0) if loaded else -1)
