@@ -89,7 +89,9 @@ class DeliveryEvent(db.Model):
     """A delivery, hard bounce or soft bounce reported by the platform, kept to count each once."""
 
     __tablename__ = "delivery_events"
-    __table_args__ = (UniqueConstraint("account_id", "message_id", "type", "email_hash"),)
+    #: The complaint rates count an account's ``delivered`` events in a time window.
+    __table_args__ = (UniqueConstraint("account_id", "message_id", "type", "email_hash"),
+                      Index("ix_delivery_events_account_type_at", "account_id", "type", "at"))
 
     id: Mapped[int] = mapped_column(BigIntKey, primary_key=True, autoincrement=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))

@@ -2,7 +2,8 @@
 import pytest
 from sqlalchemy import select
 
-from portal.accounts import policy
+from portal.accounts import policy as account_policy
+from portal.complaints import policy
 from portal.complaints import operations as complaints
 from portal.complaints.models import ReviewCase
 from portal.db import utcnow
@@ -34,7 +35,7 @@ def mails(db, kind):
 def test_sending_block(status, postal, block, create_account):
     account = create_account(postal_address="x")
     account.status, account.postal_address = status, postal
-    assert policy.sending_block(account) == block
+    assert account_policy.sending_block(account) == block
 
 
 def test_first_complaint_warns_and_mails_the_account(db, create_account, complain):

@@ -1,0 +1,69 @@
+"""complaint_rates_console_screening: indexes for the complaint rates (complaints and
+delivered events of an account in a time window), the console's operators, flagged messages
+
+Revision ID: c19e0a7f3b21
+Revises: a7c3e9d21b44
+Create Date: 2026-12-01 19:42:31.708417
+
+"""
+from alembic import op
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+# revision identifiers, used by Alembic.
+revision = 'c19e0a7f3b21'
+down_revision = 'a7c3e9d21b44'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table('operators',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('username', sa.String(length=100), nullable=False),
+    sa.Column('password_hash', sa.String(length=200), nullable=False),
+    sa.Column('totp_secret', sa.String(length=64), nullable=False),
+    sa.Column('totp_last_step', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('last_signin_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('disabled_at', sa.DateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_operators')),
+    sa.UniqueConstraint('username', name=op.f('uq_operators_username'))
+    )
+    op.create_table('flagged_messages',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('account_id', sa.String(length=32), nullable=False),
+    sa.Column('content_sha256', sa.String(length=64), nullable=False),
+    sa.Column('matches', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('subject', sa.Text(), nullable=True),
+    sa.Column('excerpt', sa.Text(), nullable=True),
+    sa.Column('checks', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('last_checked_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_flagged_messages_account_id_accounts')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_flagged_messages')),
+    sa.UniqueConstraint('account_id', 'content_sha256', name=op.f('uq_flagged_messages_account_id_content_sha256'))
+    )
+    with op.batch_alter_table('flagged_messages', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_flagged_messages_account_id'), ['account_id'], unique=False)
+
+    with op.batch_alter_table('complaints', schema=None) as batch_op:
+        batch_op.create_index('ix_complaints_account_created', ['account_id', 'created_at'], unique=False)
+
+    with op.batch_alter_table('delivery_events', schema=None) as batch_op:
+        batch_op.create_index('ix_delivery_events_account_type_at', ['account_id', 'type', 'at'], unique=False)
+
+
+
+def downgrade():
+    with op.batch_alter_table('delivery_events', schema=None) as batch_op:
+        batch_op.drop_index('ix_delivery_events_account_type_at')
+
+    with op.batch_alter_table('complaints', schema=None) as batch_op:
+        batch_op.drop_index('ix_complaints_account_created')
+
+    with op.batch_alter_table('flagged_messages', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_flagged_messages_account_id'))
+
+    op.drop_table('flagged_messages')
+    op.drop_table('operators')
