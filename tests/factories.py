@@ -83,3 +83,19 @@ def _account_of(row):
     from portal.accounts.models import Account
 
     return db.session.get(Account, row.account_id)
+
+
+def create_deliveries(account, count: int, at=None, prefix: str = "m"):
+    """``count`` delivered events of ``account`` at ``at`` (default now), as the platform reports
+    them through ``POST .../deliveries``; inserted in bulk (a big sender has very many)."""
+    from sqlalchemy import insert
+
+    from portal.suppression.models import DeliveryEvent
+
+    at = at or utcnow()
+    tag = _n()
+    rows = [{"account_id": account.id, "message_id": f"<{prefix}{tag}.{i}@platform.test>", "type": "delivered",
+             "email_hash": f"{i:064x}", "at": at, "created_at": at} for i in range(count)]
+    for start in range(0, count, 5000):
+        db.session.execute(insert(DeliveryEvent), rows[start:start + 5000])
+    db.session.commit()
