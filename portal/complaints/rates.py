@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, literal_column, select
 
 from portal.complaints.models import Complaint, ComplaintCategory
 from portal.db import utcnow
@@ -101,8 +101,8 @@ def current_rates(account_id: str, now: datetime | None = None) -> list[WindowRa
 def _day(column):
     """The UTC calendar day of a timestamp column, as ``YYYY-MM-DD`` text, on either database."""
     if db.session.get_bind().dialect.name == "postgresql":
-        return func.to_char(func.timezone("UTC", column), "YYYY-MM-DD")
-    return func.strftime("%Y-%m-%d", column)
+        return func.to_char(func.timezone(literal_column("'UTC'"), column), literal_column("'YYYY-MM-DD'"))
+    return func.strftime(literal_column("'%Y-%m-%d'"), column)
 
 
 @dataclass(frozen=True)
