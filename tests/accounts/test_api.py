@@ -98,3 +98,19 @@ def test_status_cannot_be_patched(client, create_account, account_auth):
     account = create_account()
     response = client.patch(f"/api/v1/accounts/{account.id}", json={"status": "active"}, headers=account_auth(account))
     assert response.status_code == 422
+
+
+def test_the_account_shows_its_current_complaint_rates(client, db, platform_auth, create_account, create_contact,
+                                                       create_deliveries):
+    from portal.complaints import operations as complaints
+
+    account = create_account()
+    create_deliveries(account, 2000)
+    for category in ("not_requested", "too_frequent", "too_frequent"):
+        complaints.file_complaint(create_contact(account), category=category, source="web", ledger_source="test")
+    db.session.commit()
+    body = client.get(f"/api/v1/accounts/{account.id}", headers=platform_auth).json
+    short, long = body["complaint_rates"]
+    assert short == {"window": "24h", "hours": 24, "complaints": 1, "too_frequent": 2, "delivered": 2000,
+                     "rate": 0.0005, "too_frequent_rate": 0.001, "judged": True, "min_volume": 1000}
+    assert (long["window"], long["hours"], long["complaints"]) == ("30d", 720, 1)

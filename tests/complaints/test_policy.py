@@ -266,12 +266,8 @@ def test_the_api_shows_history_and_the_open_review(client, db, platform_auth, ru
     assert body["status_history"][-1]["evidence"]["note"] == "bought list"
 
 
-def test_suspend_keeps_the_review_open_and_warn_again_closes_it(db, create_account, complain):
+def test_suspend_keeps_the_review_open_and_warn_again_closes_it(db, create_account, create_deliveries, complain):
     account = create_account()
-    app_config = db.get_app().config
-    app_config.update(PORTAL_COMPLAINT_RATE_MIN_VOLUME=10)
-    from tests.factories import create_deliveries
-
     create_deliveries(account, 1000)
     for _ in range(3):
         complain(account)  # 0.3%: warned, under review
