@@ -86,16 +86,16 @@ def _account_of(row):
 
 
 def create_deliveries(account, count: int, at=None, prefix: str = "m"):
-    """``count`` delivered events of ``account`` at ``at`` (default now), as the platform reports
-    them through ``POST .../deliveries``; inserted in bulk (a big sender has very many)."""
-    from sqlalchemy import insert
+    """``count`` delivered events of ``account`` at ``at`` (default now), recorded as
+    ``POST .../deliveries`` records them (to addresses that are not contacts)."""
+    from types import SimpleNamespace
 
-    from portal.suppression.models import DeliveryEvent
+    from portal.suppression.deliveries import record_events
 
     at = at or utcnow()
     tag = _n()
-    rows = [{"account_id": account.id, "message_id": f"<{prefix}{tag}.{i}@platform.test>", "type": "delivered",
-             "email_hash": f"{i:064x}", "at": at, "created_at": at} for i in range(count)]
+    events = [SimpleNamespace(email=f"r{tag}.{i}@recipients.example", message_id=f"<{prefix}{tag}.{i}@platform.test>",
+                              type="delivered", at=at) for i in range(count)]
     for start in range(0, count, 5000):
-        db.session.execute(insert(DeliveryEvent), rows[start:start + 5000])
+        record_events(account, events[start:start + 5000])
     db.session.commit()

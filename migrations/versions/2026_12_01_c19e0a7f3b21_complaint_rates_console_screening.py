@@ -1,5 +1,5 @@
-"""complaint_rates_console_screening: indexes for the complaint rates (complaints and
-delivered events of an account in a time window), the console's operators, flagged messages
+"""complaint_rates_console_screening: hourly delivered counts (filled from delivery_events)
+and an index on complaints for the complaint rates, the console's operators, flagged messages
 
 Revision ID: c19e0a7f3b21
 Revises: a7c3e9d21b44
@@ -50,15 +50,25 @@ def upgrade():
     with op.batch_alter_table('complaints', schema=None) as batch_op:
         batch_op.create_index('ix_complaints_account_created', ['account_id', 'created_at'], unique=False)
 
-    with op.batch_alter_table('delivery_events', schema=None) as batch_op:
-        batch_op.create_index('ix_delivery_events_account_type_at', ['account_id', 'type', 'at'], unique=False)
+    op.create_table('delivery_counts',
+    sa.Column('account_id', sa.String(length=32), nullable=False),
+    sa.Column('hour', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('delivered', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_delivery_counts_account_id_accounts')),
+    sa.PrimaryKeyConstraint('account_id', 'hour', name=op.f('pk_delivery_counts'))
+    )
+    # The deliveries reported before this release, counted by the hour (as the models store it).
+    if op.get_bind().dialect.name == 'postgresql':
+        hour = "date_trunc('hour', at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
+    else:
+        hour = "strftime('%Y-%m-%d %H:00:00.000000', at)"
+    op.execute(f"INSERT INTO delivery_counts (account_id, hour, delivered) SELECT account_id, {hour}, count(*) "
+               f"FROM delivery_events WHERE type = 'delivered' GROUP BY account_id, {hour}")
 
 
 
 def downgrade():
-    with op.batch_alter_table('delivery_events', schema=None) as batch_op:
-        batch_op.drop_index('ix_delivery_events_account_type_at')
-
+    op.drop_table('delivery_counts')
     with op.batch_alter_table('complaints', schema=None) as batch_op:
         batch_op.drop_index('ix_complaints_account_created')
 

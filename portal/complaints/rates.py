@@ -2,7 +2,10 @@
 
 A complaint counts once per person and message (web form and feedback loop alike); those of
 category ``too_frequent`` are counted apart. The denominator is the ``delivered`` events of
-``POST .../deliveries``. Each figure is one aggregate query on an index, whatever the volume.
+``POST .../deliveries``, read from their hourly counts (``delivery_counts``): a window is counted
+by the hour, from the start of the hour it begins in. Each figure is one aggregate query that
+reads at most a row per hour (complaints: the ``(account_id, created_at)`` index), whatever the
+volume.
 """
 from __future__ import annotations
 
@@ -15,7 +18,8 @@ from sqlalchemy import func, literal_column, select
 from portal.complaints.models import Complaint, ComplaintCategory
 from portal.db import utcnow
 from portal.extensions import db
-from portal.suppression.models import DeliveryEvent
+from portal.suppression.deliveries import hour_of
+from portal.suppression.models import DeliveryCount
 
 
 @dataclass(frozen=True)
@@ -78,12 +82,12 @@ def _complaint_counts(account_id: str, starts: list[datetime]) -> list[tuple[int
 
 
 def _delivered_counts(account_id: str, starts: list[datetime]) -> list[int]:
-    """Delivered messages since each start: one range scan of the (account, type, at) index."""
+    """Delivered messages since the start of the hour of each start: a row per hour at most."""
+    hours = [hour_of(start) for start in starts]
     row = db.session.execute(
-        select(*[func.count().filter(DeliveryEvent.at >= start) for start in starts])
-        .where(DeliveryEvent.account_id == account_id, DeliveryEvent.type == "delivered",
-               DeliveryEvent.at >= min(starts))).one()
-    return [value or 0 for value in row]
+        select(*[func.sum(DeliveryCount.delivered).filter(DeliveryCount.hour >= hour) for hour in hours])
+        .where(DeliveryCount.account_id == account_id, DeliveryCount.hour >= min(hours))).one()
+    return [int(value or 0) for value in row]
 
 
 def current_rates(account_id: str, now: datetime | None = None) -> list[WindowRate]:
@@ -129,10 +133,10 @@ def daily(account_id: str, days: int = 30, today: date | None = None) -> list[Da
         select(_day(Complaint.created_at), func.count().filter(~frequent), func.count().filter(frequent))
         .where(Complaint.account_id == account_id, Complaint.created_at >= start)
         .group_by(_day(Complaint.created_at)))}
-    delivered = dict(db.session.execute(
-        select(_day(DeliveryEvent.at), func.count())
-        .where(DeliveryEvent.account_id == account_id, DeliveryEvent.type == "delivered",
-               DeliveryEvent.at >= start).group_by(_day(DeliveryEvent.at))).all())
+    delivered = {day: int(n or 0) for day, n in db.session.execute(
+        select(_day(DeliveryCount.hour), func.sum(DeliveryCount.delivered))
+        .where(DeliveryCount.account_id == account_id, DeliveryCount.hour >= start)
+        .group_by(_day(DeliveryCount.hour)))}
     result = []
     for offset in range(days):
         day = first + timedelta(days=offset)
@@ -150,8 +154,8 @@ def long_window_by_account(account_ids: list[str]) -> dict[str, tuple[int, int]]
         select(Complaint.account_id, func.count()).where(
             Complaint.account_id.in_(account_ids), Complaint.created_at >= start,
             Complaint.category != ComplaintCategory.TOO_FREQUENT).group_by(Complaint.account_id)).all())
-    delivered = dict(db.session.execute(
-        select(DeliveryEvent.account_id, func.count()).where(
-            DeliveryEvent.account_id.in_(account_ids), DeliveryEvent.type == "delivered",
-            DeliveryEvent.at >= start).group_by(DeliveryEvent.account_id)).all())
+    delivered = {account_id: int(n or 0) for account_id, n in db.session.execute(
+        select(DeliveryCount.account_id, func.sum(DeliveryCount.delivered)).where(
+            DeliveryCount.account_id.in_(account_ids), DeliveryCount.hour >= hour_of(start))
+        .group_by(DeliveryCount.account_id))}
     return {account_id: (complaints.get(account_id, 0), delivered.get(account_id, 0)) for account_id in account_ids}
