@@ -307,3 +307,17 @@ def test_the_warning_mail_gives_rates_limits_categories_and_samples_in_the_accou
     assert "tidak diminta" in text and "<promo-7@shop.test>" in text and "Promo Mingguan" in text
     assert "Yang perlu Anda lakukan" in text
     assert "budi" not in text.lower() and "budi" not in mail.payload["html"].lower()
+
+
+def test_the_cli_takes_every_decision_of_the_console(db, runner, create_account, complain):
+    account = create_account()
+    complain(account), complain(account)
+    result = runner.invoke(args=review_args(account.id, "--decision", "warn_again", "--note", "first time",
+                                            "--actor", "operator:budi"))
+    assert result.exit_code == 0 and "is now warned" in result.output, result.output
+    db.session.refresh(account)
+    change = account.status_changes[-1]
+    assert (change.from_status, change.to_status, change.reason, change.actor) == (
+        "suspended", "warned", "review:warn_again", "operator:budi")
+    result = runner.invoke(args=review_args(account.id, "--decision", "suspend", "--note", "x"))
+    assert result.exit_code != 0 and "no open review" in result.output

@@ -1,6 +1,7 @@
 """Fixtures of the console tests: an operator, and a client signed in as it."""
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import pyotp
@@ -20,8 +21,6 @@ class Credentials:
 
     def code(self, offset_steps: int = 0) -> str:
         totp = pyotp.TOTP(self.secret)
-        import time
-
         return totp.at(time.time() + offset_steps * totp.interval)
 
 

@@ -8,7 +8,7 @@ from portal.complaints import operations as complaints
 from portal.complaints import policy
 from portal.complaints.models import ReviewCase
 from portal.ops.models import Operator
-from tests.complaints.support import fixture, rewrite
+from tests.complaints.support import rewrite
 from tests.conftest import make_app
 from tests.ops.conftest import sign_in
 
