@@ -7,6 +7,7 @@ from flask import (Blueprint, abort, current_app, flash, redirect, render_templa
                    url_for)
 from flask_babel import gettext as _
 from flask_login import LoginManager, current_user, login_user, logout_user
+from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 
 from portal.accounts.models import Account, AccountStatus
@@ -52,8 +53,18 @@ def _require_operator():
     hours = current_app.config["PORTAL_OPS_SESSION_HOURS"]
     if current_user.is_authenticated and time.time() - session.get("ops_at", 0) < hours * 3600:
         return None
+    current_app.logger.warning("ops page refused without a session: %s %s ip=%s", request.method,
+                               request.path[:200], request.remote_addr)
     logout_user()
     return login_manager.unauthorized()
+
+
+@bp.errorhandler(CSRFError)
+def _csrf_refused(error: CSRFError):
+    """A console POST without its anti-forgery token: refused (400), changing nothing, logged."""
+    current_app.logger.warning("ops request refused: %s %s ip=%s: %s", request.method, request.path[:200],
+                               request.remote_addr, error.description)
+    return render_template("errors/error.html", status=400, code="csrf", message=error.description), 400
 
 
 @bp.after_request
@@ -168,6 +179,8 @@ def decide(account_id: str):
         abort(404)
     form = DecisionForm()
     if not form.validate_on_submit():
+        current_app.logger.warning("ops decision refused: user=%s account=%s: %s", current_user.username,
+                                   subject.id, "; ".join(f"{k}: {v[0]}" for k, v in form.errors.items()))
         return _account_page(subject, form, 422)
     try:
         policy.decide_review(subject, form.decision.data, note=form.note.data, actor=current_user.actor)

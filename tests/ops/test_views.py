@@ -29,11 +29,13 @@ def test_every_console_page_needs_a_signed_in_operator(client, path):
     assert response.status_code == 302 and response.headers["Location"].endswith("/ops/signin")
 
 
-def test_a_post_without_a_session_changes_nothing(client, db, create_account, create_contact):
+def test_a_post_without_a_session_changes_nothing(client, db, create_account, create_contact, caplog):
     account = create_account()
     complain(db, create_contact, account, 2)
-    response = client.post(f"/ops/accounts/{account.id}/decision", data={"decision": "reinstate", "note": "x"})
+    with caplog.at_level(logging.WARNING):
+        response = client.post(f"/ops/accounts/{account.id}/decision", data={"decision": "reinstate", "note": "x"})
     assert response.status_code == 302 and response.headers["Location"].endswith("/ops/signin")
+    assert any("ops page refused without a session: POST" in r.getMessage() for r in caplog.records)
     db.session.refresh(account)
     assert account.status == "suspended"
 
@@ -103,11 +105,15 @@ def test_failed_sign_ins_are_rate_limited(app, operator, redis_url, caplog):
         limited_db.engine.dispose()
 
 
-def test_a_post_without_csrf_token_is_refused(app, ops_client, db, create_account, create_contact):
+def test_a_post_without_csrf_token_is_refused(app, ops_client, db, create_account, create_contact, caplog):
     account = create_account()
     complain(db, create_contact, account, 2)
     app.config["WTF_CSRF_ENABLED"] = True
-    response = ops_client.post(f"/ops/accounts/{account.id}/decision", data={"decision": "reinstate", "note": "ok"})
+    with caplog.at_level(logging.WARNING):
+        response = ops_client.post(f"/ops/accounts/{account.id}/decision",
+                                   data={"decision": "reinstate", "note": "ok"})
+    assert any("ops request refused" in r.getMessage() and "CSRF token is missing" in r.getMessage()
+               for r in caplog.records)
     assert response.status_code == 400 and "reload the page and try again" in response.get_data(as_text=True)
     db.session.refresh(account)
     assert account.status == "suspended" and policy.open_review(account) is not None
@@ -162,11 +168,14 @@ def test_the_account_page_shows_history_chart_complaints_and_escaped_samples(
     assert "Report " in page and "abuse" in page
 
 
-def test_a_decision_needs_a_note(ops_client, db, create_account, create_contact):
+def test_a_decision_needs_a_note(ops_client, db, create_account, create_contact, caplog):
     account = create_account()
     complain(db, create_contact, account, 2)
-    response = ops_client.post(f"/ops/accounts/{account.id}/decision", data={"decision": "reinstate", "note": "  "})
+    with caplog.at_level(logging.WARNING):
+        response = ops_client.post(f"/ops/accounts/{account.id}/decision",
+                                   data={"decision": "reinstate", "note": "  "})
     assert response.status_code == 422 and "A decision needs a note." in response.get_data(as_text=True)
+    assert any("ops decision refused" in r.getMessage() and "note" in r.getMessage() for r in caplog.records)
     db.session.refresh(account)
     assert account.status == "suspended"
 
