@@ -31,7 +31,8 @@ login_manager.session_protection = "strong"
 @bp.record_once
 def _install(state) -> None:
     sessions.install(state.app)
-    login_manager.init_app(state.app)
+    # No app-wide current_user in templates: loading it would touch the subscriber pages' sessions.
+    login_manager.init_app(state.app, add_context_processor=False)
 
 
 @login_manager.user_loader
@@ -76,7 +77,7 @@ def _no_store(response):
 @bp.context_processor
 def _helpers() -> dict:
     return {"percent": percent, "category_name": lambda name: ComplaintCategory.NAMES.get(name, name),
-            "signout_form": SignoutForm()}
+            "signout_form": SignoutForm(), "current_user": current_user}
 
 
 def _failed_signin(response) -> bool:
