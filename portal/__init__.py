@@ -14,7 +14,7 @@ from portal.extensions import babel, csrf, db, limiter, mail, migrate
 #: The domain packages. Each may have ``api.py`` (routes on the API blueprint), ``views.py``
 #: (a blueprint ``bp`` of HTML pages) and ``cli.py`` (click groups in ``commands``).
 DOMAINS = ("accounts", "subscriptions", "preferences", "complaints", "consent", "suppression",
-           "outbox", "imports", "privacy", "webhooks", "receipts")
+           "outbox", "imports", "privacy", "webhooks", "receipts", "screening", "ops")
 
 
 def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:

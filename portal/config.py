@@ -328,6 +328,32 @@ class Config:
     #: Where each signed checkpoint is appended as a JSON line (default ``<instance>/ledger-anchors``).
     PORTAL_LEDGER_ANCHOR_DIR = _str("PORTAL_LEDGER_ANCHOR_DIR")
 
+    # --- Complaint policy (portal/complaints/policy.py) and the compliance console (portal/ops/) ---
+    #: Rolling windows of the complaint rates: a short one (hours) and a long one (days; the
+    #: older PORTAL_COMPLAINT_RATE_WINDOW_DAYS is read as its alias).
+    PORTAL_COMPLAINT_SHORT_WINDOW_HOURS = int(os.environ.get("PORTAL_COMPLAINT_SHORT_WINDOW_HOURS", "24"))
+    PORTAL_COMPLAINT_LONG_WINDOW_DAYS = int(os.environ.get(
+        "PORTAL_COMPLAINT_LONG_WINDOW_DAYS", os.environ.get("PORTAL_COMPLAINT_RATE_WINDOW_DAYS", "30")))
+    #: Delivered messages a window needs before its rate is judged; below it in every window
+    #: the account is a small sender, judged by counts.
+    PORTAL_COMPLAINT_RATE_MIN_VOLUME = int(os.environ.get("PORTAL_COMPLAINT_RATE_MIN_VOLUME", "1000"))
+    #: Rates (complaints / delivered, as fractions): warn, open a review (Gmail's and Yahoo's
+    #: 0.3%; the older PORTAL_COMPLAINT_RATE_LIMIT is its alias), suspend at once (abusive).
+    PORTAL_COMPLAINT_RATE_WARN = float(os.environ.get("PORTAL_COMPLAINT_RATE_WARN", "0.001"))
+    PORTAL_COMPLAINT_RATE_REVIEW = float(os.environ.get("PORTAL_COMPLAINT_RATE_REVIEW")
+                                         or os.environ.get("PORTAL_COMPLAINT_RATE_LIMIT") or "0.003")
+    PORTAL_COMPLAINT_RATE_SUSPEND = float(os.environ.get("PORTAL_COMPLAINT_RATE_SUSPEND", "0.01"))
+    #: Small senders: complaints that warn an active account, then complaints after the warning
+    #: that suspend it and open a review.
+    PORTAL_COMPLAINTS_TO_WARN = int(os.environ.get("PORTAL_COMPLAINTS_TO_WARN", "1"))
+    PORTAL_COMPLAINTS_TO_SUSPEND = int(os.environ.get("PORTAL_COMPLAINTS_TO_SUSPEND", "1"))
+    #: An operator's lexicon of restricted content, added to portal/data/restricted_lexicon.txt.
+    PORTAL_RESTRICTED_LEXICON_PATH = os.environ.get("PORTAL_RESTRICTED_LEXICON_PATH") or None
+    #: Failed console sign-ins allowed per client IP and per user name (Flask-Limiter strings).
+    PORTAL_OPS_SIGNIN_LIMIT = os.environ.get("PORTAL_OPS_SIGNIN_LIMIT", "5 per 15 minutes")
+    #: How long a console session lasts after sign-in.
+    PORTAL_OPS_SESSION_HOURS = float(os.environ.get("PORTAL_OPS_SESSION_HOURS", "8"))
+
 
 class TestingConfig(Config):
     """What the tests need: a fixed key, no CSRF in the test client, no real limits."""

@@ -334,6 +334,11 @@ def create_subscription(app):
 
 
 @pytest.fixture
+def create_deliveries(app):
+    return factories.create_deliveries
+
+
+@pytest.fixture
 def create_api_key(app):
     return factories.create_api_key
 

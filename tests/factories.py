@@ -83,3 +83,19 @@ def _account_of(row):
     from portal.accounts.models import Account
 
     return db.session.get(Account, row.account_id)
+
+
+def create_deliveries(account, count: int, at=None, prefix: str = "m"):
+    """``count`` delivered events of ``account`` at ``at`` (default now), recorded as
+    ``POST .../deliveries`` records them (to addresses that are not contacts)."""
+    from types import SimpleNamespace
+
+    from portal.suppression.deliveries import record_events
+
+    at = at or utcnow()
+    tag = _n()
+    events = [SimpleNamespace(email=f"r{tag}.{i}@recipients.example", message_id=f"<{prefix}{tag}.{i}@platform.test>",
+                              type="delivered", at=at) for i in range(count)]
+    for start in range(0, count, 5000):
+        record_events(account, events[start:start + 5000])
+    db.session.commit()

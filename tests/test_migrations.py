@@ -18,3 +18,45 @@ def test_downgrade_and_upgrade_again(app):
     flask_migrate.upgrade()
     with db.engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), db.metadata) == []
+
+
+def test_the_complaint_rates_migration_counts_earlier_deliveries_by_the_hour(app, create_account):
+    """Deliveries reported before delivery_counts existed are counted into it, per account and hour."""
+    from datetime import datetime, timezone
+
+    from sqlalchemy import insert, select
+
+    from portal.complaints import rates
+    from portal.suppression.models import DeliveryCount, DeliveryEvent
+
+    account_id = create_account().id
+    at = [datetime(2026, 11, 30, 9, 5, tzinfo=timezone.utc), datetime(2026, 11, 30, 9, 55, tzinfo=timezone.utc),
+          datetime(2026, 11, 30, 10, 1, tzinfo=timezone.utc)]
+    db.session.remove()
+    db.engine.dispose()
+    flask_migrate.downgrade(revision="a7c3e9d21b44")
+    db.session.execute(insert(DeliveryEvent), [
+        {"account_id": account_id, "message_id": f"<m{i}>", "type": kind, "email_hash": f"{i:064x}", "at": when,
+         "created_at": when} for i, (kind, when) in enumerate(
+            [("delivered", at[0]), ("delivered", at[1]), ("delivered", at[2]), ("hard_bounce", at[2])])])
+    db.session.commit()
+    db.engine.dispose()
+    flask_migrate.upgrade()
+    counts = db.session.execute(select(DeliveryCount.hour, DeliveryCount.delivered)
+                                .order_by(DeliveryCount.hour)).all()
+    assert counts == [(datetime(2026, 11, 30, 9, tzinfo=timezone.utc), 2),
+                      (datetime(2026, 11, 30, 10, tzinfo=timezone.utc), 1)]
+    now = datetime(2026, 11, 30, 12, tzinfo=timezone.utc)
+    assert [r.delivered for r in rates.current_rates(account_id, now=now)] == [3, 3]
+    # and a delivery reported now lands in the same hour's row
+    from types import SimpleNamespace
+
+    from portal.suppression.deliveries import record_events
+
+    from portal.accounts.models import Account
+
+    record_events(db.session.get(Account, account_id), [SimpleNamespace(email="a@example.org", message_id="<new>", type="delivered",
+                                            at=datetime(2026, 11, 30, 9, 30, tzinfo=timezone.utc))])
+    db.session.commit()
+    assert db.session.scalar(select(DeliveryCount.delivered).where(
+        DeliveryCount.hour == datetime(2026, 11, 30, 9, tzinfo=timezone.utc))) == 3

@@ -5,6 +5,7 @@ from sqlalchemy import select
 
 from portal import api
 from portal.accounts import operations, policy
+from portal.complaints import policy as complaint_policy, rates
 from portal.accounts.models import Account
 from portal.accounts.schemas import AccountCreate, AccountOut, AccountPage, AccountUpdate
 from portal.addresses import normalise
@@ -29,7 +30,8 @@ def serialize(account: Account) -> dict:
              "actor": c.actor, "evidence": c.evidence, "at": isoformat(c.created_at)}
             for c in account.status_changes
         ],
-        "open_review": _review(policy.open_review(account)),
+        "open_review": _review(complaint_policy.open_review(account)),
+        "complaint_rates": [rate.as_dict() for rate in rates.current_rates(account.id)],
     }
 
 

@@ -69,17 +69,19 @@ def create_account_command(name, postal_address, contact_email, locale, as_json)
 
 @accounts_cli.command("review")
 @click.argument("account_id")
-@click.option("--decision", required=True, type=click.Choice(["reinstate", "deactivate"]),
-              help="reinstate: back to active; deactivate: never sends again.")
+@click.option("--decision", required=True,
+              type=click.Choice(["warn_again", "suspend", "reinstate", "deactivate"]),
+              help="warn_again: warned, review closed; suspend: no sending, review stays open; "
+                   "reinstate: back to active; deactivate: never sends again.")
 @click.option("--note", required=True, help="Why: kept with the decision and the status history.")
 @click.option("--actor", default=lambda: f"operator:{os.environ.get('USER', 'unknown')}",
               show_default="operator:$USER", help="Who decides.")
 def review_command(account_id, decision, note, actor) -> None:
-    """Close a suspended account's open review with a decision.
+    """Decide on an account's open review (as the console's decision form does).
 
     An id that begins with "-" goes after "--": review --decision ... --note ... -- ID
     """
-    from portal.accounts import policy
+    from portal.complaints import policy
 
     try:
         account = operations.get_account(account_id)

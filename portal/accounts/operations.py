@@ -41,11 +41,12 @@ def update_account(account: Account, **changes) -> Account:
 
 
 def change_status(account: Account, to_status: str, *, reason: str, evidence: dict | None = None,
-                  actor: str = "system") -> AccountStatusChange | None:
-    """Move an account to ``to_status``, recording why; None when it is already there."""
+                  actor: str = "system", record_same: bool = False) -> AccountStatusChange | None:
+    """Move an account to ``to_status``, recording why; None when it is already there (unless
+    ``record_same``: an operator's decision that keeps the status is recorded too)."""
     if to_status not in AccountStatus.ALL:
         raise ValidationFailed(f"unknown status {to_status!r}")
-    if account.status == to_status:
+    if account.status == to_status and not record_same:
         return None
     change = AccountStatusChange(account_id=account.id, from_status=account.status,
                                  to_status=to_status, reason=reason, evidence=evidence or {},
@@ -53,6 +54,8 @@ def change_status(account: Account, to_status: str, *, reason: str, evidence: di
     account.status = to_status
     db.session.add(change)
     db.session.flush()
+    if change.from_status == to_status:
+        return change
     webhooks.emit(account.id, "account_status_changed",
                   {"from_status": change.from_status, "to_status": to_status, "reason": reason})
     return change

@@ -37,8 +37,26 @@ class ReviewOut(Schema):
     id: int
     status: Literal["open", "closed"]
     opened_at: str
-    #: ``complaint_ids``, sample ``message_refs``, the rule that fired.
+    #: ``rule``, ``window``, ``rates``, ``thresholds``, ``complaint_ids``, ``message_refs``, ``samples``.
     evidence: dict
+
+
+class ComplaintRateOut(Schema):
+    #: ``24h``, ``30d``: the rolling window, ending now.
+    window: str
+    hours: int
+    #: Complaints (web form and feedback loop, once per person and message), not ``too_frequent``.
+    complaints: int
+    #: ``too_frequent`` complaints, counted apart: they never move the account.
+    too_frequent: int
+    #: ``delivered`` events reported through ``POST .../deliveries``.
+    delivered: int
+    #: complaints / delivered (a fraction: 0.003 is 0.3%); 0 without deliveries.
+    rate: float
+    too_frequent_rate: float
+    #: Whether ``delivered`` reaches ``min_volume``, so that the rate (not counts) is judged.
+    judged: bool
+    min_volume: int
 
 
 class AccountOut(Schema):
@@ -55,6 +73,8 @@ class AccountOut(Schema):
     status_history: list[StatusChangeOut]
     #: The review opened by a suspension, until an operator closes it.
     open_review: ReviewOut | None = None
+    #: The complaint rate in each window (SPEC section 5), the short window first.
+    complaint_rates: list[ComplaintRateOut] = []
 
 
 class AccountPage(Schema):

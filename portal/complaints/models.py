@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Boolean, ForeignKey, LargeBinary, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import BigIntKey, JSONType, UTCDateTime, utcnow
@@ -70,6 +70,8 @@ class Complaint(db.Model):
     """A subscriber's report against an account, from the web form or a feedback loop."""
 
     __tablename__ = "complaints"
+    #: The complaint rates count an account's complaints in a time window.
+    __table_args__ = (Index("ix_complaints_account_created", "account_id", "created_at"),)
 
     id: Mapped[int] = mapped_column(BigIntKey, primary_key=True, autoincrement=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
@@ -95,15 +97,19 @@ class ReviewStatus:
 
 
 class ReviewDecision:
-    """What an operator may decide at the end of a review."""
+    """What an operator may decide on an open review."""
 
+    WARN_AGAIN = "warn_again"
+    SUSPEND = "suspend"
     REINSTATE = "reinstate"
     DEACTIVATE = "deactivate"
-    ALL = (REINSTATE, DEACTIVATE)
+    ALL = (WARN_AGAIN, SUSPEND, REINSTATE, DEACTIVATE)
+    #: The decisions that close the review; a suspension keeps it open for the final one.
+    FINAL = (WARN_AGAIN, REINSTATE, DEACTIVATE)
 
 
 class ReviewCase(db.Model):
-    """An operator's investigation of a suspended account; only an operator closes it."""
+    """An operator's investigation of an account (under review or suspended); only an operator closes it."""
 
     __tablename__ = "review_cases"
 
@@ -114,7 +120,7 @@ class ReviewCase(db.Model):
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     #: What led to it: ``complaint_ids``, sample ``message_refs``, the rule that fired.
     evidence: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
-    #: ``reinstate`` or ``deactivate``, once decided.
+    #: ``warn_again``, ``reinstate`` or ``deactivate``, once decided.
     decision: Mapped[str | None] = mapped_column(String(20))
     #: The operator's reasons, kept with the decision.
     note: Mapped[str | None] = mapped_column(Text)

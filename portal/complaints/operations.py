@@ -15,8 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from portal import links
-from portal.accounts import policy
-from portal.complaints import arf
+from portal.complaints import arf, policy
 from portal.complaints.models import Complaint, ComplaintCategory, FeedbackReport, ReviewStatus
 from portal.consent import operations as ledger
 from portal.consent.models import EventType

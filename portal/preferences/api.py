@@ -30,10 +30,16 @@ def footer(account: Account):
 
 
 @api.route("/accounts/<account_id>/messages/check", "POST", body=MessageCheck, response=CheckResult,
-           tag="unsubscribe", summary="Check a message for unsubscribe link, postal address and headers")
+           tag="unsubscribe", summary="Check a message for unsubscribe link, postal address, headers and restricted content")
 def check_message(account: Account, body: MessageCheck):
     problems = messages.check(account, body.html, body.text, body.headers)
-    return {"ok": not problems, "problems": [{"code": p.code, "message": p.message} for p in problems]}
+    db.session.commit()  # a message with restricted content is kept for the compliance console
+    return {"ok": not problems, "problems": [_problem(p) for p in problems]}
+
+
+def _problem(problem) -> dict:
+    phrases = getattr(problem, "phrases", None)
+    return {"code": problem.code, "message": problem.message, **({"phrases": list(phrases)} if phrases else {})}
 
 
 @api.route("/inbound/unsubscribe", "POST", scopes=api.PLATFORM, raw_body="message/rfc822",

@@ -30,6 +30,7 @@ from portal.accounts.models import Account
 from portal.addresses import is_postal_address
 from portal.errors import Conflict, TokenInvalid
 from portal.preferences.headers import ONE_CLICK
+from portal.screening import operations as screening
 
 PLACEHOLDER = "{{unsubscribe_url}}"
 _PLACEHOLDERS = ("{{", "%%", "${")
@@ -64,6 +65,7 @@ def check(account: Account, html_part: str | None, text_part: str | None,
     values = _header_values(headers)
     problems += _check_list_unsubscribe(values.get("list-unsubscribe", []))
     problems += _check_post(values.get("list-unsubscribe-post", []))
+    problems += screening.screen(account, html_part, text_part, headers)  # restricted_content:<category>
     return problems
 
 

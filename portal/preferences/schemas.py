@@ -53,6 +53,8 @@ class MessageCheck(Schema):
 class ProblemOut(Schema):
     code: str
     message: str
+    #: ``restricted_content:<category>`` only: the lexicon phrases the message matched.
+    phrases: list[str] | None = None
 
 
 class CheckResult(Schema):

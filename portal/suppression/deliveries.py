@@ -1,6 +1,7 @@
 """Deliveries and bounces reported by the sending platform.
 
-``delivered`` refreshes ``last_contacted_at`` and resets the soft-bounce count; a hard bounce
+``delivered`` refreshes ``last_contacted_at``, resets the soft-bounce count and is added to the
+account's hourly delivered counts (the complaint rates' denominator); a hard bounce
 suppresses the address for the account, moves its subscriptions to ``bounced`` and is written
 to the ledger; ``PORTAL_SOFT_BOUNCE_LIMIT`` soft bounces in a row count as a hard bounce.
 The same (message id, type, address) reported again is recognised and does nothing.
@@ -23,7 +24,7 @@ from portal.extensions import db
 from portal.subscriptions.models import Contact, Subscription
 from portal.subscriptions.operations import apply, can
 from portal.suppression import operations
-from portal.suppression.models import DeliveryEvent, SuppressionReason, SuppressionScope
+from portal.suppression.models import DeliveryCount, DeliveryEvent, SuppressionReason, SuppressionScope
 
 
 @dataclass
@@ -47,6 +48,26 @@ def _insert_new(account: Account, rows: list[dict]) -> set[tuple[str, str, str]]
     for start in range(0, len(rows), 1000):
         new.update(db.session.execute(statement, rows[start:start + 1000]))
     return new
+
+
+def hour_of(at: datetime) -> datetime:
+    """The start of the UTC hour of ``at``: the bucket of the hourly delivered counts."""
+    return at.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
+
+
+def count_delivered(account_id: str, ats: Sequence[datetime]) -> None:
+    """Add new ``delivered`` events to the account's hourly counts (one upsert per hour)."""
+    from collections import Counter
+
+    if not ats:
+        return
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    rows = [{"account_id": account_id, "hour": hour, "delivered": n}
+            for hour, n in sorted(Counter(map(hour_of, ats)).items())]
+    statement = dialect.insert(DeliveryCount)
+    db.session.execute(statement.on_conflict_do_update(
+        index_elements=["account_id", "hour"],
+        set_={"delivered": DeliveryCount.delivered + statement.excluded.delivered}), rows)
 
 
 def _contacts(account: Account, hashes: Sequence[str]) -> dict[str, Contact]:
@@ -104,6 +125,7 @@ def record_events(account: Account, events: Sequence) -> Outcome:
                      "email_hash": hashed, "at": at})
     new = _insert_new(account, rows)
     contacts = _contacts(account, [hashed for _e, _a, hashed, _at in parsed])
+    delivered = []
     for event, address, hashed, at in parsed:
         key = (event.message_id, event.type, hashed)
         if key not in new:
@@ -114,8 +136,10 @@ def record_events(account: Account, events: Sequence) -> Outcome:
         contact = contacts.get(hashed)
         if event.type == "delivered":
             _delivered(contact, at)
+            delivered.append(at)
         elif event.type == "hard_bounce" or _soft_bounced(contact):
             kind = "hard_bounce" if event.type == "hard_bounce" else "soft_bounce_limit"
             outcome.suppressed += _bounce(account, address, contact, at, event.message_id, kind)
+    count_delivered(account.id, delivered)
     db.session.flush()
     return outcome

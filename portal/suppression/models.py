@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import BigIntKey, UTCDateTime, utcnow
@@ -101,3 +101,18 @@ class DeliveryEvent(db.Model):
     #: When the platform saw it happen.
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DeliveryCount(db.Model):
+    """Delivered messages of an account per hour: the denominator of its complaint rates.
+
+    Kept by ``POST .../deliveries`` as each new ``delivered`` event is recorded, so a rate reads
+    at most 720 rows for 30 days, however many messages the account sends.
+    """
+
+    __tablename__ = "delivery_counts"
+
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
+    #: The start of the UTC hour the deliveries happened in (``at`` of the events).
+    hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    delivered: Mapped[int] = mapped_column(Integer, default=0)

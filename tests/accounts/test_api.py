@@ -121,3 +121,19 @@ def test_listing_accounts_refuses_a_bad_limit_or_cursor(client, platform_auth):
     assert bad_limit.status_code == 422 and bad_limit.json["error"]["code"] == "validation_failed"
     bad_cursor = client.get("/api/v1/accounts?cursor=%%%", headers=platform_auth)
     assert bad_cursor.status_code == 400 and bad_cursor.json["error"]["code"] == "invalid_cursor"
+
+
+def test_the_account_shows_its_current_complaint_rates(client, db, platform_auth, create_account, create_contact,
+                                                       create_deliveries):
+    from portal.complaints import operations as complaints
+
+    account = create_account()
+    create_deliveries(account, 2000)
+    for category in ("not_requested", "too_frequent", "too_frequent"):
+        complaints.file_complaint(create_contact(account), category=category, source="web", ledger_source="test")
+    db.session.commit()
+    body = client.get(f"/api/v1/accounts/{account.id}", headers=platform_auth).json
+    short, long = body["complaint_rates"]
+    assert short == {"window": "24h", "hours": 24, "complaints": 1, "too_frequent": 2, "delivered": 2000,
+                     "rate": 0.0005, "too_frequent_rate": 0.001, "judged": True, "min_volume": 1000}
+    assert (long["window"], long["hours"], long["complaints"]) == ("30d", 720, 1)

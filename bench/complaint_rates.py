@@ -1,0 +1,170 @@
+"""Benchmark: the complaint rates of a sender of a million mails a month, on PostgreSQL.
+
+    python bench/complaint_rates.py [--delivered 1000000] [--others 1000000] \
+        [--database-url postgresql://postgres@127.0.0.1:5432/postgres] [--runs 20]
+
+A scratch database is created next to ``--database-url`` and dropped afterwards. One account gets
+``--delivered`` ``delivered`` events spread over the last 30 days and 300 complaints; ``--others``
+more events belong to 20 other accounts; the hourly counts are filled from them as the migration
+does. Printed, each the median of ``--runs``: ``current_rates`` (both windows: the query the
+policy runs after every complaint and ``GET /accounts/<id>`` answers), read from the hourly
+counts; the baseline in the same run, the same two counts taken over ``delivery_events`` itself
+(with an ``(account_id, type, at)`` index, vacuumed so that PostgreSQL can scan the index only);
+the console's 30-day chart; and a whole ``file_complaint`` (complaint, suppression, ledger,
+policy, mail) for that sender.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+import uuid
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from portal import create_app  # noqa: E402
+
+
+def scratch(url: str):
+    import psycopg
+
+    name = f"bench_rates_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    plain = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+    def drop():
+        with psycopg.connect(plain, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return "postgresql+psycopg://" + plain.split("://", 1)[1].rsplit("/", 1)[0] + "/" + name, drop
+
+
+def median_ms(function, runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        function()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def fill(account_id: str, others: list[str], delivered: int, spread: int) -> None:
+    """The events, generated inside PostgreSQL (one INSERT ... SELECT generate_series each)."""
+    from sqlalchemy import text
+
+    from portal.extensions import db
+
+    statement = text("""INSERT INTO delivery_events (account_id, message_id, type, email_hash, at, created_at)
+        SELECT :account, :prefix || g, 'delivered', md5(g::text) || md5((g + 1)::text),
+               now() - (g % 2592000) * interval '1 second', now() FROM generate_series(1, :n) g""")
+    db.session.execute(statement, {"account": account_id, "prefix": "<big-", "n": delivered})
+    for index, other in enumerate(others):
+        db.session.execute(statement, {"account": other, "prefix": f"<o{index}-", "n": spread})
+    db.session.commit()
+    db.session.execute(text("""INSERT INTO delivery_counts (account_id, hour, delivered)
+        SELECT account_id, date_trunc('hour', at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', count(*)
+        FROM delivery_events WHERE type = 'delivered' GROUP BY 1, 2"""))
+    db.session.execute(text("CREATE INDEX bench_events_account_type_at ON delivery_events (account_id, type, at)"))
+    db.session.commit()
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE delivery_events"))
+        conn.execute(text("VACUUM ANALYZE delivery_counts"))
+
+
+def count_events(account_id: str, starts) -> list[int]:
+    """The baseline: the same delivered counts taken over the events themselves."""
+    from sqlalchemy import func, select
+
+    from portal.extensions import db
+    from portal.suppression.models import DeliveryEvent
+
+    return list(db.session.execute(
+        select(*[func.count().filter(DeliveryEvent.at >= start) for start in starts])
+        .where(DeliveryEvent.account_id == account_id, DeliveryEvent.type == "delivered",
+               DeliveryEvent.at >= min(starts))).one())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--delivered", type=int, default=1_000_000)
+    parser.add_argument("--others", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--database-url", default=os.environ.get("TEST_DATABASE_URL",
+                                                                 "postgresql://postgres@127.0.0.1:5432/postgres"))
+    args = parser.parse_args()
+    url, drop = scratch(args.database_url)
+    try:
+        run(url, args)
+    finally:
+        drop()
+
+
+def run(url: str, args) -> None:
+    import flask_migrate
+    from sqlalchemy import text
+
+    from portal.accounts import operations as accounts
+    from portal.complaints import operations as complaints
+    from portal.complaints import rates
+    from portal.extensions import db
+    from portal.subscriptions import operations as subscriptions
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "PORTAL_OUTBOX_DIR": "/tmp/bench-rates-outbox"})
+    with app.app_context():
+        flask_migrate.upgrade()
+        big = accounts.create_account(name="Big", postal_address="Jl. 1", contact_email="o@big.example")
+        others = [accounts.create_account(name=f"O{i}", postal_address="Jl. 2", contact_email=f"o{i}@x.example").id
+                  for i in range(20)]
+        db.session.commit()
+        start = time.perf_counter()
+        fill(big.id, others, args.delivered, args.others // 20)
+        print(f"inserted {args.delivered + args.others:,} delivered events in {time.perf_counter() - start:.1f} s")
+        for i in range(300):
+            contact = subscriptions.get_or_create_contact(big, f"person{i}@example.org")
+            complaints.file_complaint(contact, category="not_requested", source="web", ledger_source="bench",
+                                      message_ref=f"<big-{i}>")
+        db.session.commit()
+        print("rates:", [(r.window, r.complaints, r.delivered, f"{r.rate:.4%}") for r in rates.current_rates(big.id)])
+        indexed = median_ms(lambda: rates.current_rates(big.id), args.runs)
+        chart = median_ms(lambda: rates.daily(big.id), max(args.runs // 4, 3))
+        counter = iter(range(10**6))
+
+        def one_complaint():
+            i = next(counter)
+            contact = subscriptions.get_or_create_contact(big, f"late{i}@example.org")
+            complaints.file_complaint(contact, category="not_requested", source="web", ledger_source="bench",
+                                      message_ref=f"<late-{i}>")
+            db.session.commit()
+        complaint = median_ms(one_complaint, max(args.runs // 2, 3))
+        small = accounts.create_account(name="Small", postal_address="Jl. 3", contact_email="o@small.example")
+        db.session.commit()
+
+        def small_complaint():
+            i = next(counter)
+            contact = subscriptions.get_or_create_contact(small, f"small{i}@example.org")
+            complaints.file_complaint(contact, category="too_frequent", source="web", ledger_source="bench",
+                                      message_ref=f"<small-{i}>")
+            db.session.commit()
+        small_ms = median_ms(small_complaint, max(args.runs // 2, 3))
+        from datetime import timedelta
+
+        from portal.db import utcnow
+
+        starts = [utcnow() - timedelta(hours=24), utcnow() - timedelta(days=30)]
+        print("baseline counts:", count_events(big.id, starts))
+        bare = median_ms(lambda: count_events(big.id, starts), args.runs)
+        db.session.remove()
+        db.engine.dispose()
+    print(f"current_rates (24 h and 30 d), hourly counts:  {indexed:.2f} ms")
+    print(f"baseline, counting the events (index-only):    {bare:.2f} ms  (hourly counts take {indexed / bare:.4f} of it)")
+    print(f"30-day chart (daily counts):                   {chart:.2f} ms")
+    print(f"one whole complaint (file_complaint + commit): {complaint:.2f} ms"
+          f"  (baseline: a too_frequent complaint of an account with no deliveries, {small_ms:.2f} ms;"
+          f" ratio {complaint / small_ms:.2f})")
+
+
+if __name__ == "__main__":
+    main()

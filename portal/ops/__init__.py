@@ -1,0 +1,1 @@
+"""The compliance team's console at ``/ops/``: reviews, accounts, complaints, flagged messages."""

@@ -1,0 +1,1 @@
+"""Restricted-content screening of messages before they are sent (``POST .../messages/check``)."""
