@@ -52,6 +52,7 @@ def world(app, create_form, create_subscription, platform_auth):
     subscription = create_subscription(mailing_list=form.lists[0])
     return {"form_id": form.id, "account_id": form.account_id, "list_id": form.lists[0].id,
             "token": "x.y", "import_id": "nope", "webhook_id": "nope", "email": "ann@example.org",
+            "name": "swagger-ui.css",
             "auth": platform_auth, "subscription": subscription}
 
 
@@ -72,7 +73,12 @@ def test_every_route_refuses_the_corpus_changes_nothing_and_answers_quickly(app,
         _, baseline = _timed(client, _fill(rule, world, "nope"), method, headers=headers)
         bound = 20 * baseline + 0.5
 
-        def check(label, path, expect=range(400, 500), **kwargs):
+        # A route with no argument has nothing to refuse in its path: hostile queries and headers
+        # must still never give a 5xx. The console sends a visitor without a session to sign in.
+        refusal = range(300, 500) if rule.endpoint.startswith("ops.") else range(400, 500)
+        lenient = range(200, 500) if not rule.arguments else refusal
+
+        def check(label, path, expect=refusal, **kwargs):
             nonlocal count
             count += 1
             response, elapsed = _timed(client, path, method, **kwargs)
@@ -81,10 +87,11 @@ def test_every_route_refuses_the_corpus_changes_nothing_and_answers_quickly(app,
             if elapsed > bound:
                 failures.append(f"{method} {rule.rule} {label}: {elapsed:.2f}s > {bound:.2f}s")
 
-        for segment in HOSTILE_SEGMENTS:
+        for segment in HOSTILE_SEGMENTS if rule.arguments else ():
             check(f"path {segment[:12]!r}", _fill(rule, world, segment), headers=headers)
-        check("NUL in query", _fill(rule, world, "nope") + "?lang=%00&cursor=%00&limit=%00&email=%00", headers=headers)
-        check("huge headers", _fill(rule, world, "nope"), headers={**headers, **HUGE_HEADERS})
+        check("NUL in query", _fill(rule, world, "nope") + "?lang=%00&cursor=%00&limit=%00&email=%00",
+              expect=lenient, headers=headers)
+        check("huge headers", _fill(rule, world, "nope"), expect=lenient, headers={**headers, **HUGE_HEADERS})
         if method in ("POST", "PUT", "PATCH", "DELETE"):
             target = real if (api or rule.endpoint.startswith("subscriptions.signup")) else _fill(rule, world, "x.y")
             for label, body, content_type in BODIES:
