@@ -95,6 +95,11 @@ def index_directory(url: str) -> str:
     return os.path.join(INDEX_ROOT, hashlib.sha256(url.encode()).hexdigest()[:16])
 
 
+def ledger_env(app) -> dict[str, str]:
+    """The ledger key files and anchor log of ``app``, as environment for a process of its own."""
+    return {key: str(app.config[key]) for key in ledger_paths(LEDGER_DIR)}
+
+
 def make_app(url: str, **overrides):
     """An app on ``url`` with the testing config and ``overrides``."""
     config = {key: getattr(TestingConfig, key) for key in dir(TestingConfig) if key.isupper()}

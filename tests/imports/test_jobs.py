@@ -15,7 +15,7 @@ from portal.extensions import db as _db
 from portal.imports import worker
 from portal.imports.models import Import, UploadChunk
 from portal.subscriptions.models import Contact, Subscription
-from tests.conftest import TEST_DATABASE_URL
+from tests.conftest import TEST_DATABASE_URL, ledger_env
 from tests.reliability.support import ROOT, wait_for
 
 
@@ -171,7 +171,7 @@ class ImportWorker:
 
 @pytest.mark.slow
 @pytest.mark.skipif(not TEST_DATABASE_URL, reason="a worker in its own process needs PostgreSQL")
-def test_a_worker_killed_mid_import_is_taken_over(post_import, client, create_list, account_auth, database,
+def test_a_worker_killed_mid_import_is_taken_over(post_import, app, client, create_list, account_auth, database,
                                                    runner, backend):
     if backend != "postgresql":
         pytest.skip("a worker in its own process needs PostgreSQL")
@@ -184,7 +184,8 @@ def test_a_worker_killed_mid_import_is_taken_over(post_import, client, create_li
         _db.session.rollback()  # the test's session is the requests' session: a fresh look each time
         return client.get(posted["report_url"], headers=headers).json
 
-    with ImportWorker(database.url, PORTAL_IMPORT_LEASE_SECONDS=2) as doomed:
+    keys = ledger_env(app)  # the workers write events the test's ledger keys must verify
+    with ImportWorker(database.url, PORTAL_IMPORT_LEASE_SECONDS=2, **keys) as doomed:
         assert wait_for(lambda: report()["rows"] > 0, timeout=60, interval=0.05), report()
         seen = report()
         assert seen["status"] == "running" and 0 < seen["percent"] < 100 and seen["eta_seconds"] is not None
@@ -194,7 +195,7 @@ def test_a_worker_killed_mid_import_is_taken_over(post_import, client, create_li
     _db.session.rollback()
     assert wait_for(lambda: count(Subscription) == 0, timeout=10)
     assert report()["status"] == "running"  # until the lease runs out
-    with ImportWorker(database.url) as heir:
+    with ImportWorker(database.url, **keys) as heir:
         assert wait_for(lambda: report()["status"] == "finished", timeout=120, interval=0.2), report()
     final = report()
     assert final["attempts"] == 2 and final["rows"] == 40000 and final["pending"] == 40000 and final["refused"] == 0
