@@ -136,6 +136,15 @@ def _list(name: str) -> list[str]:
     return _read(name, [], lambda raw: [item.strip() for item in raw.split(",") if item.strip()])
 
 
+def metrics_multiprocess_dir() -> str | None:
+    """``PROMETHEUS_MULTIPROC_DIR`` as it is now: gunicorn.conf.py sets it after this module
+    is imported, before the workers start, so it is read when asked, not at import."""
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+
+
+VARIABLES.add("PROMETHEUS_MULTIPROC_DIR")
+
+
 def database_url(instance_path: str) -> str:
     """The ``DATABASE_URL`` for SQLAlchemy; SQLite under ``instance/`` when unset."""
     url = os.environ.get("DATABASE_URL")
@@ -331,28 +340,28 @@ class Config:
     # --- Complaint policy (portal/complaints/policy.py) and the compliance console (portal/ops/) ---
     #: Rolling windows of the complaint rates: a short one (hours) and a long one (days; the
     #: older PORTAL_COMPLAINT_RATE_WINDOW_DAYS is read as its alias).
-    PORTAL_COMPLAINT_SHORT_WINDOW_HOURS = int(os.environ.get("PORTAL_COMPLAINT_SHORT_WINDOW_HOURS", "24"))
-    PORTAL_COMPLAINT_LONG_WINDOW_DAYS = int(os.environ.get(
-        "PORTAL_COMPLAINT_LONG_WINDOW_DAYS", os.environ.get("PORTAL_COMPLAINT_RATE_WINDOW_DAYS", "30")))
+    PORTAL_COMPLAINT_SHORT_WINDOW_HOURS = _int("PORTAL_COMPLAINT_SHORT_WINDOW_HOURS", 24, low=1)
+    PORTAL_COMPLAINT_LONG_WINDOW_DAYS = _int("PORTAL_COMPLAINT_LONG_WINDOW_DAYS",
+                                             _int("PORTAL_COMPLAINT_RATE_WINDOW_DAYS", 30, low=1), low=1)
     #: Delivered messages a window needs before its rate is judged; below it in every window
     #: the account is a small sender, judged by counts.
-    PORTAL_COMPLAINT_RATE_MIN_VOLUME = int(os.environ.get("PORTAL_COMPLAINT_RATE_MIN_VOLUME", "1000"))
+    PORTAL_COMPLAINT_RATE_MIN_VOLUME = _int("PORTAL_COMPLAINT_RATE_MIN_VOLUME", 1000, low=1)
     #: Rates (complaints / delivered, as fractions): warn, open a review (Gmail's and Yahoo's
     #: 0.3%; the older PORTAL_COMPLAINT_RATE_LIMIT is its alias), suspend at once (abusive).
-    PORTAL_COMPLAINT_RATE_WARN = float(os.environ.get("PORTAL_COMPLAINT_RATE_WARN", "0.001"))
-    PORTAL_COMPLAINT_RATE_REVIEW = float(os.environ.get("PORTAL_COMPLAINT_RATE_REVIEW")
-                                         or os.environ.get("PORTAL_COMPLAINT_RATE_LIMIT") or "0.003")
-    PORTAL_COMPLAINT_RATE_SUSPEND = float(os.environ.get("PORTAL_COMPLAINT_RATE_SUSPEND", "0.01"))
+    PORTAL_COMPLAINT_RATE_WARN = _float("PORTAL_COMPLAINT_RATE_WARN", 0.001)
+    PORTAL_COMPLAINT_RATE_REVIEW = _float("PORTAL_COMPLAINT_RATE_REVIEW",
+                                          _float("PORTAL_COMPLAINT_RATE_LIMIT", 0.003))
+    PORTAL_COMPLAINT_RATE_SUSPEND = _float("PORTAL_COMPLAINT_RATE_SUSPEND", 0.01)
     #: Small senders: complaints that warn an active account, then complaints after the warning
     #: that suspend it and open a review.
-    PORTAL_COMPLAINTS_TO_WARN = int(os.environ.get("PORTAL_COMPLAINTS_TO_WARN", "1"))
-    PORTAL_COMPLAINTS_TO_SUSPEND = int(os.environ.get("PORTAL_COMPLAINTS_TO_SUSPEND", "1"))
+    PORTAL_COMPLAINTS_TO_WARN = _int("PORTAL_COMPLAINTS_TO_WARN", 1, low=1)
+    PORTAL_COMPLAINTS_TO_SUSPEND = _int("PORTAL_COMPLAINTS_TO_SUSPEND", 1, low=1)
     #: An operator's lexicon of restricted content, added to portal/data/restricted_lexicon.txt.
-    PORTAL_RESTRICTED_LEXICON_PATH = os.environ.get("PORTAL_RESTRICTED_LEXICON_PATH") or None
+    PORTAL_RESTRICTED_LEXICON_PATH = _str("PORTAL_RESTRICTED_LEXICON_PATH")
     #: Failed console sign-ins allowed per client IP and per user name (Flask-Limiter strings).
-    PORTAL_OPS_SIGNIN_LIMIT = os.environ.get("PORTAL_OPS_SIGNIN_LIMIT", "5 per 15 minutes")
+    PORTAL_OPS_SIGNIN_LIMIT = _limit("PORTAL_OPS_SIGNIN_LIMIT", "5 per 15 minutes")
     #: How long a console session lasts after sign-in.
-    PORTAL_OPS_SESSION_HOURS = float(os.environ.get("PORTAL_OPS_SESSION_HOURS", "8"))
+    PORTAL_OPS_SESSION_HOURS = _float("PORTAL_OPS_SESSION_HOURS", 8.0, low=0.01)
 
 
 class TestingConfig(Config):

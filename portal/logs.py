@@ -180,7 +180,9 @@ class GunicornLogger(_GunicornBaseLogger):
 
     def setup(self, cfg) -> None:
         super().setup(cfg)
-        if os.environ.get("PORTAL_LOG_FORMAT", "").strip().lower() == "json":
+        from portal.config import Config
+
+        if Config.PORTAL_LOG_FORMAT == "json":
             for handler in (*self.error_log.handlers, *self.access_log.handlers):
                 handler.setFormatter(JsonFormatter())
 

@@ -14,7 +14,6 @@ Two kinds of figures:
 from __future__ import annotations
 
 import hmac
-import os
 from datetime import timedelta
 
 from flask import Blueprint, Response, current_app, request
@@ -23,6 +22,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from sqlalchemy import func, select
 from werkzeug.exceptions import NotFound
 
+from portal.config import metrics_multiprocess_dir
 from portal.db import utcnow
 from portal.extensions import db
 
@@ -185,7 +185,7 @@ def _age(now, first) -> float:
 def registry() -> CollectorRegistry:
     """The registry of one scrape: this process's (or every worker's) request metrics, and the database's."""
     scrape = CollectorRegistry(auto_describe=False)
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if metrics_multiprocess_dir():
         from prometheus_client import multiprocess
 
         multiprocess.MultiProcessCollector(scrape)

@@ -72,7 +72,7 @@ def test_settings_once_documented_but_never_read_are_read(environment, tmp_path)
 
 #: Reads of the environment that are not settings (the operator's login name as a default actor)
 #: or that another change moves into config.py (the complaint policy).
-NOT_SETTINGS = {"portal/accounts/cli.py", "portal/accounts/policy.py"}
+NOT_SETTINGS = {"portal/accounts/cli.py"}
 
 
 def test_no_module_but_config_reads_the_environment():
@@ -99,13 +99,7 @@ def _readme_variables() -> set[str]:
 
 
 def _setting_variables() -> set[str]:
-    variables = set(portal.config.VARIABLES)
-    try:  # the complaint policy's settings, wherever they are read (moving into config.py)
-        from portal.accounts.policy import SETTINGS
-        variables |= set(SETTINGS)
-    except ImportError:
-        pass
-    return variables
+    return set(portal.config.VARIABLES)
 
 
 def test_every_setting_has_a_readme_row_and_every_row_a_setting():

@@ -71,7 +71,7 @@ def contact_proof(account: Account, query: LedgerQuery):
 class CheckpointsQuery(api.Schema):
     model_config = ConfigDict(extra="ignore")
     #: The ``seq`` of the last checkpoint the caller holds.
-    after: int = Field(default=0, ge=0, le=2**62)
+    after: int = Field(default=0, ge=0, le=2**31 - 1)  # the column is a 32-bit integer
     limit: int = Field(default=1000, ge=1, le=5000)
 
 

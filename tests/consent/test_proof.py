@@ -209,6 +209,9 @@ def test_the_checkpoints_api_refuses_a_bad_after(client, platform_auth):
     assert response.status_code == 422
     assert response.get_json()["error"]["code"] == "validation_failed"
     assert client.get("/api/v1/ledger/checkpoints").status_code == 401
+    # Past what the seq column holds: a clear refusal, not the database's 500 (schemathesis found it).
+    beyond = client.get(f"/api/v1/ledger/checkpoints?after={2**31}", headers=platform_auth)
+    assert beyond.status_code == 422 and beyond.get_json()["error"]["code"] == "validation_failed"
 
 
 def test_a_deleted_newest_checkpoint_and_its_events_are_caught_by_the_anchor_copy(
