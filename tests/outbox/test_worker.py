@@ -84,18 +84,22 @@ def test_two_workers_never_send_one_message_twice(app, client, create_form, smtp
     barrier = threading.Barrier(2)
     reports, errors = [], []
 
-    def work():
-        other = make_app(url, MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_server.port, PORTAL_OUTBOX_BATCH_SIZE=3)
+    # The two workers' apps are built here, one after the other: the race under test is the
+    # claim of messages, not building apps, and an error there would leave the other thread waiting.
+    apps = [make_app(url, MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_server.port, PORTAL_OUTBOX_BATCH_SIZE=3)
+            for _ in range(2)]
+
+    def work(other):
         try:
             with other.app_context():
-                barrier.wait()
+                barrier.wait(30)
                 reports.append(worker.run_once())
                 db.session.remove()
                 db.engine.dispose()
         except Exception as error:  # noqa: BLE001 - surfaced by the assertion below
             errors.append(error)
 
-    threads = [threading.Thread(target=work) for _ in range(2)]
+    threads = [threading.Thread(target=work, args=(other,)) for other in apps]
     for thread in threads:
         thread.start()
     for thread in threads:
