@@ -26,7 +26,9 @@ REQUEST_ID_HEADER = "X-Request-ID"
 REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
 _TOKEN_PATH = re.compile(r"(/(?:confirm|unsubscribe|preferences|erase|complaint)/)[^/?#\s\"'<>]+")
-_MAILTO_TOKEN = re.compile(r"(unsubscribe(?:\+|%2B))[^@%\s\"'&<>]+(@|%40)", re.IGNORECASE)
+#: The token's class stops at "+", so each "unsubscribe+" scans only to the next one (linear: with
+#: "+" in the class, "unsubscribe+" * 8000 took 4 s, each occurrence scanning to the end).
+_MAILTO_TOKEN = re.compile(r"(unsubscribe(?:\+|%2B))[^@%+\s\"'&<>]+(@|%40)", re.IGNORECASE)
 #: A request id a client or proxy may hand us; anything else is replaced by our own.
 _GOOD_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}\Z")
 _FASTPATH_RULE = "/api/v1/accounts/<account_id>/suppressions/<path:email>"

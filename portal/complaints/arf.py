@@ -28,6 +28,11 @@ FEEDBACK_TYPE = re.compile(r"[a-z0-9][a-z0-9._-]{0,39}")
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MAX_VALUE = 500
 MAX_VALUES = 20
+#: Multipart boundaries a report may declare. The email parser tests every line against every
+#: enclosing boundary, so its time is lines x depth: 300 nested parts made a 900 KB report take 7 s.
+#: A real report nests four or five (report > rfc822 > mixed > alternative > related).
+MAX_BOUNDARIES = 16
+_BOUNDARY = re.compile(rb"boundary[ \t]*=", re.IGNORECASE)
 
 
 class NotAMessage(ValidationFailed):
@@ -150,6 +155,11 @@ def parse(raw: bytes) -> Report:
 
     Anything else, however broken, gives a :class:`Report` (maybe ``malformed``).
     """
+    if _too_many_boundaries(raw):
+        if not MAIL_HEADERS.intersection(k.lower() for k in HeaderParser(policy=compat32).parsestr(
+                raw[:65536].decode("ascii", "replace"), headersonly=True).keys()):
+            raise NotAMessage()
+        return Report(Kind.UNRECOGNISED, "unknown", malformed=f"more than {MAX_BOUNDARIES} multipart boundaries")
     try:
         message = email.message_from_bytes(raw, policy=compat32)
     except Exception:  # noqa: BLE001
@@ -160,6 +170,16 @@ def parse(raw: bytes) -> Report:
         return _classify(message)
     except (RecursionError, LookupError, ValueError, TypeError, AttributeError) as error:
         return Report(Kind.UNRECOGNISED, "unknown", malformed=f"unreadable structure ({type(error).__name__})")
+
+
+def _too_many_boundaries(raw: bytes) -> bool:
+    """Whether ``raw`` declares more than :data:`MAX_BOUNDARIES` boundaries (one linear scan)."""
+    found = 0
+    for _match in _BOUNDARY.finditer(raw):
+        found += 1
+        if found > MAX_BOUNDARIES:
+            return True
+    return False
 
 
 def _classify(message: Message) -> Report:
