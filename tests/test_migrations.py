@@ -60,3 +60,45 @@ def test_the_complaint_rates_migration_counts_earlier_deliveries_by_the_hour(app
     db.session.commit()
     assert db.session.scalar(select(DeliveryCount.delivered).where(
         DeliveryCount.hour == datetime(2026, 11, 30, 9, tzinfo=timezone.utc))) == 3
+
+
+def test_the_history_ledger_migration_chains_earlier_changes_and_guards_them(app, create_account):
+    """Status changes recorded before the chain existed are chained in id order, per account, and
+    the guards then refuse to change them."""
+    from datetime import datetime, timezone
+
+    import pytest
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from portal.accounts import history
+    from portal.accounts.models import AccountStatusChange
+
+    first, second = create_account().id, create_account().id
+    db.session.remove()
+    db.engine.dispose()
+    flask_migrate.downgrade(revision="c19e0a7f3b21")
+    at = datetime(2026, 11, 30, 9, 5, 7, 123456, tzinfo=timezone.utc)
+    with db.engine.begin() as conn:
+        for account_id, from_status, to_status, actor in (
+                (first, "active", "warned", "system"), (second, "active", "warned", "system"),
+                (first, "warned", "suspended", "system"), (first, "suspended", "active", "operator:ana")):
+            conn.execute(text("INSERT INTO account_status_changes (account_id, from_status, to_status, reason, "
+                              "evidence, actor, created_at) VALUES (:a, :f, :t, 'complaint', :e, :actor, :at)"),
+                         {"a": account_id, "f": from_status, "t": to_status, "actor": actor, "at": at,
+                          "e": '{"note": "ok", "rates": [{"rate": 0.0015}]}'})
+    db.engine.dispose()
+    flask_migrate.upgrade()
+    rows = db.session.scalars(select_changes(AccountStatusChange, first)).all()
+    assert [(r.seq, r.to_status) for r in rows] == [(1, "warned"), (2, "suspended"), (3, "active")]
+    assert rows[0].prev_hash == history.GENESIS and rows[2].prev_hash == rows[1].hash
+    assert history.verify(first).intact and history.verify(second).changes == 1 and history.verify(second).intact
+    with pytest.raises(DBAPIError, match="append-only"):
+        db.session.execute(text("UPDATE account_status_changes SET note = 'x'"))
+    db.session.rollback()
+
+
+def select_changes(model, account_id):
+    from sqlalchemy import select
+
+    return select(model).where(model.account_id == account_id).order_by(model.seq)

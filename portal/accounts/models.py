@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import BigIntKey, JSONType, UTCDateTime, new_id, utcnow
@@ -36,6 +36,8 @@ class Account(db.Model):
     #: Default locale of its subscriber pages and mail.
     locale: Mapped[str] = mapped_column(String(10), default="en")
     status: Mapped[str] = mapped_column(String(20), default=AccountStatus.ACTIVE)
+    #: The account ``flask demo`` made for a newcomer's first run (it never touches another).
+    demo: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -44,12 +46,18 @@ class Account(db.Model):
 
 
 class AccountStatusChange(db.Model):
-    """One transition of an account's status, with its reason and evidence."""
+    """One transition of an account's status, with its reason and evidence: the ledger of account
+    events. Rows are only inserted (database guards refuse UPDATE and DELETE), and each account's
+    rows form a hash chain (``seq``, ``prev_hash``, ``hash``: :mod:`portal.accounts.history`).
+    """
 
     __tablename__ = "account_status_changes"
+    __table_args__ = (UniqueConstraint("account_id", "seq"),)
 
     id: Mapped[int] = mapped_column(BigIntKey, primary_key=True, autoincrement=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    #: Position in the account's chain, from 1.
+    seq: Mapped[int] = mapped_column(Integer)
     from_status: Mapped[str] = mapped_column(String(20))
     to_status: Mapped[str] = mapped_column(String(20))
     #: Why: ``complaint``, ``complaint_rate``, ``review:reinstate``, ``review:deactivate``...
@@ -58,7 +66,17 @@ class AccountStatusChange(db.Model):
     evidence: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     #: Who made it: ``system`` or an operator name / key id.
     actor: Mapped[str] = mapped_column(String(200), default="system")
+    #: The console operator who decided (also named by ``actor``); null for the system's own changes.
+    operator_id: Mapped[int | None] = mapped_column(ForeignKey("operators.id"))
+    #: The review decision (``warn_again``, ``suspend``, ``reinstate``, ``deactivate``), if one made it.
+    decision: Mapped[str | None] = mapped_column(String(20))
+    #: The operator's note on the decision.
+    note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: The hash of the account's change before this one (``history.GENESIS`` for the first).
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    #: SHA-256 of this change's canonical payload, ``prev_hash`` included.
+    hash: Mapped[str] = mapped_column(String(64))
 
     account: Mapped[Account] = relationship(back_populates="status_changes")
 

@@ -35,6 +35,8 @@ class EventType:
     UNSUPPRESSED = "unsuppressed"
     ERASED = "erased"
     PURGED = "purged"
+    #: A new privacy notice version's mail left (its id, version, SHA-256 in ``notice_sent``).
+    PRIVACY_NOTICE_SENT = "privacy_notice_sent"
 
 
 class ConsentEvent(db.Model):
@@ -103,7 +105,8 @@ class LedgerCheckpoint(db.Model):
 
     id: Mapped[int] = mapped_column(BigIntKey, primary_key=True, autoincrement=True)
     first_event_id: Mapped[int] = mapped_column(BigIntKey)
-    last_event_id: Mapped[int] = mapped_column(BigIntKey)
+    #: Indexed: a proof finds the checkpoint sealing an event by it.
+    last_event_id: Mapped[int] = mapped_column(BigIntKey, index=True)
     event_count: Mapped[int] = mapped_column(Integer)
     #: The previous checkpoint's digest; unique, so two sealers at once cannot fork the chain.
     prev_digest: Mapped[str] = mapped_column(String(64), unique=True)
@@ -118,6 +121,13 @@ class LedgerCheckpoint(db.Model):
     key_id: Mapped[str | None] = mapped_column(String(16))
     #: Ed25519, base64url.
     signature: Mapped[str | None] = mapped_column(String(100))
+    #: 3: the tree's leaves are :func:`~portal.consent.verify.leaf_entry` (id, hash, last of its
+    #: chain here); NULL on checkpoints sealed before (signed ones: version 2, plain hashes).
+    version: Mapped[int | None] = mapped_column(Integer)
+    #: ``[first event id, root]`` of each 1024 leaves (:func:`~portal.consent.verify.chunk_roots`)
+    #: when there are more: a proof then reads one chunk, not the whole checkpoint. Not signed
+    #: (derived from what is); ``ledger verify`` checks it.
+    chunks: Mapped[list[list] | None] = mapped_column(JSONType)
 
     @property
     def signed(self) -> bool:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import BigIntKey, UTCDateTime, utcnow
@@ -26,6 +26,24 @@ class SuppressionReason:
     INVALID = "invalid"
     ERASED = "erased"
     ALL = (UNSUBSCRIBED, COMPLAINT, HARD_BOUNCE, MANUAL, ROLE_ADDRESS, INVALID, ERASED)
+
+
+class SuppressionChannel:
+    """How a change of the feed came about (``channel`` of its row), beside the ledger event."""
+
+    ONE_CLICK = "one_click"          # RFC 8058 POST to the List-Unsubscribe URL
+    LINK = "link"                    # the unsubscribe page's own form
+    MAILTO = "mailto"                # a mail to the List-Unsubscribe mailto: address
+    PREFERENCES = "preferences"      # the preference centre
+    UNDO = "undo"                    # the undo on an unsubscribe's answer page
+    CONFIRMATION = "confirmation"    # the person's own confirmed double opt-in
+    WEB_COMPLAINT = "web_complaint"  # the complaint form
+    FBL_COMPLAINT = "fbl_complaint"  # a mailbox provider's feedback-loop report
+    BOUNCE = "bounce"                # a hard bounce (or too many soft ones) reported by the platform
+    ERASURE = "erasure"              # the person's erasure
+    API = "api"                      # an account or platform key (``source`` names it)
+    ALL = (ONE_CLICK, LINK, MAILTO, PREFERENCES, UNDO, CONFIRMATION, WEB_COMPLAINT, FBL_COMPLAINT, BOUNCE,
+           ERASURE, API)
 
 
 def scope_key(scope: str, account_id: str | None, list_id: str | None) -> str:
@@ -67,7 +85,9 @@ class SuppressionChange(db.Model):
     """One addition or removal, in commit order: the changes feed."""
 
     __tablename__ = "suppression_changes"
-    __table_args__ = (Index("ix_suppression_changes_account_id_seq", "account_id", "seq"),)
+    __table_args__ = (Index("ix_suppression_changes_account_id_seq", "account_id", "seq"),
+                      # An address's history in an account: imports read who once left everything.
+                      Index("ix_suppression_changes_account_id_email_hash", "account_id", "email_hash"))
 
     seq: Mapped[int] = mapped_column(BigIntKey, primary_key=True, autoincrement=True)
     #: ``add`` or ``remove``.
@@ -83,6 +103,12 @@ class SuppressionChange(db.Model):
     note: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str | None] = mapped_column(String(100))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: How it came about (:class:`SuppressionChannel`); null on rows from before it was kept.
+    channel: Mapped[str | None] = mapped_column(String(20))
+    #: The ledger event that caused it (the unsubscribe, complaint, erasure...); null when none
+    #: did (a key's global or bulk suppression) and on rows from before it was kept. No foreign
+    #: key: the feed and the ledger stay apart (the ledger refers to nothing of the feed either).
+    ledger_event_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class DeliveryEvent(db.Model):
