@@ -14,7 +14,7 @@ from portal.extensions import babel, csrf, db, limiter, mail, migrate
 #: The domain packages. Each may have ``api.py`` (routes on the API blueprint), ``views.py``
 #: (a blueprint ``bp`` of HTML pages) and ``cli.py`` (click groups in ``commands``).
 DOMAINS = ("accounts", "subscriptions", "preferences", "complaints", "consent", "suppression",
-           "outbox", "imports", "privacy", "webhooks", "receipts", "screening", "ops")
+           "outbox", "imports", "privacy", "webhooks", "receipts", "screening", "ops", "notices")
 
 
 def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
@@ -51,6 +51,7 @@ def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
 
     logs.init_app(app)  # outermost: request ids and request metrics for every answer, the fast path's too
     _register_blueprints(app)
+    logs.learn_token_routes(app.url_map)  # its <token> rules: masked in logs, never cached (security)
     _register_cli(app)
     from portal.errors import register_error_handlers
 
@@ -58,6 +59,10 @@ def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
     from portal import limits
 
     limits.init_app(app)  # last, so that its hook runs before every other one
+    if not app.config.get("TESTING"):
+        from portal.consent import keys
+
+        keys.check_start(app)  # a forgotten key path stops the start, never a silent new key
     if not app.config.get("TESTING") and not app.debug:
         for warning in settings.production_warnings(app.config):
             app.logger.warning("configuration: %s", warning)

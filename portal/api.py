@@ -8,12 +8,13 @@ from __future__ import annotations
 import base64
 import functools
 import json
+import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Annotated, Any, Callable, Iterable
 
 from flask import Blueprint, g, jsonify, request
 from flask.sessions import SecureCookieSessionInterface
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from portal.errors import PayloadTooLarge, PortalError, ValidationFailed
 
@@ -31,12 +32,55 @@ class StatelessApiSessions(SecureCookieSessionInterface):
 #: Both scopes; most routes are open to both.
 BOTH = ("platform", "account")
 PLATFORM = ("platform",)
+#: No key: for routes that answer nothing personal or private (the ledger's signed checkpoints).
+PUBLIC: tuple[str, ...] = ()
 
 
 class Schema(BaseModel):
     """Base of every request and response body: unknown fields are refused."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+#: Text without a C0 control character or DEL (none belongs in an address, an id or a header value).
+NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
+
+
+def utf8_at_most(octets: int) -> AfterValidator:
+    """A check that a string takes at most ``octets`` bytes in UTF-8 (a limit JSON Schema cannot state)."""
+    def check(value: str) -> str:
+        if len(value.encode("utf-8", "surrogatepass")) > octets:
+            raise ValueError(f"at most {octets} octets of UTF-8")
+        return value
+
+    return AfterValidator(check)
+
+
+def _special_use_domains() -> str:
+    """A pattern refusing the special-use domains the address validator refuses (``.test``, ``.local``...)."""
+    from email_validator import SPECIAL_USE_DOMAIN_NAMES
+
+    def any_case(name: str) -> str:
+        return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in name)
+
+    return "^(?!.*[@.](?:" + "|".join(any_case(name) for name in SPECIAL_USE_DOMAIN_NAMES) + ")$)"
+
+
+#: The JSON Schema words of an address the API validates: an (internationalised) email address, on
+#: no special-use domain (mail cannot go there, so ``portal.addresses`` refuses them).
+EMAIL = {"format": "idn-email", "pattern": _special_use_domains()}
+
+#: An address in a request body: at most RFC 5321's 320 octets (64, "@", 255; counted in UTF-8, as
+#: RFC 6531 counts them) and no control character. However a client writes it in JSON, it then
+#: costs at most 962 bytes (a 4-octet character as a 12-byte surrogate-pair escape): the batch
+#: limit (``PORTAL_API_BATCH_MAX_BYTES``) is sized on it.
+Address = Annotated[str, Field(min_length=1, max_length=320, pattern=NO_CONTROL,
+                               description="An email address: at most 320 octets of UTF-8, no control character."),
+                    utf8_at_most(320)]
+#: A Message-ID as RFC 5322 writes it (msg-id: printable ASCII, no quote or backslash), at most the
+#: 500 characters the ledger keeps of it (``message_ref``): one byte a character in any JSON.
+MessageId = Annotated[str, Field(max_length=500, pattern=r"^[!#-\[\]-~]*$",
+                                 description="The message's Message-ID (RFC 5322 msg-id: printable ASCII).")]
 
 
 class ErrorDetail(BaseModel):
@@ -66,6 +110,7 @@ class Operation:
     tags: list[str] = field(default_factory=list)
     raw_body: str | None = None  # a non-JSON request body's media type
     raw_response: str | None = None  # a non-JSON answer's media type
+    optional_body: type[BaseModel] | None = None  # a JSON body the view may read (413 and 415 then)
 
 
 OPERATIONS: list[Operation] = []
@@ -170,22 +215,24 @@ def parse_query(model: type[BaseModel]) -> BaseModel:
 def route(rule: str, method: str, *, summary: str, scopes: tuple[str, ...] = BOTH,
           body: type[BaseModel] | None = None, response: type[BaseModel] | None = None,
           query: type[BaseModel] | None = None, status: int = 200, raw_body: str | None = None,
-          raw_response: str | None = None, tag: str | None = None, account_row: bool = True) -> Callable:
-    """Declare an API route: authenticated for ``scopes``, body parsed, documented.
+          raw_response: str | None = None, tag: str | None = None, account_row: bool = True,
+          optional_body: type[BaseModel] | None = None) -> Callable:
+    """Declare an API route: authenticated for ``scopes`` (:data:`PUBLIC`: no key), body parsed, documented.
 
     The view gets ``account`` (when the rule has ``<account_id>``), ``body`` and ``query``
     as keyword arguments, and returns a dict (sent as JSON with ``status``) or a Response.
+    ``optional_body`` names a JSON body the view reads itself when one is sent (documented, not parsed).
     With ``account_row=False`` it gets the checked ``account_id`` instead of the row (no
     query when the account is known to exist): only for routes that decide nothing on the
     account's status or other columns.
     """
     OPERATIONS.append(Operation(rule, method, summary, scopes, body, response, status, query,
-                                [tag] if tag else [], raw_body, raw_response))
+                                [tag] if tag else [], raw_body, raw_response, optional_body))
 
     def decorator(view: Callable) -> Callable:
         @functools.wraps(view)
         def wrapper(**kwargs):
-            key = g.api_key = authenticate(request.headers.get("Authorization", ""), scopes)
+            key = g.api_key = authenticate(request.headers.get("Authorization", ""), scopes) if scopes else None
             if "account_id" in kwargs and account_row:
                 kwargs["account"] = _load_account(key, kwargs.pop("account_id"))
             elif "account_id" in kwargs:

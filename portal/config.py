@@ -163,8 +163,48 @@ def check() -> None:
         raise ConfigError("Invalid configuration in the environment:\n  " + "\n  ".join(PROBLEMS))
 
 
+def is_loopback(host: str | None) -> bool:
+    """Whether ``host`` (a name or an address) is this machine only: ``localhost``, 127.0.0.0/8, ::1."""
+    import ipaddress
+
+    name = (host or "").strip("[]").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)
+    return (mapped or address).is_loopback
+
+
+def development_warnings(config, host: str | None = None) -> list[str]:
+    """What makes development pages reachable from other machines (``host``: where the server listens)."""
+    if not config.get("PORTAL_DEVELOPMENT"):
+        return []
+    warnings = []
+    if host is not None and not is_loopback(host):
+        warnings.append(f"PORTAL_DEVELOPMENT is on and the server listens on {host}, beyond this machine: "
+                        "the dev inbox shows every confirm, unsubscribe and erase link it mails"
+                        + ("; other machines may read it (PORTAL_DEV_ALLOW_REMOTE is on)."
+                           if config.get("PORTAL_DEV_ALLOW_REMOTE") else
+                           "; it answers this machine only (PORTAL_DEV_ALLOW_REMOTE is off)."))
+    base_host = urlsplit(str(config.get("PORTAL_BASE_URL", ""))).hostname
+    if not is_loopback(base_host):
+        warnings.append(f"PORTAL_DEVELOPMENT is on with PORTAL_BASE_URL={config.get('PORTAL_BASE_URL')}: "
+                        "the development pages (dev inbox, demo site) are served; never set "
+                        "PORTAL_DEVELOPMENT in production.")
+    return warnings
+
+
 def production_warnings(config) -> list[str]:
-    """What a production start should not run with (logged as warnings by ``create_app``)."""
+    """What a production start should not run with (logged as warnings by ``create_app``).
+
+    In development (``PORTAL_DEVELOPMENT``) the production warnings do not apply (``make run``
+    is http:// with the development key on purpose): only :func:`development_warnings` do.
+    """
+    if config.get("PORTAL_DEVELOPMENT"):
+        return development_warnings(config)
     warnings = []
     if str(config.get("PORTAL_BASE_URL", "")).startswith("http://"):
         warnings.append("PORTAL_BASE_URL is http://: List-Unsubscribe then carries an http: URI, which "
@@ -206,7 +246,8 @@ class Config:
     #: first lookup.
     PORTAL_WARM_INDEX = _bool("PORTAL_WARM_INDEX", True)
     #: Where the machine's shared suppression index lives (memory-mapped by every worker;
-    #: 33 bytes an entry). Default ``<instance>/suppression-index``. Local disk, one per database.
+    #: 33 bytes an entry). Default ``<instance>/suppression-index/<digest of the database URL>``,
+    #: one per database. Local disk; a set value is used as it is, so give each database its own.
     PORTAL_SUPPRESSION_INDEX_DIR = _str("PORTAL_SUPPRESSION_INDEX_DIR")
     #: Addresses changed since the shared index was written from which a worker writes a new one.
     PORTAL_SUPPRESSION_INDEX_MERGE_ENTRIES = _int("PORTAL_SUPPRESSION_INDEX_MERGE_ENTRIES", 50000, low=1)
@@ -217,6 +258,11 @@ class Config:
     #: Development only (``make run`` sets it): the dev inbox ``/_dev/mail`` (when there is no
     #: MAIL_SERVER) and the demo customer site ``/_dev/site``. Never set it in production.
     PORTAL_DEVELOPMENT = _bool("PORTAL_DEVELOPMENT")
+    #: Development pages answer clients on this machine (loopback) only unless this is set, so
+    #: that ``make run HOST=0.0.0.0`` does not show the dev inbox's links to the whole network.
+    PORTAL_DEV_ALLOW_REMOTE = _bool("PORTAL_DEV_ALLOW_REMOTE")
+    #: The platform's name, as receipts and notices name the processor that sends for the accounts.
+    PORTAL_PLATFORM_NAME = _str("PORTAL_PLATFORM_NAME", "Consent Portal")
     #: The bearer token that ``/metrics`` asks for; unset, ``/metrics`` answers 404.
     PORTAL_METRICS_TOKEN = _str("PORTAL_METRICS_TOKEN")
     #: ``json``: every log record is one JSON object a line (with the request id); ``text`` otherwise.
@@ -258,6 +304,10 @@ class Config:
     PORTAL_IMPORT_MAX_BYTES = _int("PORTAL_IMPORT_MAX_BYTES", 1024 * 1024 * 1024, low=1024)
     #: Re-permission mails of one import released per minute (``next_attempt_at`` spreading).
     PORTAL_IMPORT_MAILS_PER_MINUTE = _int("PORTAL_IMPORT_MAILS_PER_MINUTE", 1000, low=1)
+    #: Notice mails of a new privacy notice version released per minute (the outbox worker paces them).
+    PORTAL_NOTICE_MAILS_PER_MINUTE = _int("PORTAL_NOTICE_MAILS_PER_MINUTE", 1000, low=1)
+    #: Hours between a version's last notice mail and the earliest time it may take effect.
+    PORTAL_NOTICE_LEAD_HOURS = _int("PORTAL_NOTICE_LEAD_HOURS", 24, low=0)
     #: Seconds an import worker's claim holds without news; renewed after every chunk of rows.
     PORTAL_IMPORT_LEASE_SECONDS = _int("PORTAL_IMPORT_LEASE_SECONDS", 60, low=1)
     #: Claims of one import (its workers died) before it is failed as ``interrupted``.
@@ -273,6 +323,9 @@ class Config:
     BABEL_DEFAULT_LOCALE = "en"
     PORTAL_LOCALES = ("en", "id")
 
+    #: After a confirmation, mail the person a short "you are subscribed" message with their consent
+    #: receipt, the preference centre and the unsubscribe links.
+    PORTAL_SUBSCRIBED_MAIL = _bool("PORTAL_SUBSCRIBED_MAIL", True)
     #: How long a double-opt-in confirmation link stays valid.
     PORTAL_CONFIRM_MAX_AGE = _days("PORTAL_CONFIRM_MAX_AGE_DAYS", 7)
     #: How long the undo offered on an unsubscribe's own answer page works; after it, only a
@@ -314,6 +367,9 @@ class Config:
     PORTAL_SOFT_BOUNCE_LIMIT = _int("PORTAL_SOFT_BOUNCE_LIMIT", 3, low=1)
     #: Events younger than this are left for the next ledger checkpoint.
     PORTAL_LEDGER_SEAL_GRACE = timedelta(seconds=_int("PORTAL_LEDGER_SEAL_GRACE_SECONDS", 60))
+    #: Most events one checkpoint seals (``ledger seal`` makes as many as it needs): bounds the
+    #: memory of sealing and verifying one checkpoint.
+    PORTAL_LEDGER_CHECKPOINT_MAX_EVENTS = _int("PORTAL_LEDGER_CHECKPOINT_MAX_EVENTS", 65536, low=2)
     #: Retention (``flask privacy purge``): unconfirmed signups, then full IP addresses in the ledger.
     PORTAL_PENDING_RETENTION_DAYS = _int("PORTAL_PENDING_RETENTION_DAYS", 30, low=1)
     PORTAL_IP_RETENTION_DAYS = _int("PORTAL_IP_RETENTION_DAYS", 180, low=1)
@@ -332,8 +388,9 @@ class Config:
     PORTAL_LEDGER_HMAC_KEY_PATH = _str("PORTAL_LEDGER_HMAC_KEY_PATH")
     #: Public keys (PEM files, comma-separated) that signed older checkpoints: still served and trusted.
     PORTAL_LEDGER_RETIRED_KEY_PATHS = _list("PORTAL_LEDGER_RETIRED_KEY_PATHS")
-    #: Create an absent key file (development); set to 0 in production so a lost key is an error.
-    PORTAL_LEDGER_CREATE_KEYS = _bool("PORTAL_LEDGER_CREATE_KEYS", True)
+    #: Create an absent key file. On by default only in development (``PORTAL_DEVELOPMENT``, which
+    #: ``make run`` sets): in production a missing key file stops the start, never a silent new key.
+    PORTAL_LEDGER_CREATE_KEYS = _bool("PORTAL_LEDGER_CREATE_KEYS", PORTAL_DEVELOPMENT)
     #: Where each signed checkpoint is appended as a JSON line (default ``<instance>/ledger-anchors``).
     PORTAL_LEDGER_ANCHOR_DIR = _str("PORTAL_LEDGER_ANCHOR_DIR")
 
@@ -378,9 +435,12 @@ class TestingConfig(Config):
     PORTAL_SIGNUP_MIN_SECONDS = 0.0
     PORTAL_BASE_URL = "https://portal.test"
     PORTAL_DEVELOPMENT = False
+    PORTAL_DEV_ALLOW_REMOTE = False
     PORTAL_METRICS_TOKEN = None
     PORTAL_LOG_FORMAT = "text"
     PORTAL_UNSUBSCRIBE_MAIL_DOMAIN = None
     PORTAL_LEDGER_SEAL_GRACE = timedelta(seconds=0)
+    #: Each test's ledger keys are made on first use, in a directory of its own.
+    PORTAL_LEDGER_CREATE_KEYS = True
     #: The tests' webhook receivers listen on 127.0.0.1 over plain http.
     PORTAL_WEBHOOKS_ALLOW_HTTP_LOOPBACK = True

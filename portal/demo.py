@@ -7,7 +7,7 @@ import click
 from flask import current_app
 from sqlalchemy import select
 
-from portal.accounts.models import ApiKey
+from portal.accounts.models import Account, ApiKey
 from portal.accounts.operations import create_account, create_api_key, revoke_api_key
 from portal.extensions import db
 from portal.subscriptions import operations
@@ -17,17 +17,31 @@ from portal.subscriptions.models import Form
 DEMO_KEY_NAME = "demo"
 
 
-def demo_form() -> Form:
-    """The first form there is, made (with its account and list) when there is none."""
-    form = db.session.scalars(select(Form).order_by(Form.created_at)).first()
-    if form is None:
-        account = create_account(name="Demo Coffee Roasters",
-                                 postal_address="Jl. Sudirman 1, Jakarta 10220, Indonesia",
+def demo_account() -> Account | None:
+    """The account ``flask demo`` made (marked ``demo``), or None before its first run."""
+    return db.session.scalars(select(Account).where(Account.demo.is_(True)).order_by(Account.created_at)).first()
+
+
+def demo_form() -> Form | None:
+    """The demo account's first form, or None: never another account's form."""
+    account = demo_account()
+    if account is None:
+        return None
+    return db.session.scalars(select(Form).where(Form.account_id == account.id).order_by(Form.created_at)).first()
+
+
+def make_demo_form() -> Form:
+    """The demo form, made (with its account, marked ``demo``, and its list) when there is none."""
+    form = demo_form()
+    if form is not None:
+        return form
+    account = demo_account()
+    if account is None:
+        account = create_account(name="Demo Coffee Roasters", postal_address="Jl. Sudirman 1, Jakarta 10220, Indonesia",
                                  contact_email="owner@demo.example")
-        mailing_list = operations.create_list(account, name="Weekly news",
-                                              description="Our roasts and offers, once a week.")
-        form = operations.create_form(account, name="Newsletter", list_ids=[mailing_list.id])
-    return form
+        account.demo = True
+    mailing_list = operations.create_list(account, name="Weekly news", description="Our roasts and offers, once a week.")
+    return operations.create_form(account, name="Newsletter", list_ids=[mailing_list.id])
 
 
 def demo_key() -> str:
@@ -52,28 +66,38 @@ def urls(form: Form) -> dict:
     return found
 
 
-def summary(answer: dict) -> str:
-    """The short block ``make run`` ends with."""
-    lines = [f"Consent portal: {current_app.config['PORTAL_BASE_URL']}"]
+def summary(answer: dict, warnings: list[str] | tuple = (), serving: bool = False) -> str:
+    """The short block ``make run`` ends with: any warning first, then where everything is."""
+    lines = [f"WARNING: {warning}" for warning in warnings]
+    lines.append(f"Consent portal: {current_app.config['PORTAL_BASE_URL']}")
     labels = (("hosted_form", "hosted form"), ("demo_site", "demo customer page"),
               ("dev_inbox", "dev inbox"), ("api_docs", "API docs"))
     lines += [f"  {label:<19} {answer['urls'][name]}" for name, label in labels if name in answer["urls"]]
     lines.append(f"  {'platform key':<19} {answer['platform_key']}")
     lines.append(f"  {'try':<19} curl -H 'Authorization: Bearer {answer['platform_key']}' "
                  f"{current_app.config['PORTAL_BASE_URL']}/api/v1/accounts")
+    if serving:
+        lines.append("Listening. Press CTRL+C to stop.")
     return "\n".join(lines)
 
 
 @click.command("demo")
 @click.option("--json", "as_json", is_flag=True,
               help="Print {account_id, list_id, form_id, platform_key, urls} as one JSON object.")
-def demo_command(as_json: bool) -> None:
-    """Create a demo account, list and form if there is no form yet; print its URLs and a new platform key.
+@click.option("--serve", is_flag=True,
+              help="Then serve the portal with the development server, printing the block once it listens "
+                   "(what `make run` does).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="With --serve: the address to listen on.")
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535),
+              help="With --serve: the port to listen on.")
+def demo_command(as_json: bool, serve: bool, host: str, port: int) -> None:
+    """Create the demo account, list and form unless they exist; print their URLs and a new platform key.
 
-    Each run makes a new platform key named "demo" and revokes the previous one. In development
+    The demo account is marked as such: another account's form is never used or changed. Each
+    run makes a new platform key named "demo" and revokes the previous one. In development
     (PORTAL_DEVELOPMENT) the form also accepts the demo customer site as an origin.
     """
-    form = demo_form()
+    form = make_demo_form()
     if current_app.config["PORTAL_DEVELOPMENT"]:
         from portal.dev import site
 
@@ -81,4 +105,14 @@ def demo_command(as_json: bool) -> None:
     answer = {"account_id": form.account_id, "list_id": form.lists[0].id, "form_id": form.id,
               "platform_key": demo_key(), "urls": urls(form)}
     db.session.commit()
-    click.echo(json.dumps(answer) if as_json else summary(answer))
+    db.session.remove()
+    if not serve:
+        click.echo(json.dumps(answer) if as_json else summary(answer))
+        return
+    from portal.config import development_warnings
+    from portal.dev.server import serve as serve_app
+
+    warnings = development_warnings(current_app.config, host)
+    text = json.dumps(answer) if as_json else summary(answer, warnings, serving=True)
+    serve_app(current_app._get_current_object(), host, port,
+              lambda: click.secho(text, fg="red" if warnings else None, bold=bool(warnings)))

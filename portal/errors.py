@@ -136,7 +136,9 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(RequestEntityTooLarge)
     def handle_too_large(_error: RequestEntityTooLarge):
         # A body that passed its route's limit while being read (no Content-Length declared it).
-        return handle_portal_error(PayloadTooLarge("The request body is larger than this route accepts."))
+        from portal.limits import body_limit, too_large
+
+        return handle_portal_error(too_large(body_limit()))
 
     @app.errorhandler(ClientDisconnected)
     def handle_disconnected(_error: ClientDisconnected):

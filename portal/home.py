@@ -10,10 +10,14 @@ bp = Blueprint("home", __name__)
 def index():
     """A short page about the service, with links to the API docs (and the dev pages in development)."""
     config = current_app.config
-    development = bool(config.get("PORTAL_DEVELOPMENT"))
-    dev_links = None
-    if development:
-        from portal.dev import site
+    return render_template("home.html", dev_links=_dev_links(config) if config.get("PORTAL_DEVELOPMENT") else None)
 
-        dev_links = {"site": site.url(), "inbox": None if config.get("MAIL_SERVER") else "/_dev/mail"}
-    return render_template("home.html", dev_links=dev_links)
+
+def _dev_links(config) -> dict | None:
+    """The development pages' links, for a client they answer (this machine, unless opened wider)."""
+    from portal import dev
+    from portal.dev import site
+
+    if not dev.allowed():
+        return None
+    return {"site": site.url(), "inbox": None if config.get("MAIL_SERVER") else "/_dev/mail"}

@@ -1,10 +1,13 @@
 """Logging: token masking, request ids, JSON lines (``PORTAL_LOG_FORMAT=json``), gunicorn's access log.
 
-Every URL that carries a link token (``/confirm/``, ``/unsubscribe/``, ``/preferences/``,
-``/erase/``, ``/complaint/``) and every ``unsubscribe+TOKEN@`` address is written to a log
+Every URL that carries a link token and every ``unsubscribe+TOKEN@`` address is written to a log
 with the token replaced by ``***``: :func:`mask` is the one function that does it, used by the
 app's request log, the JSON formatter, the development server's log and gunicorn's access log
-(:class:`GunicornLogger`, named in ``gunicorn.conf.py``).
+(:class:`GunicornLogger`, named in ``gunicorn.conf.py``). Which URLs carry a token is not a list
+kept by hand: it is every rule of the app's URL map with a ``<token>`` argument
+(:func:`learn_token_routes`, done by ``create_app`` and again at the app's first request, for a rule
+added in between), so a new token page is masked, and sent ``no-store`` and ``no-referrer``
+(``portal.security``), the day it is added. A process that never built an app masks ``mailto`` tokens only.
 """
 from __future__ import annotations
 
@@ -25,7 +28,10 @@ REQUEST_ID_HEADER = "X-Request-ID"
 #: The request id of the request being handled in this thread (None outside a request).
 REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
-_TOKEN_PATH = re.compile(r"(/(?:confirm|unsubscribe|preferences|erase|complaint)/)[^/?#\s\"'<>]+")
+#: One path segment (a token, or another rule argument before it), as it may appear in a log line.
+_SEGMENT = r"[^/?#\s\"'<>]+"
+#: The start of every token route learnt so far (``/receipts/``), and the token segment after it.
+_token_routes: dict = {"starts": (), "path": None, "start": None}
 #: The token's class stops at "+", so each "unsubscribe+" scans only to the next one (linear: with
 #: "+" in the class, "unsubscribe+" * 8000 took 4 s, each occurrence scanning to the end).
 _MAILTO_TOKEN = re.compile(r"(unsubscribe(?:\+|%2B))[^@%+\s\"'&<>]+(@|%40)", re.IGNORECASE)
@@ -47,11 +53,41 @@ def new_request_id() -> str:
     return f"{_ids['prefix']}{next(_ids['counter']):016x}"
 
 
+def token_route_start(rule: str) -> str | None:
+    """The pattern of what comes before ``<token>`` in a URL rule (``/receipts/`` of ``/receipts/<token>.json``)."""
+    head, found, _tail = rule.partition("<token>")
+    if not found:
+        return None
+    return "".join(_SEGMENT if part.startswith("<") else re.escape(part)
+                   for part in re.split(r"(<[^>]*>)", head) if part)
+
+
+def learn_token_routes(url_map) -> tuple[str, ...]:
+    """Learn the token routes of ``url_map`` (its rules with a ``token`` argument) for :func:`mask` and
+    :func:`is_token_path`; the starts of all the token routes known."""
+    starts = {token_route_start(rule.rule) for rule in url_map.iter_rules() if "token" in rule.arguments}
+    known = tuple(sorted(set(_token_routes["starts"]) | starts - {None}, key=lambda s: (-len(s), s)))
+    if known != _token_routes["starts"]:
+        alternatives = "|".join(known)
+        _token_routes.update(starts=known, path=re.compile(f"((?:{alternatives})){_SEGMENT}"),
+                             start=re.compile(f"(?:{alternatives})"))
+    return known
+
+
+def is_token_path(path: str) -> bool:
+    """Whether ``path`` is under a token route (a token page, or a mistyped path below one)."""
+    start = _token_routes["start"]
+    return start is not None and start.match(path) is not None
+
+
 def mask(text: str) -> str:
     """``text`` with every link token in a path and every ``unsubscribe+TOKEN@`` token replaced by ``***``."""
     if not isinstance(text, str) or ("/" not in text and "unsubscribe" not in text.lower()):
         return text
-    return _MAILTO_TOKEN.sub(r"\1***\2", _TOKEN_PATH.sub(r"\1***", text))
+    token_path = _token_routes["path"]
+    if token_path is not None:
+        text = token_path.sub(r"\1***", text)
+    return _MAILTO_TOKEN.sub(r"\1***\2", text)
 
 
 class JsonFormatter(logging.Formatter):
@@ -88,16 +124,20 @@ class MaskingFilter(logging.Filter):
 class RequestMiddleware:
     """The outermost WSGI layer: a request id (sent back in ``X-Request-ID``), metrics, the request log."""
 
-    def __init__(self, wsgi_app, log_requests: bool) -> None:
+    def __init__(self, wsgi_app, log_requests: bool, url_map=None) -> None:
         from portal import metrics
         from portal.suppression.fastpath import ROUTE
 
         self.wsgi_app = wsgi_app
         self.log_requests = log_requests
+        self.url_map = url_map  # learnt at the first request, when every route is in it
         self.observe = metrics.observe
         self.fast_route = ROUTE
 
     def __call__(self, environ, start_response):
+        if self.url_map is not None:  # Flask takes no new route after the first request
+            learn_token_routes(self.url_map)
+            self.url_map = None
         incoming = environ.get("HTTP_X_REQUEST_ID", "")
         request_id = incoming if incoming and _GOOD_ID.match(incoming) else new_request_id()
         environ["portal.request_id"] = request_id
@@ -174,7 +214,7 @@ def init_app(app: Flask) -> None:
     if not any(isinstance(f, MaskingFilter) for f in werkzeug_log.filters):
         werkzeug_log.addFilter(MaskingFilter())
     app.before_request(_remember_route)
-    app.wsgi_app = RequestMiddleware(app.wsgi_app, log_requests=json_lines)
+    app.wsgi_app = RequestMiddleware(app.wsgi_app, log_requests=json_lines, url_map=app.url_map)
 
 
 class GunicornLogger(_GunicornBaseLogger):
@@ -187,6 +227,15 @@ class GunicornLogger(_GunicornBaseLogger):
         if Config.PORTAL_LOG_FORMAT == "json":
             for handler in (*self.error_log.handlers, *self.access_log.handlers):
                 handler.setFormatter(JsonFormatter())
+
+    def access(self, resp, req, environ, request_time):
+        """The access line, with the request id the app gave the request (JSON lines: ``request_id``,
+        the same as the app's request line and the ``X-Request-ID`` header)."""
+        reset = REQUEST_ID.set(environ.get("portal.request_id"))
+        try:
+            super().access(resp, req, environ, request_time)
+        finally:
+            REQUEST_ID.reset(reset)
 
     def atoms(self, resp, req, environ, request_time):
         """The access log's fields, each masked (request line, path, query, Referer...)."""

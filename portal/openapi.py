@@ -6,26 +6,61 @@ import re
 from flask import jsonify
 from pydantic import BaseModel
 
-from portal.api import OPERATIONS, ErrorBody, bp
+from portal.api import EMAIL, OPERATIONS, ErrorBody, bp
 from portal.examples import RAW_EXAMPLES, example
 
+#: The error answers every key-checked operation can give (no API route is rate limited, so no 429).
 _ERRORS = {
     "400": "Malformed request",
     "401": "Missing or invalid API key",
     "403": "Key scope does not allow this",
     "404": "Not found",
     "409": "Conflict",
-    "413": "Too large",
-    "415": "Not JSON",
     "422": "Not valid",
-    "429": "Rate limited",
 }
+#: And those of an operation that reads a body (never a GET's).
+_BODY_ERRORS = {
+    "413": "Too large: the body passes the route's limit (details.max_bytes), or a list its item cap",
+    "415": "Not the body's media type",
+}
+#: Text in a body or a query: NUL is refused (PostgreSQL text cannot hold it; ``api.parse_body``).
+NO_NUL = "^[^\\x00]*$"
 
 
 #: Path parameters: an address has the email format; ids are opaque strings.
-_PATH_SCHEMAS = {"email": {"type": "string", "format": "email", "minLength": 3, "maxLength": 320,
+_PATH_SCHEMAS = {"email": {"type": "string", **EMAIL, "minLength": 3, "maxLength": 320,
                            "description": "The address as sent; any case. Percent-encode it."}}
 _ID = {"type": "string", "minLength": 1, "maxLength": 64}
+
+
+def _reads_body(op) -> bool:
+    """Whether the operation reads a request body (a declared one, or the optional JSON of a DELETE)."""
+    return op.body is not None or op.raw_body is not None or op.optional_body is not None
+
+
+def _text_without_nul(schema):
+    """``schema`` with every plain string (no pattern, format or enum of its own) refusing NUL, as the API does."""
+    if isinstance(schema, list):
+        return [_text_without_nul(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    walked = {key: _text_without_nul(value) for key, value in schema.items()}
+    if walked.get("type") == "string" and not {"pattern", "format", "enum", "const"} & walked.keys():
+        walked["pattern"] = NO_NUL
+    if isinstance(walked.get("additionalProperties"), dict) or "patternProperties" in walked:
+        walked.setdefault("propertyNames", {}).setdefault("pattern", NO_NUL)  # names are text too
+    return walked
+
+
+def _query_parameter(name: str, prop: dict, required: bool) -> dict:
+    """A query parameter: never null (a query string has no null), NUL refused."""
+    options = [option for option in prop.get("anyOf", []) if option.get("type") != "null"]
+    schema = {**prop, **options[0]} if len(options) == 1 else dict(prop)
+    schema.pop("anyOf", None)
+    if schema.get("default", 0) is None:
+        del schema["default"]
+    return {"name": name, "in": "query", "required": required, "schema": _text_without_nul(schema),
+            **({"description": schema["description"]} if "description" in schema else {})}
 
 
 def _schema(model: type[BaseModel], components: dict) -> dict:
@@ -37,7 +72,7 @@ def _schema(model: type[BaseModel], components: dict) -> dict:
 
 
 def _input_schema(model: type[BaseModel], components: dict) -> dict:
-    schema = model.model_json_schema(ref_template="#/components/schemas/{model}", mode="validation")
+    schema = _text_without_nul(model.model_json_schema(ref_template="#/components/schemas/{model}", mode="validation"))
     for name, definition in schema.pop("$defs", {}).items():
         components.setdefault(name, definition)
     components.setdefault(model.__name__, schema)
@@ -56,17 +91,16 @@ def build_document() -> dict:
         if op.query is not None:
             query_schema = op.query.model_json_schema()
             for name, prop in query_schema.get("properties", {}).items():
-                params.append({"name": name, "in": "query",
-                               "required": name in query_schema.get("required", []),
-                               "schema": prop})
+                params.append(_query_parameter(name, prop, name in query_schema.get("required", [])))
+        errors = {**_ERRORS, **(_BODY_ERRORS if _reads_body(op) else {})}
         entry: dict = {
             "summary": op.summary,
             "operationId": f"{op.method.lower()}_{re.sub(r'[^a-z0-9]+', '_', path.lower()).strip('_')}",
             "parameters": params,
-            "security": [{"bearer": []}],
-            "description": "Key scopes: " + ", ".join(op.scopes) + ".",
+            "security": [{"bearer": []}] if op.scopes else [],
+            "description": "Key scopes: " + ", ".join(op.scopes) + "." if op.scopes else "No key needed: public.",
             "responses": {code: {"description": text, "content": {"application/json": {"schema": error_ref}}}
-                          for code, text in _ERRORS.items()},
+                          for code, text in sorted(errors.items())},
         }
         if op.tags:
             entry["tags"] = op.tags

@@ -10,6 +10,8 @@ from __future__ import annotations
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import BadRequest
 
+from portal.logs import is_token_path
+
 
 def content_security_policy(frame_ancestors=(), form_action=(), sources=None) -> str:
     """A CSP: same-origin only, no inline script or style; framing and form targets widened as given.
@@ -47,9 +49,6 @@ STATIC_HEADERS = (
     ("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()"),
 )
 HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-#: Pages whose URL carries a token: never cached, never sent on as a Referer, whatever the
-#: answer (an error page or a 404 of a mistyped path included).
-TOKEN_PREFIXES = ("/unsubscribe/", "/preferences/", "/confirm/", "/complaint/", "/erase/")
 
 
 def default_headers(secure: bool) -> list[tuple[str, str]]:
@@ -71,7 +70,9 @@ def _set_headers(response: Response) -> Response:
             headers.add(name, value)
     if request.is_secure and "strict-transport-security" not in present:
         headers.add(*HSTS)
-    if request.path.startswith(TOKEN_PREFIXES):
+    if is_token_path(request.path):
+        # A URL that carries a token (every rule with a <token> argument): never cached, never
+        # sent on as a Referer, whatever the answer (an error page or a 404 of a mistyped path too).
         headers["Cache-Control"] = "no-store"
         headers["Referrer-Policy"] = "no-referrer"
     return response

@@ -75,21 +75,27 @@ def create_account_command(name, postal_address, contact_email, locale, as_json)
                    "reinstate: back to active; deactivate: never sends again.")
 @click.option("--note", required=True, help="Why: kept with the decision and the status history.")
 @click.option("--actor", default=lambda: f"operator:{os.environ.get('USER', 'unknown')}",
-              show_default="operator:$USER", help="Who decides.")
+              show_default="operator:$USER",
+              help="Who decides; operator:<user name> of a console operator also records its id.")
 def review_command(account_id, decision, note, actor) -> None:
     """Decide on an account's open review (as the console's decision form does).
 
     An id that begins with "-" goes after "--": review --decision ... --note ... -- ID
     """
     from portal.complaints import policy
+    from portal.ops.operations import find
 
+    # An actor naming a console operator (operator:<user name>) is recorded by that operator's id too.
+    operator = find(actor.removeprefix("operator:")) if actor.startswith("operator:") else None
     try:
         account = operations.get_account(account_id)
-        review = policy.decide_review(account, decision, note=note, actor=actor)
+        review = policy.decide_review(account, decision, note=note, actor=actor,
+                                      operator_id=operator.id if operator is not None else None)
     except PortalError as error:
         fail(error)
     db.session.commit()
-    click.echo(f"review {review.id} closed: account {account.id} is now {account.status}")
+    outcome = "closed" if review.closed_at is not None else "stays open for the final decision"
+    click.echo(f"review {review.id} {outcome}: account {account.id} is now {account.status}")
 
 
 @keys_cli.command("create")

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from flask import current_app
 from sqlalchemy import select
 
+from portal.accounts import history
 from portal.accounts.models import Account, AccountStatus, AccountStatusChange, ApiKey
 from portal.db import utcnow
 from portal.errors import NotFound, ValidationFailed
@@ -41,23 +42,32 @@ def update_account(account: Account, **changes) -> Account:
 
 
 def change_status(account: Account, to_status: str, *, reason: str, evidence: dict | None = None,
-                  actor: str = "system", record_same: bool = False) -> AccountStatusChange | None:
-    """Move an account to ``to_status``, recording why; None when it is already there (unless
-    ``record_same``: an operator's decision that keeps the status is recorded too)."""
+                  actor: str = "system", record_same: bool = False, operator_id: int | None = None,
+                  decision: str | None = None, note: str | None = None) -> AccountStatusChange | None:
+    """Move an account to ``to_status``, appending the change to its chained history and telling
+    its webhooks; None when it is already there (unless ``record_same``: an operator's decision
+    that keeps the status, such as warning a warned account again, is recorded and sent too).
+
+    The caller holds the account's lock (``complaints.policy.lock``); ``(account_id, seq)`` is
+    unique, so two writers could not fork the chain even without it.
+    """
     if to_status not in AccountStatus.ALL:
         raise ValidationFailed(f"unknown status {to_status!r}")
     if account.status == to_status and not record_same:
         return None
-    change = AccountStatusChange(account_id=account.id, from_status=account.status,
-                                 to_status=to_status, reason=reason, evidence=evidence or {},
-                                 actor=actor)
+    seq, prev_hash = history.last_link(account.id)
+    change = AccountStatusChange(account_id=account.id, seq=seq + 1, from_status=account.status,
+                                 to_status=to_status, reason=reason, evidence=history.normalised(evidence),
+                                 actor=actor, operator_id=operator_id, decision=decision, note=note,
+                                 created_at=utcnow(), prev_hash=prev_hash)
+    change.hash = history.change_hash(change)
     account.status = to_status
     db.session.add(change)
     db.session.flush()
-    if change.from_status == to_status:
-        return change
     webhooks.emit(account.id, "account_status_changed",
-                  {"from_status": change.from_status, "to_status": to_status, "reason": reason})
+                  {"from_status": change.from_status, "to_status": to_status, "reason": reason,
+                   "decided_by": "operator" if decision else "system", "operator_id": operator_id,
+                   "decision": decision})
     return change
 
 

@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from portal.api import Schema
+from portal.api import EMAIL, Schema
 
 Locale = Literal["en", "id"]
 
@@ -13,14 +13,14 @@ Locale = Literal["en", "id"]
 class AccountCreate(Schema):
     name: str = Field(min_length=1, max_length=200)
     postal_address: str = Field(min_length=1, max_length=1000)
-    contact_email: str = Field(min_length=3, max_length=320)
+    contact_email: str = Field(min_length=3, max_length=320, json_schema_extra=EMAIL)
     locale: Locale = "en"
 
 
 class AccountUpdate(Schema):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     postal_address: str | None = Field(default=None, min_length=1, max_length=1000)
-    contact_email: str | None = Field(default=None, min_length=3, max_length=320)
+    contact_email: str | None = Field(default=None, min_length=3, max_length=320, json_schema_extra=EMAIL)
     locale: Locale | None = None
 
 

@@ -1,7 +1,9 @@
 """The notices a complaint sends to the account: a warning, then a suspension.
 
 Each names the complaint (category, date, list, how it came), the account's complaint rates
-against the policy's limits and sample complaints; never the subscriber.
+against the policy's limits and sample complaints; never the subscriber. A sample names its
+message by date, list and Subject (the person erased) and by the complaint's reference, never by
+its Message-ID: a Message-ID may spell the recipient, and the sender's own logs map it to them.
 """
 from __future__ import annotations
 
@@ -42,19 +44,48 @@ def _list_name(list_id: str | None) -> str | None:
 
 
 def subject_of(complaint: Complaint) -> str | None:
-    """The Subject of the message a feedback-loop complaint was about, without the person in it."""
+    """The Subject of the message a feedback-loop complaint was about, without the person in it.
+
+    The person is looked for by what the contact row says (address, name) and by what the report
+    itself names (the original's To, Original-Rcpt-To: addresses, their local parts, the words of
+    display names), so the row being gone or erased does not let them through. When nothing names
+    the person, there is nothing to check the Subject against: it is withheld.
+    """
     from portal.complaints import arf
-    from portal.privacy.redaction import MARKER, mentions, needles
-    from portal.subscriptions.models import Contact
+    from portal.privacy.redaction import MARKER, mentions
 
     report = db.session.get(FeedbackReport, complaint.feedback_report_id) if complaint.feedback_report_id else None
     if report is None:
         return None
-    subjects = arf.parse(report.raw).original_header("Subject")
-    contact = db.session.get(Contact, complaint.contact_id) if complaint.contact_id else None
+    parsed = arf.parse(report.raw)
+    subjects = parsed.original_header("Subject")
     if not subjects:
         return None
-    return MARKER if contact is not None and mentions(subjects[0], needles(contact)) else subjects[0][:200]
+    found = _person_needles(complaint, parsed)
+    return MARKER if not found or mentions(subjects[0], found) else subjects[0][:200]
+
+
+def _person_needles(complaint: Complaint, report) -> list[str]:
+    """What names the complainant, lower-cased: the contact's needles and the report's recipients."""
+    from email.utils import formataddr, getaddresses
+
+    from portal.privacy.redaction import needles
+    from portal.subscriptions.models import Contact
+
+    contact = db.session.get(Contact, complaint.contact_id) if complaint.contact_id else None
+    found = set(needles(contact)) if contact is not None else set()
+    values = report.original_header("To") + report.fields.get("original-rcpt-to", []) \
+        + report.original_header("X-HmXmrOriginalRecipient")
+    if contact is not None and contact.email:
+        values.append(formataddr((contact.name or "", contact.email)))
+    try:
+        pairs = getaddresses(values)
+    except Exception:  # noqa: BLE001  (hostile headers: the parts found so far still count)
+        pairs = []
+    for name, address in pairs:
+        words = name.split() + ([address, address.split("@")[0]] if "@" in address else [])
+        found.update(word.lower() for word in words if len(word) >= 3)
+    return sorted(found, key=len, reverse=True)
 
 
 def policy_context(evidence: dict) -> dict[str, Any]:
@@ -72,7 +103,7 @@ def policy_context(evidence: dict) -> dict[str, Any]:
         "min_volume": limits.get("min_volume"),
         "categories": [(ComplaintCategory.NAMES.get(name, name), count) for name, count in categories.most_common()],
         "samples": [{"category": ComplaintCategory.NAMES.get(c.category, c.category),
-                     "at": c.created_at.strftime("%Y-%m-%d %H:%M UTC"), "message_ref": c.message_ref,
+                     "at": c.created_at.strftime("%Y-%m-%d %H:%M UTC"), "reference": c.id,
                      "list_name": _list_name(c.list_id), "subject": subject_of(c)} for c in complaints],
     }
 

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from portal import links
 from portal.complaints import arf, policy
 from portal.complaints.models import Complaint, ComplaintCategory, FeedbackReport, ReviewStatus
+from portal.consent import actors
 from portal.consent import operations as ledger
 from portal.consent.models import EventType
 from portal.errors import TokenInvalid, ValidationFailed
@@ -95,16 +96,17 @@ def _consequences(contact: Contact, complaint: Complaint, source: str, ip: str |
                   user_agent: str | None) -> dict:
     """Suppress, mark subscriptions, write the ledger; the facts for the complaint's evidence."""
     added = None
+    channel = "web_complaint" if complaint.source == "web" else "fbl_complaint"
     if contact.email:  # an erased contact has nothing left to suppress by address
         added = suppressions.add(contact.email, scope="account", reason="complaint",
-                                 account_id=contact.account_id, source=source)
+                                 account_id=contact.account_id, source=source, channel=channel)
     moved = [sub.list_id for sub in contact.subscriptions
              if subscriptions.can(sub, "complain") and subscriptions.apply(sub, "complain")]
-    channel = "web_complaint" if complaint.source == "web" else "fbl_complaint"
     event = ledger.record(EventType.COMPLAINED, contact=contact, source=source, list_id=complaint.list_id,
                           ip=ip, user_agent=user_agent, message_ref=complaint.message_ref,
                           evidence={"complaint_id": complaint.id, "category": complaint.category,
                                     "channel": channel, "lists": moved})
+    suppressions.link(added, event.id)
     webhooks.emit(contact.account_id, "complained", {"contact_id": contact.id, "email": contact.email,
                                                      "list_id": complaint.list_id, "category": complaint.category,
                                                      "source": complaint.source})
@@ -239,6 +241,13 @@ def _report_by_digest(digest: str) -> FeedbackReport | None:
 
 
 def _complain_from_report(row: FeedbackReport, report: arf.Report, match: Match) -> None:
+    # The complaint is the person's own ("this is spam"), relayed by the mailbox provider and the
+    # platform's key, as a mail unsubscribe is.
+    with actors.acting_as(actors.relayed_by_key()):
+        _file_reported(row, report, match)
+
+
+def _file_reported(row: FeedbackReport, report: arf.Report, match: Match) -> None:
     complaint, created = file_complaint(
         match.contact, category=FEEDBACK_CATEGORIES[report.feedback_type], source="feedback_loop",
         ledger_source=f"feedback:{row.id}", list_id=match.list_id, message_ref=match.message_ref,

@@ -50,13 +50,16 @@ def can(account: Account, transition: str) -> bool:
     return account.status in TRANSITIONS[transition][0]
 
 
-def transition(account: Account, name: str, *, reason: str, evidence: dict,
-               actor: str = "system") -> AccountStatusChange:
-    """Move the account along a named transition, recorded; :class:`PolicyRefused` otherwise."""
+def transition(account: Account, name: str, *, reason: str, evidence: dict, actor: str = "system",
+               **decided) -> AccountStatusChange:
+    """Move the account along a named transition, recorded; :class:`PolicyRefused` otherwise.
+
+    ``decided``: an operator's ``operator_id``, ``decision`` and ``note``, kept on the change.
+    """
     if not can(account, name):
         raise PolicyRefused(f"cannot {name.replace('_', ' ')} an account that is {account.status}")
     return change_status(account, TRANSITIONS[name][1], reason=reason, evidence=evidence, actor=actor,
-                         record_same=True)
+                         record_same=True, **decided)
 
 
 def lock(account: Account) -> Account:
@@ -86,6 +89,17 @@ def open_review(account: Account) -> ReviewCase | None:
     return db.session.scalars(select(ReviewCase).where(
         ReviewCase.account_id == account.id, ReviewCase.status == ReviewStatus.OPEN)
         .order_by(ReviewCase.id.desc()).limit(1)).first()
+
+
+def open_reviews(account_ids: list[str]) -> dict[str, ReviewCase]:
+    """``account id -> its open review case`` for many accounts (a page of them), in one query."""
+    found: dict[str, ReviewCase] = {}
+    for first in range(0, len(account_ids), 500):  # SQLite's bound parameters may be as few as 999
+        for review in db.session.scalars(select(ReviewCase).where(
+                ReviewCase.account_id.in_(account_ids[first:first + 500]), ReviewCase.status == ReviewStatus.OPEN)
+                .order_by(ReviewCase.id.desc())):
+            found.setdefault(review.account_id, review)
+    return found
 
 
 def thresholds() -> dict[str, float | int]:
@@ -214,10 +228,13 @@ def _add_to_review(review: ReviewCase, complaint: Complaint) -> None:
     db.session.flush()
 
 
-def decide_review(account: Account, decision: str, *, note: str, actor: str) -> ReviewCase:
+def decide_review(account: Account, decision: str, *, note: str, actor: str,
+                  operator_id: int | None = None) -> ReviewCase:
     """An operator's decision on the open review: warn again, suspend, reinstate or deactivate.
 
     Every decision but ``suspend`` closes the review; a suspension keeps it open for the final one.
+    The status history records it with the operator (``actor``, ``operator_id``), the decision and
+    the note, even when the status stays the same (warning a warned account again).
     """
     if decision not in ReviewDecision.ALL:
         raise ValidationFailed("The decision is warn_again, suspend, reinstate or deactivate.")
@@ -232,7 +249,8 @@ def decide_review(account: Account, decision: str, *, note: str, actor: str) -> 
         (review.evidence or {}).get("complaint_ids", []))).order_by(Complaint.id)).all()
     record = dict(evidence(f"review:{decision}", rates, list(complaints)),
                   review_id=review.id, note=note.strip())
-    transition(account, decision, reason=f"review:{decision}", actor=actor, evidence=record)
+    transition(account, decision, reason=f"review:{decision}", actor=actor, evidence=record,
+               operator_id=operator_id, decision=decision, note=note.strip())
     if decision == ReviewDecision.WARN_AGAIN:
         from portal.complaints import emails
 

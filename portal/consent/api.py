@@ -1,6 +1,7 @@
 """``/api/v1/accounts/<id>/ledger``: a contact's consent history; ``/api/v1/ledger/checkpoints``."""
 from __future__ import annotations
 
+from flask import jsonify
 from pydantic import ConfigDict, Field
 from sqlalchemy import select
 
@@ -16,7 +17,7 @@ from portal.extensions import db
 
 class LedgerQuery(api.Schema):
     model_config = ConfigDict(extra="ignore")
-    email: str = Field(min_length=3, max_length=320)
+    email: str = Field(min_length=3, max_length=320, json_schema_extra=api.EMAIL)
 
 
 class LedgerEventOut(api.Schema):
@@ -54,6 +55,8 @@ class ProofOut(api.Schema):
     email: str | None
     events: list[dict]
     consent_texts: list[dict]
+    #: The privacy notice versions the events record (as shown, with their SHA-256).
+    privacy_notices: list[dict]
     checkpoints: list[dict]
     keys_url: str
 
@@ -96,12 +99,17 @@ class CheckpointsOut(api.Schema):
 
 
 @api.route("/ledger/checkpoints", "GET", summary="The signed ledger checkpoints after seq ``after``, "
-           "to keep a copy elsewhere", query=CheckpointsQuery, response=CheckpointsOut, tag="ledger")
+           "to keep a copy elsewhere (public: they hold no personal data)", scopes=api.PUBLIC,
+           query=CheckpointsQuery, response=CheckpointsOut, tag="ledger")
 def ledger_checkpoints(query: CheckpointsQuery):
     rows = list(db.session.scalars(
         select(LedgerCheckpoint).where(LedgerCheckpoint.signature.is_not(None), LedgerCheckpoint.seq > query.after)
         .order_by(LedgerCheckpoint.seq).limit(query.limit + 1)))
     more = len(rows) > query.limit
     rows = rows[:query.limit]
-    return {"items": [operations.checkpoint_document(row) for row in rows],
-            "next_after": rows[-1].seq if more else None}
+    response = jsonify({"items": [operations.checkpoint_document(row) for row in rows],
+                        "next_after": rows[-1].seq if more else None})
+    # Auditors, regulators and the sending platform copy it, from scripts or a browser alike.
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Cache-Control"] = "public, max-age=60"
+    return response

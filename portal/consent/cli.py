@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
+from sqlalchemy.exc import SQLAlchemyError
 
 from portal.consent import anchors, keys, operations
 from portal.extensions import db
@@ -36,21 +38,54 @@ def verify_command(max_problems: int, anchor_files: tuple[str, ...]) -> None:
 @click.option("--adopt-legacy", is_flag=True,
               help="Once, after upgrading: let the first signed checkpoint vouch for events written "
                    "before keyed hashes.")
-def seal_command(adopt_legacy: bool) -> None:
+@click.option("--every", type=click.FloatRange(min=0.1), default=None,
+              help="Keep running: seal every this many seconds (development, `make run`; cron in production).")
+def seal_command(adopt_legacy: bool, every: float | None) -> None:
     """Seal the events not yet in a signed checkpoint (run it from cron, every few minutes)."""
-    try:
-        checkpoint = operations.seal(current_app.config["PORTAL_LEDGER_SEAL_GRACE"], adopt_legacy=adopt_legacy)
-    except operations.LedgerTampered as error:
-        db.session.rollback()
-        click.echo(f"LEDGER TAMPERED, nothing sealed: {error}", err=True)
+    if every is not None:
+        seal_every(every, stop=lambda: False)
+        return
+    if not seal_once(adopt_legacy):
         sys.exit(1)
-    db.session.commit()
-    anchors.publish()
-    if checkpoint is None:
-        click.echo("nothing new to seal")
-    else:
+
+
+def seal_once(adopt_legacy: bool = False) -> bool:
+    """One seal, committed and anchored, its outcome printed; False when tampering stopped it."""
+    config, sealed = current_app.config, 0
+    legacy_upto = operations.legacy_boundary() if adopt_legacy else None
+    while True:  # a checkpoint holds at most PORTAL_LEDGER_CHECKPOINT_MAX_EVENTS: seal until none is left
+        try:
+            checkpoint = operations.seal(config["PORTAL_LEDGER_SEAL_GRACE"], legacy_upto=legacy_upto,
+                                         max_events=config["PORTAL_LEDGER_CHECKPOINT_MAX_EVENTS"])
+        except operations.LedgerTampered as error:
+            db.session.rollback()
+            click.echo(f"LEDGER TAMPERED, {'nothing' if not sealed else 'nothing more'} sealed: {error}", err=True)
+            anchors.publish()
+            return False
+        db.session.commit()
+        if checkpoint is None:
+            break
+        sealed += 1
         click.echo(f"checkpoint {checkpoint.seq}: events {checkpoint.first_event_id}.."
                    f"{checkpoint.last_event_id} ({checkpoint.event_count}), signed by {checkpoint.key_id}")
+    anchors.publish()
+    if not sealed:
+        click.echo("nothing new to seal")
+    return True
+
+
+def seal_every(seconds: float, stop) -> None:
+    """Seal every ``seconds`` until ``stop()`` is true; tampering is reported and tried again later."""
+    while not stop():
+        try:
+            seal_once()
+        except SQLAlchemyError as error:  # the database went away: try again next round
+            db.session.rollback()
+            click.echo(f"ledger seal: database error, retrying: {error}", err=True)
+        db.session.remove()
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and not stop():
+            time.sleep(min(0.2, seconds))
 
 
 @cli.command("keygen")

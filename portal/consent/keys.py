@@ -105,6 +105,34 @@ def _load_hmac(path: str) -> bytes:
         return bytes.fromhex(source.read().strip())
 
 
+def missing_files(app) -> list[str]:
+    """``SETTING: path`` of each ledger key file ``app`` needs that does not exist."""
+    with app.app_context():
+        wanted = [("PORTAL_LEDGER_SIGNING_KEY_PATH", _path("PORTAL_LEDGER_SIGNING_KEY_PATH", "ledger-signing.pem")),
+                  ("PORTAL_LEDGER_HMAC_KEY_PATH", _path("PORTAL_LEDGER_HMAC_KEY_PATH", "ledger-hmac.key"))]
+    wanted += [("PORTAL_LEDGER_RETIRED_KEY_PATHS", path) for path in app.config["PORTAL_LEDGER_RETIRED_KEY_PATHS"]]
+    return [f"{setting}: {path}" for setting, path in wanted if not os.path.exists(path)]
+
+
+def check_start(app) -> None:
+    """Stop a start that would need a key it may not create (production, a forgotten path).
+
+    Commands (``flask ...``) are let through, so that ``flask ledger keygen`` can make the keys;
+    one that needs a missing key stops at its first use with :class:`LedgerKeyMissing`.
+    """
+    import click
+
+    from portal.config import ConfigError
+
+    if app.config["PORTAL_LEDGER_CREATE_KEYS"] or click.get_current_context(silent=True) is not None:
+        return
+    missing = missing_files(app)
+    if missing:
+        raise ConfigError("Ledger key files are missing (PORTAL_LEDGER_CREATE_KEYS is off outside development):\n  "
+                          + "\n  ".join(missing) + "\nCreate them with `flask --app wsgi ledger keygen --signing PATH "
+                          "--hmac PATH` and point the settings at them.")
+
+
 def load_public(path: str) -> Ed25519PublicKey:
     """The public key in a PEM file (a public key, or the public half of a private key)."""
     with open(path, "rb") as source:

@@ -16,10 +16,11 @@ from typing import Any, Iterator
 from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
-from portal.consent import actors, keys
+from portal.consent import actors, keys, notices
 from portal.consent.actors import Actor
 from portal.consent.models import GENESIS, PERSONAL_FIELDS, ConsentEvent, LedgerCheckpoint
-from portal.consent.verify import checkpoint_digest, checkpoint_problem, commitment, merkle_root, payload_hash
+from portal.consent.verify import (CHUNK, checkpoint_digest, checkpoint_problem, chunk_roots, commitment, leaf_entry,
+                                  notice_refs, payload_hash, root_of_chunks)
 from portal.db import isoformat, utcnow
 from portal.extensions import db
 
@@ -82,8 +83,8 @@ def record(type: str, *, contact, source: str, list_id: str | None = None,
     personal = _personal(_clip(email, 320) or contact.email, ip, user_agent, page_url)
     salt, commitments = _commit(personal)
     actor = actor or actors.current()
-    if consent_text_id is not None:  # binds the exact words to the event: proof bundles carry them
-        evidence = {**(evidence or {}), "consent_text_sha256": _consent_text_sha256(consent_text_id)}
+    occurred_at = occurred_at or utcnow()
+    evidence = _with_references(evidence, consent_text_id, notices.in_force(contact.account_id, occurred_at))
     # Appends to one chain take turns on the contact's row (PostgreSQL; SQLite has one writer).
     # Other contacts' chains are untouched: there is no global lock.
     contacts = contact.__table__
@@ -97,7 +98,7 @@ def record(type: str, *, contact, source: str, list_id: str | None = None,
         event = ConsentEvent(
             account_id=contact.account_id, contact_id=contact.id,
             seq=head.seq + 1 if head else 1, prev_hash=head.hash if head else GENESIS,
-            type=type, occurred_at=occurred_at or utcnow(), list_id=list_id, source=source,
+            type=type, occurred_at=occurred_at, list_id=list_id, source=source,
             message_ref=_clip(message_ref, 500), consent_text_id=consent_text_id,
             evidence=evidence or {}, actor=actor.kind, actor_key_id=actor.key_id,
             pii_salt=salt if commitments else None, pii_commitments=commitments, **personal,
@@ -115,10 +116,20 @@ def record(type: str, *, contact, source: str, list_id: str | None = None,
     raise AssertionError("unreachable")
 
 
-def _consent_text_sha256(consent_text_id: int) -> str | None:
-    texts = ConsentEvent.__table__.metadata.tables["consent_texts"]  # consent is a leaf: no import
-    words = db.session.scalar(select(texts.c.text).where(texts.c.id == consent_text_id))
-    return hashlib.sha256(words.encode()).hexdigest() if words is not None else None
+def _with_references(evidence: dict[str, Any] | None, consent_text_id: int | None,
+                     notice: dict[str, Any] | None) -> dict[str, Any]:
+    """Bind to the event what the person was shown: the exact consent text (its version and
+    SHA-256) and the privacy notice in force (its id, version and SHA-256). Proof bundles carry both."""
+    evidence = dict(evidence or {})
+    if consent_text_id is not None:
+        texts = ConsentEvent.__table__.metadata.tables["consent_texts"]  # consent is a leaf: no import
+        row = db.session.execute(select(texts.c.version, texts.c.text).where(texts.c.id == consent_text_id)).first()
+        if row is not None:
+            evidence.setdefault("consent_text_version", row.version)
+            evidence["consent_text_sha256"] = hashlib.sha256(row.text.encode()).hexdigest()
+    if notice is not None:
+        evidence.setdefault("privacy_notice", notice)
+    return evidence
 
 
 def _clip(value: str | None, length: int) -> str | None:
@@ -202,7 +213,9 @@ def _event_row(new: NewEvent, seq: int, prev_hash: str, actor: Actor) -> dict[st
     salt, commitments = _commit(personal)
     row = dict(account_id=new.account_id, contact_id=new.contact_id, seq=seq, prev_hash=prev_hash,
                type=new.type, occurred_at=new.occurred_at or utcnow(), list_id=new.list_id,
-               source=new.source, message_ref=None, consent_text_id=None, evidence=new.evidence or {},
+               source=new.source, message_ref=None, consent_text_id=None,
+               # The notice in force as the batch is written (an import's events are now).
+               evidence=_with_references(new.evidence, None, notices.in_force_now(new.account_id)),
                actor=actor.kind, actor_key_id=actor.key_id, pii_salt=salt if commitments else None, pii_commitments=commitments,
                redacted_at=None, **personal)
     row["hash"] = event_hash(SimpleNamespace(**row))
@@ -285,15 +298,34 @@ def _legacy_digest(prev_digest: str, hashes: Iterator[str]) -> tuple[str, int]:
     return digest.hexdigest(), count
 
 
-def _events_between(after_id: int, last_id: int):
-    return db.session.execute(
-        select(ConsentEvent.id, ConsentEvent.hash, ConsentEvent.mac)
-        .where(ConsentEvent.id > after_id, ConsentEvent.id <= last_id)
-        .order_by(ConsentEvent.id).execution_options(yield_per=5000))
+def _events_between(after_id: int, last_id: int, limit: int | None = None):
+    query = (select(ConsentEvent.id, ConsentEvent.hash, ConsentEvent.mac, ConsentEvent.contact_id)
+             .where(ConsentEvent.id > after_id, ConsentEvent.id <= last_id).order_by(ConsentEvent.id))
+    if limit is not None:
+        query = query.limit(limit)
+    return db.session.execute(query.execution_options(yield_per=5000))
 
 
 def _hashes_between(after_id: int, last_id: int) -> Iterator[str]:
     return (row.hash for row in _events_between(after_id, last_id))
+
+
+def last_flags(contact_ids: list[int]) -> list[bool]:
+    """For events in id order: whether each is the newest of its contact's among them."""
+    flags, newest = [True] * len(contact_ids), {}
+    for position, contact_id in enumerate(contact_ids):
+        if contact_id in newest:
+            flags[newest[contact_id]] = False
+        newest[contact_id] = position
+    return flags
+
+
+def tree_entries(rows, version: int | None) -> list[str]:
+    """The Merkle tree entries of a checkpoint's events (rows with id, hash, contact_id in id order)."""
+    if (version or 2) < 3:
+        return [row.hash for row in rows]
+    flags = last_flags([row.contact_id for row in rows])
+    return [leaf_entry(row.id, row.hash, last) for row, last in zip(rows, flags)]
 
 
 def newest_checkpoint() -> LedgerCheckpoint | None:
@@ -301,49 +333,55 @@ def newest_checkpoint() -> LedgerCheckpoint | None:
     return db.session.scalars(select(LedgerCheckpoint).order_by(LedgerCheckpoint.seq.desc()).limit(1)).first()
 
 
-def _unkeyed_allowed(adopt_legacy: bool) -> bool:
-    """Events without a mac may be sealed only once, by the first signed checkpoint."""
-    first_signed = db.session.scalar(select(LedgerCheckpoint.id).where(LedgerCheckpoint.signature.is_not(None)))
-    return adopt_legacy and first_signed is None
+def legacy_boundary() -> int | None:
+    """``--adopt-legacy``: the newest event without a keyed hash, which the first signed
+    checkpoints may vouch for; None once a signed checkpoint exists (adoption happens once)."""
+    if db.session.scalar(select(LedgerCheckpoint.id).where(LedgerCheckpoint.signature.is_not(None))) is not None:
+        return None
+    return db.session.scalar(select(func.max(ConsentEvent.id)).where(ConsentEvent.mac.is_(None)))
 
 
-def _root_of_keyed(after_id: int, upto: int, adopt_legacy: bool) -> tuple[str, int]:
-    """Merkle root and count of the events to seal, refusing any the key did not write."""
-    forged, unkeyed, hashes = [], [], []
-    for row in _events_between(after_id, upto):
-        if row.mac is None:
-            unkeyed.append(row.id)
-        elif not keys.mac_matches(row.hash, row.mac):
-            forged.append(row.id)
-        hashes.append(row.hash)
+def _keyed_rows(after_id: int, upto: int, limit: int, legacy_upto: int | None) -> list:
+    """The events to seal (at most ``limit``, in id order), refusing any the key did not write."""
+    rows = list(_events_between(after_id, upto, limit))
+    forged = [row.id for row in rows if row.mac is not None and not keys.mac_matches(row.hash, row.mac)]
+    unkeyed = [row.id for row in rows if row.mac is None and (legacy_upto is None or row.id > legacy_upto)]
     if forged:
         raise LedgerTampered(forged, "its keyed hash does not match: written without the ledger key")
-    if unkeyed and not _unkeyed_allowed(adopt_legacy):
+    if unkeyed:
         raise LedgerTampered(unkeyed, "has no keyed hash (written before keyed hashes, or forged); "
                                       "after an upgrade, seal once with --adopt-legacy")
-    return merkle_root(hashes), len(hashes)
+    return rows
 
 
-def seal(grace: timedelta, *, adopt_legacy: bool = False) -> LedgerCheckpoint | None:
-    """Seal, in a signed checkpoint, every event older than ``grace`` not yet sealed.
+#: The version of the checkpoints :func:`seal` makes (see :func:`portal.consent.verify.leaf_entry`).
+CHECKPOINT_VERSION = 3
 
-    None when there is nothing new. Events younger than ``grace`` wait for the next seal, and
-    so do events newer than the start of the oldest writing transaction still open (a long
-    import), so that a transaction still in flight with a lower id cannot commit into a range
-    already sealed. Raises :class:`LedgerTampered` (and seals nothing) when an event in the
-    range lacks a valid keyed hash. Flushes; the caller commits, then calls
-    :func:`portal.consent.anchors.publish`.
+
+def seal(grace: timedelta, *, legacy_upto: int | None = None, max_events: int = 65536) -> LedgerCheckpoint | None:
+    """Seal, in a signed checkpoint, the oldest events older than ``grace`` not yet sealed.
+
+    At most ``max_events`` (``PORTAL_LEDGER_CHECKPOINT_MAX_EVENTS``): call it again until it
+    returns None. Events younger than ``grace`` wait for the next seal, and so do events newer
+    than the start of the oldest writing transaction still open (a long import), so that a
+    transaction still in flight with a lower id cannot commit into a range already sealed.
+    Raises :class:`LedgerTampered` (and seals nothing) when an event in the range lacks a valid
+    keyed hash, but those up to ``legacy_upto`` (:func:`legacy_boundary`, once after upgrading).
+    Flushes; the caller commits, then calls :func:`portal.consent.anchors.publish`.
     """
     last = newest_checkpoint()
     after_id = last.last_event_id if last else 0
-    upto = db.session.scalar(select(func.max(ConsentEvent.id)).where(
+    cap = db.session.scalar(select(func.max(ConsentEvent.id)).where(
         ConsentEvent.id > after_id, ConsentEvent.occurred_at <= _seal_cutoff(grace)))
-    if upto is None:
+    if cap is None:
         return None
-    root, count = _root_of_keyed(after_id, upto, adopt_legacy)
+    rows = _keyed_rows(after_id, cap, max_events, legacy_upto)
+    roots = chunk_roots(tree_entries(rows, CHECKPOINT_VERSION))
+    starts = [row.id for row in rows[::CHUNK]]
     checkpoint = LedgerCheckpoint(seq=(last.seq if last else 0) + 1, first_event_id=after_id + 1,
-                                  last_event_id=upto, event_count=count, events_root=root,
-                                  prev_digest=last.digest if last else GENESIS,
+                                  last_event_id=rows[-1].id, event_count=len(rows), events_root=root_of_chunks(roots),
+                                  prev_digest=last.digest if last else GENESIS, version=CHECKPOINT_VERSION,
+                                  chunks=[list(pair) for pair in zip(starts, roots)] if len(roots) > 1 else None,
                                   created_at=utcnow(), key_id=keys.ledger_keys().signing_id)
     key_id, checkpoint.signature = keys.sign(_canonical_body(checkpoint))
     checkpoint.digest = checkpoint_digest(checkpoint_document(checkpoint))
@@ -357,7 +395,7 @@ def seal(grace: timedelta, *, adopt_legacy: bool = False) -> LedgerCheckpoint | 
 
 def checkpoint_document(checkpoint: LedgerCheckpoint) -> dict[str, Any]:
     """A signed checkpoint as JSON: its signed fields, digest and signature (anchors, API, bundles)."""
-    return {"version": 2, "seq": checkpoint.seq, "prev_digest": checkpoint.prev_digest,
+    return {"version": checkpoint.version or 2, "seq": checkpoint.seq, "prev_digest": checkpoint.prev_digest,
             "first_event_id": checkpoint.first_event_id, "last_event_id": checkpoint.last_event_id,
             "event_count": checkpoint.event_count, "events_root": checkpoint.events_root,
             "created_at": isoformat(checkpoint.created_at), "key_id": checkpoint.key_id,
@@ -446,6 +484,15 @@ def _check_event(event, expected_seq: int, expected_prev: str, signed_upto: int)
     return None
 
 
+def _notice_problem(event, stored: dict[int, tuple[int, str]]) -> str | None:
+    """The privacy notice versions an event records must be the stored ones, unchanged."""
+    for ref in notice_refs(event.evidence or {}):
+        if stored.get(ref.get("id")) != (ref.get("version"), ref.get("sha256")):
+            return (f"the privacy notice version {ref.get('version')} it records is missing from privacy_notices "
+                    "or was changed")
+    return None
+
+
 class _Chain:
     """The state of one contact's chain while :func:`verify` walks it."""
 
@@ -465,6 +512,7 @@ def verify(anchor_files: list[str] | None = None) -> Report:
     signed_upto = db.session.scalar(select(func.max(LedgerCheckpoint.last_event_id))
                                     .where(LedgerCheckpoint.signature.is_not(None))) or 0
     chain = _Chain(None)
+    stored = notices.stored_digests()
     # Plain rows, not ORM objects: constant memory however long the ledger.
     events = db.session.execute(
         select(*ConsentEvent.__table__.columns).order_by(ConsentEvent.contact_id, ConsentEvent.seq)
@@ -474,7 +522,8 @@ def verify(anchor_files: list[str] | None = None) -> Report:
             chain = _Chain(event.contact_id)
             report.chains += 1
         report.events += 1
-        problem = None if chain.broken else _check_event(event, chain.seq, chain.prev, signed_upto)
+        problem = None if chain.broken else (_check_event(event, chain.seq, chain.prev, signed_upto)
+                                             or _notice_problem(event, stored))
         if problem:
             report.problems.append(Problem(event.id, problem))
             chain.broken = True  # one problem per chain: what follows a break cannot be judged
@@ -498,10 +547,13 @@ def _checkpoint_problem(checkpoint: LedgerCheckpoint, signed_before: bool) -> st
     problem = checkpoint_problem(checkpoint_document(checkpoint), keys.ledger_keys().public)
     if problem:
         return problem
-    hashes = list(_hashes_between(after_id, checkpoint.last_event_id))
-    if len(hashes) != checkpoint.event_count or merkle_root(hashes) != checkpoint.events_root:
+    rows = list(_events_between(after_id, checkpoint.last_event_id))
+    roots = chunk_roots(tree_entries(rows, checkpoint.version))
+    if len(rows) != checkpoint.event_count or root_of_chunks(roots) != checkpoint.events_root:
         return (f"sealed events {checkpoint.first_event_id}..{checkpoint.last_event_id} changed "
-                f"({checkpoint.event_count} sealed, {len(hashes)} now)")
+                f"({checkpoint.event_count} sealed, {len(rows)} now)")
+    if checkpoint.chunks is not None and checkpoint.chunks != [[row.id, root] for row, root in zip(rows[::CHUNK], roots)]:
+        return "its stored chunk roots differ from its events' (proof paths from it would not verify)"
     return None
 
 

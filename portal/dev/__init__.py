@@ -1,11 +1,20 @@
 """Development pages: the dev inbox (``/_dev/mail``) and a demo customer site (``/_dev/site``).
 
 They exist only when ``PORTAL_DEVELOPMENT`` is set (``make run`` sets it), the inbox only when
-there is no ``MAIL_SERVER`` either: in production configuration both paths are 404.
+there is no ``MAIL_SERVER`` either: in production configuration both paths are 404. Even then
+they answer only clients on this machine (the inbox shows every link it mails, an erase link
+included) unless ``PORTAL_DEV_ALLOW_REMOTE`` is set.
 """
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, current_app, request
+
+from portal.config import is_loopback
+
+
+def allowed() -> bool:
+    """Whether the current request's client may see the development pages."""
+    return bool(current_app.config.get("PORTAL_DEV_ALLOW_REMOTE")) or is_loopback(request.remote_addr)
 
 
 def init_app(app: Flask) -> None:

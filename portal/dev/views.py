@@ -2,11 +2,9 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, g, make_response, redirect, render_template, request
-from sqlalchemy import select
 
+from portal.demo import demo_form
 from portal.dev import mail, site
-from portal.extensions import db
-from portal.subscriptions.models import Form
 from portal.subscriptions.operations import embed_html, origin_of
 
 mail_bp = Blueprint("dev_mail", __name__, url_prefix="/_dev/mail")
@@ -17,6 +15,21 @@ site_bp = Blueprint("dev_site", __name__, url_prefix="/_dev/site")
 FRAMED_MAIL_CSP = ("sandbox allow-popups allow-popups-to-escape-sandbox allow-top-navigation-by-user-activation; "
                    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'; "
                    "frame-ancestors 'self'")
+
+
+@mail_bp.before_request
+@site_bp.before_request
+def this_machine_only():
+    """Refuse other machines unless PORTAL_DEV_ALLOW_REMOTE: the inbox shows every link it mails."""
+    from flask_babel import gettext
+
+    from portal import dev
+    from portal.errors import Forbidden
+
+    if not dev.allowed():
+        raise Forbidden(gettext("The development pages answer this machine only: set "
+                                "PORTAL_DEV_ALLOW_REMOTE=1 to open them to other machines."),
+                        code="dev_pages_local_only")
 
 
 @mail_bp.get("")
@@ -31,7 +44,7 @@ def show(message_id: int):
     found = mail.get(message_id) or abort(404)
     g.csp_sources = {"frame-src": ["'self'"]}
     return render_template("dev/mail.html", mail=found, text=found.part("plain"), linkify=mail.linkify,
-                           has_html=found.part("html") is not None)
+                           has_html=found.part("html") is not None, sent_copy=mail.SENT_COPY)
 
 
 @mail_bp.get("/<int:message_id>/html")
@@ -45,17 +58,12 @@ def show_html(message_id: int):
     return response
 
 
-def _demo_form() -> Form | None:
-    """The form ``flask demo`` made (the first one), or None before it ran: a GET creates nothing."""
-    return db.session.scalars(select(Form).order_by(Form.created_at)).first()
-
-
 @site_bp.get("")
 def shop():
     """The pretend shop with the demo form embedded, always on the demo site's own origin."""
     if origin_of(request.host_url) != site.origin():
         return redirect(site.url(), code=302)
-    form = _demo_form()
+    form = demo_form()  # the demo account's, or None before `flask demo` ran: a GET creates nothing
     snippet = embed_html(form) if form is not None else ""
     g.form_action = [site.portal_origin()]
     g.csp_sources = {"style-src": site.style_hashes(snippet)}

@@ -15,7 +15,7 @@ from portal.consent import actors
 from portal.consent.operations import NewEvent, _event_row, record_many
 from portal.db import isoformat, utcnow
 from portal.extensions import db
-from portal.imports import emails
+from portal.imports import emails, opt_outs
 from portal.imports.checks import POLICY_DETAILS, Candidate
 from portal.imports.models import ConsentMethod, Import, RefusalReason, RefusedRow
 from portal.subscriptions.models import (Contact, MailingList, SignupRequest, Subscription,
@@ -25,8 +25,8 @@ from portal.suppression.models import Suppression, SuppressionScope
 #: Rows examined together: one query each for refusals, contacts, suppressions; bulk inserts.
 CHUNK_SIZE = 2000
 _ON_LIST = (SubscriptionStatus.CONFIRMED, SubscriptionStatus.PENDING)
-#: A person's own "no" to a list: unsubscribed, or complained.
-_LEFT = (SubscriptionStatus.UNSUBSCRIBED, SubscriptionStatus.COMPLAINED)
+LEFT_EVERY_LIST = "unsubscribed from every list of this account"
+LEFT_EVERYTHING = "left everything from this sender"
 
 
 @dataclass
@@ -49,8 +49,9 @@ class Batch:
         self.chunk_now = utcnow()
         self._refuse_duplicates(candidates)
         contacts = self._refuse_present(candidates)
-        self._refuse_left_everything(candidates, contacts)
         self._refuse_suppressed(candidates)
+        self._refuse_left_every_list(candidates, contacts)
+        self._refuse_left_everything(candidates)
         for candidate in candidates:
             if candidate.reason is None and candidate.policy:
                 candidate.reason, candidate.detail = candidate.policy, POLICY_DETAILS[candidate.policy]
@@ -99,23 +100,21 @@ class Batch:
                 candidate.reason, candidate.detail = RefusalReason.SUPPRESSED, f"{row.status} from this list"
         return {row.email_hash: row.id for row in found}
 
-    def _refuse_left_everything(self, candidates: list[Candidate], contacts: dict[str, int]) -> None:
-        """Refuse a contact who left every list of the account it was on (into any list of it)."""
-        ids = {contacts[c.email_hash] for c in candidates if c.reason is None and c.email_hash in contacts}
-        if not ids:
-            return
-        lists = MailingList.__table__
-        statuses = db.session.execute(
-            select(Subscription.contact_id, Subscription.status).join(lists, lists.c.id == Subscription.list_id)
-            .where(among(Subscription.contact_id, ids), lists.c.account_id == self.account.id)).all()
-        left, stayed = set(), set()
-        for contact_id, status in statuses:
-            (left if status in _LEFT else stayed).add(contact_id)
-        gone = left - stayed
+    def _refuse_left_every_list(self, candidates: list[Candidate], contacts: dict[str, int]) -> None:
+        """Refuse a person who said no to this account and stayed on none of its lists (into any list)."""
+        known = {c.email_hash for c in candidates if c.reason is None and c.email_hash in contacts}
+        self._refuse(candidates, opt_outs.left_every_list(self.account.id, known), LEFT_EVERY_LIST)
+
+    def _refuse_left_everything(self, candidates: list[Candidate]) -> None:
+        """Refuse an address whose person once left everything of the account (or was erased)."""
+        hashes = {c.email_hash for c in candidates if c.reason is None and c.email_hash is not None}
+        self._refuse(candidates, opt_outs.left_everything(self.account.id, hashes), LEFT_EVERYTHING)
+
+    @staticmethod
+    def _refuse(candidates: list[Candidate], hashes: set[str], detail: str) -> None:
         for candidate in candidates:
-            if candidate.reason is None and contacts.get(candidate.email_hash) in gone:
-                candidate.reason = RefusalReason.SUPPRESSED
-                candidate.detail = "unsubscribed from every list of this account"
+            if candidate.reason is None and candidate.email_hash in hashes:
+                candidate.reason, candidate.detail = RefusalReason.SUPPRESSED, detail
 
     def _refuse_suppressed(self, candidates: list[Candidate]) -> None:
         hashes = [c.email_hash for c in candidates if c.reason is None]

@@ -10,7 +10,8 @@ from typing import IO, Iterator, Protocol
 from flask import current_app
 from sqlalchemy import select
 
-from portal.accounts.models import Account, AccountStatus
+from portal.accounts.models import Account
+from portal.accounts.policy import sending_block
 from portal.db import new_id, utcnow
 from portal.errors import Conflict, NotFound, ValidationFailed
 from portal.extensions import db
@@ -27,11 +28,12 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def _check_account(account: Account) -> None:
-    if account.status in (AccountStatus.SUSPENDED, AccountStatus.DEACTIVATED):
-        raise Conflict(f"The account is {account.status}: it cannot import.", code="account_" + account.status)
-    if not account.postal_address:
-        raise Conflict("The account has no postal address: it cannot send, so it cannot import.",
-                       code="no_postal_address")
+    """An account that may not send may not import: the one rule of send-check and the footer."""
+    block = sending_block(account)
+    if block == "no_postal_address":
+        raise Conflict("The account has no postal address: it cannot send, so it cannot import.", code=block)
+    if block is not None:
+        raise Conflict(f"The account is {account.status}: it cannot import.", code=block)
 
 
 def _check_request(account: Account, attestation: str | None, consent_method: str | None,

@@ -158,9 +158,9 @@ def run_one(worker: str) -> Import | None:
 
 
 def _importer(record: Import) -> actors.Actor:
-    """Who the import's ledger events name: the key that uploaded it (an operator for the CLI)."""
+    """Who the import's ledger events name: the key that uploaded it (else the system's job)."""
     key = db.session.get(ApiKey, record.api_key_id) if record.api_key_id else None
-    return actors.of_key(key) if key is not None else actors.Actor(actors.OPERATOR)
+    return actors.of_key(key) if key is not None else actors.SYSTEM_ACTOR
 
 
 def _fail_or_leave(import_id: str, attempts: int, code: str, message: str, row: int | None) -> None:

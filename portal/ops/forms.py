@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, RadioField, SelectChoice, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Regexp
+from wtforms import (DecimalField, IntegerField, PasswordField, RadioField, SelectChoice, SelectField, StringField,
+                     TextAreaField)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
+from portal.accounts.models import AccountStatus
 from portal.complaints.models import ReviewDecision
 
 
@@ -28,3 +30,19 @@ class DecisionForm(FlaskForm):
 
 class SignoutForm(FlaskForm):
     """Only the CSRF token: signing out is a POST."""
+
+
+class AccountsFilterForm(FlaskForm):
+    """The accounts list's filter, sort and page: read from the query string (a GET changes nothing)."""
+
+    class Meta:
+        csrf = False
+
+    status = SelectField(_l("Status"), default="", choices=[SelectChoice("", _l("all"))]
+                         + [SelectChoice(status, status) for status in AccountStatus.ALL])
+    min_rate = DecimalField(_l("Lowest rate (%)"), places=None, validators=[Optional(), NumberRange(0, 100)])
+    sort = SelectField(_l("Sort by"), default="rate", choices=[
+        SelectChoice("rate", _l("rate (senders with the volume for a rate first)")),
+        SelectChoice("complaints", _l("complaints")), SelectChoice("delivered", _l("delivered messages")),
+        SelectChoice("name", _l("name")), SelectChoice("newest", _l("newest account"))])
+    page = IntegerField(_l("Page"), default=1, validators=[Optional(), NumberRange(min=1)])

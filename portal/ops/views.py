@@ -10,15 +10,16 @@ from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 
-from portal.accounts.models import Account, AccountStatus
+from portal.accounts import history
+from portal.accounts.models import Account
 from portal.accounts.operations import get_account
 from portal.complaints import policy, rates
 from portal.complaints.emails import percent
 from portal.complaints.models import Complaint, ComplaintCategory, ReviewCase, ReviewStatus
 from portal.errors import PortalError
 from portal.extensions import db, limiter
-from portal.ops import chart, samples, sessions
-from portal.ops.forms import DecisionForm, SigninForm, SignoutForm
+from portal.ops import chart, listing, samples, sessions
+from portal.ops.forms import AccountsFilterForm, DecisionForm, SigninForm, SignoutForm
 from portal.ops.models import Operator
 from portal.ops.operations import SigninFailed, authenticate
 from portal.screening.models import FlaggedMessage
@@ -95,22 +96,29 @@ def _signin_username() -> str:
                deduct_when=_failed_signin, key_func=_signin_username)
 def signin():
     form = SigninForm()
-    if not form.validate_on_submit():
-        return render_template("ops/signin.html", form=form), 200 if request.method == "GET" else 401
+    if request.method == "GET":
+        return render_template("ops/signin.html", form=form)
+    if not form.validate_on_submit():  # a field missing or malformed: refused and logged like the rest
+        return _signin_refused(form, "invalid form (" + ", ".join(form.errors) + ")")
     try:
         operator = authenticate(form.username.data, form.password.data, form.code.data)
     except SigninFailed as failure:
-        db.session.commit()  # nothing to keep but the rollback of nothing; the log keeps the attempt
-        current_app.logger.warning("ops sign-in refused: user=%r ip=%s reason=%s", form.username.data[:100],
-                                   request.remote_addr, failure.reason)
+        db.session.rollback()  # nothing of a refused attempt is kept but its log line
         form.form_errors.append(_("The user name, password or code is not right."))
-        return render_template("ops/signin.html", form=form), 401
+        return _signin_refused(form, failure.reason)
     db.session.commit()
     session.clear()  # a new session on sign-in: nothing carried over from before
     login_user(operator)
     session["ops_at"] = time.time()
     current_app.logger.info("ops sign-in: user=%s ip=%s", operator.username, request.remote_addr)
     return redirect(url_for("ops.queue"), 303)
+
+
+def _signin_refused(form: SigninForm, reason: str):
+    """Log a refused sign-in (the user name as typed and the reason, never the password or code): 401."""
+    current_app.logger.warning("ops sign-in refused: user=%r ip=%s reason=%s", (form.username.data or "")[:100],
+                               request.remote_addr, reason)
+    return render_template("ops/signin.html", form=form), 401
 
 
 @bp.route("/signout", methods=["POST"])
@@ -132,20 +140,21 @@ def queue():
 
 @bp.route("/accounts")
 def accounts():
-    status = request.args.get("status")
-    query = select(Account).order_by(Account.created_at.desc()).limit(500)
-    if status in AccountStatus.ALL:
-        query = query.where(Account.status == status)
-    listed = db.session.scalars(query).all()
-    figures = rates.long_window_by_account([account.id for account in listed])
-    ranked = sorted(listed, key=lambda a: _rate(figures[a.id]), reverse=True)
-    return render_template("ops/accounts.html", accounts=ranked, figures=figures, status=status,
-                           statuses=AccountStatus.ALL, rate_of=_rate)
+    form = AccountsFilterForm(formdata=request.args)
+    if not form.validate():
+        return render_template("ops/accounts.html", form=form, page=None, page_url=_page_url,
+                               window=rates.windows()[1][0]), 400
+    min_rate = float(form.min_rate.data) / 100 if form.min_rate.data else None
+    page = listing.accounts_page(status=form.status.data or None, min_rate=min_rate, sort=form.sort.data,
+                                 number=form.page.data or 1)
+    return render_template("ops/accounts.html", form=form, page=page, page_url=_page_url,
+                           window=rates.windows()[1][0])
 
 
-def _rate(figure: tuple[int, int]) -> float:
-    complaints, delivered = figure
-    return complaints / delivered if delivered else 0.0
+def _page_url(number: int) -> str:
+    """The accounts list's page ``number`` with the same filter and sort."""
+    kept = {name: value for name, value in request.args.items() if name != "page" and value}
+    return url_for("ops.accounts", page=number, **kept)
 
 
 def _account_page(account: Account, form: DecisionForm, status: int = 200, error: str | None = None):
@@ -159,6 +168,7 @@ def _account_page(account: Account, form: DecisionForm, status: int = 200, error
                                  .order_by(FlaggedMessage.id.desc()).limit(50)).all()
     return render_template("ops/account.html", account=None, subject=account, form=form, error=error,
                            review=policy.open_review(account), current=rates.current_rates(account.id),
+                           history_check=history.verify(account.id),
                            chart=chart.build(days, limits), days=days, complaints=complaints,
                            samples=samples.of_account(account.id), flagged=flagged), status
 
@@ -184,7 +194,8 @@ def decide(account_id: str):
                                    subject.id, "; ".join(f"{k}: {v[0]}" for k, v in form.errors.items()))
         return _account_page(subject, form, 422)
     try:
-        policy.decide_review(subject, form.decision.data, note=form.note.data, actor=current_user.actor)
+        policy.decide_review(subject, form.decision.data, note=form.note.data, actor=current_user.actor,
+                             operator_id=current_user.id)
     except PortalError as error:
         db.session.rollback()
         current_app.logger.warning("ops decision refused: user=%s account=%s decision=%s: %s",

@@ -52,6 +52,23 @@ def context_loader(kind: str):
     return register
 
 
+#: Functions the worker runs before each pass (see :func:`producer`).
+_PRODUCERS: list[Callable[[Any], int]] = []
+
+
+def producer(function):
+    """Register a function the worker calls with the time before each pass, to put into the outbox
+    what falls due (a paced mailing's next chunk). It flushes; the worker commits. The outbox stays
+    a leaf: it calls what registered, and imports nothing."""
+    _PRODUCERS.append(function)
+    return function
+
+
+def produce(now=None) -> int:
+    """Run every registered producer; how many batches they released."""
+    return sum(function(now) for function in _PRODUCERS)
+
+
 def render_message(message: OutboxMessage) -> dict[str, Any]:
     """A mail row's message: subject, text, html, headers, message_id (rendered now if a reference).
 

@@ -114,13 +114,17 @@ class FileTransport:
     def send(self, sender: str, recipient: str, data: bytes) -> None:
         """Write the message under the outbox directory and log where it is and its links."""
         parsed = message_from_bytes(data, policy=policy.default)
-        name = re.sub(r"[^A-Za-z0-9.@_-]", "", str(parsed["Message-ID"] or "message")) or "message"
-        path = os.path.join(self.directory, f"{name}.eml")
+        path = os.path.join(self.directory, eml_name(str(parsed["Message-ID"] or "")))
         with open(path, "wb") as eml:
             eml.write(data)
         text = parsed.get_body(("plain",))
         links = sorted(set(_LINK.findall(text.get_content()))) if text is not None else []
         current_app.logger.info("mail to %s written to %s; links: %s", recipient, path, " ".join(links))
+
+
+def eml_name(message_id: str) -> str:
+    """The file name :class:`FileTransport` gives a message: its Message-ID, safe characters only."""
+    return (re.sub(r"[^A-Za-z0-9.@_-]", "", message_id or "message") or "message") + ".eml"
 
 
 def outbox_dir() -> str:

@@ -27,7 +27,7 @@ from portal.db import utcnow
 from portal.extensions import db
 from portal.outbox import webhook
 from portal.outbox.models import OutboxMessage, OutboxStatus
-from portal.outbox.operations import MessageCancelled
+from portal.outbox.operations import MessageCancelled, produce
 from portal.outbox.transport import Transport, TransportDown, render_bytes, transport
 
 
@@ -134,13 +134,15 @@ def _mark_sent(message_id: int, attempts: int, context: dict | None = None,
 
 def _record_sent(message_id: int, ledger: dict, message_ref: str | None) -> None:
     """The ledger event of a mail that left: who, which list, why (``ledger`` of its context)."""
+    from portal.consent.actors import SYSTEM_ACTOR
     from portal.consent.operations import record
     from portal.subscriptions.models import Contact
 
     contact = db.session.get(Contact, ledger["contact_id"])
-    if contact is not None:
+    if contact is not None:  # the mail leaving is the system's work (the worker), whoever queued it
         record(ledger["type"], contact=contact, source=ledger["source"], list_id=ledger.get("list_id"),
-               message_ref=message_ref, evidence={**(ledger.get("evidence") or {}), "outbox_message_id": message_id})
+               message_ref=message_ref, evidence={**(ledger.get("evidence") or {}), "outbox_message_id": message_id},
+               actor=SYSTEM_ACTOR)
 
 
 def _release(messages: list[OutboxMessage], now: datetime | None) -> None:
@@ -177,10 +179,21 @@ def _lease_margin() -> float:
     return min(2 * float(config.get("MAIL_TIMEOUT") or 30), config["PORTAL_OUTBOX_LEASE_SECONDS"] / 2)
 
 
+def _produce(now: datetime | None) -> None:
+    """Let paced mailings put in what falls due (privacy notice mails); their failure never stops delivery."""
+    try:
+        produce(now)
+        db.session.commit()
+    except Exception:  # noqa: BLE001 - logged; what is already in the outbox still goes out
+        db.session.rollback()
+        current_app.logger.exception("outbox worker: a producer failed; delivering what is queued")
+
+
 def run_once(limit: int | None = None, now: datetime | None = None) -> RunReport:
     """Deliver every message due at ``now`` (in batches), then return what happened."""
     limit = limit or current_app.config["PORTAL_OUTBOX_BATCH_SIZE"]
     report = RunReport()
+    _produce(now)
     while True:
         batch = claim(limit, now)
         if not batch:

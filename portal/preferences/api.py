@@ -34,12 +34,16 @@ def footer(account: Account):
 def check_message(account: Account, body: MessageCheck):
     problems = messages.check(account, body.html, body.text, body.headers)
     db.session.commit()  # a message with restricted content is kept for the compliance console
-    return {"ok": not problems, "problems": [_problem(p) for p in problems]}
+    # ``ok`` answers "may it be sent": only blocking problems say no; flags ask for review.
+    return {"ok": not any(p.severity == messages.BLOCK for p in problems),
+            "review": any(p.severity == messages.REVIEW for p in problems),
+            "problems": [_problem(p) for p in problems]}
 
 
 def _problem(problem) -> dict:
     phrases = getattr(problem, "phrases", None)
-    return {"code": problem.code, "message": problem.message, **({"phrases": list(phrases)} if phrases else {})}
+    return {"code": problem.code, "message": problem.message, "severity": problem.severity,
+            **({"phrases": list(phrases)} if phrases else {})}
 
 
 @api.route("/inbound/unsubscribe", "POST", scopes=api.PLATFORM, raw_body="message/rfc822",

@@ -14,6 +14,10 @@ Problem codes are stable (clients match on them):
   ``list_unsubscribe_placeholder`` (a template placeholder left in the header).
 - ``missing_list_unsubscribe_post`` / ``duplicate_list_unsubscribe_post``,
   ``list_unsubscribe_post_malformed`` (not exactly ``List-Unsubscribe=One-Click``).
+
+Each of these has the severity ``block``: the message must not be sent as it is. The restricted
+content screen adds ``restricted_content:<category>`` problems of severity ``review``: a flag for
+the compliance team, which decides nothing (the answer's ``ok`` counts blocking problems only).
 """
 from __future__ import annotations
 
@@ -39,12 +43,16 @@ _SPACE = re.compile(r"[\s,]+")
 MAX_LINKS_CHECKED = 100
 
 
+BLOCK, REVIEW = "block", "review"
+
+
 @dataclass(frozen=True)
 class Problem:
-    """One missing or malformed piece of a message, with a stable code."""
+    """One missing or malformed piece of a message, with a stable code: it blocks sending."""
 
     code: str
     message: str
+    severity: str = BLOCK
 
 
 def footer(account: Account) -> dict[str, str]:

@@ -46,7 +46,8 @@ def request_rejoin(holder: Holder, list_ids: list[str], context: Context, *, sou
         subscription.signup_request_id = request.id
         ledger.record(EventType.SIGNUP_REQUESTED, contact=contact, source=source, list_id=mailing_list.id,
                       ip=context.ip, user_agent=context.user_agent, message_ref=context.message_ref,
-                      evidence={"signup_request_id": request.id, "channel": context.source}, actor=person())
+                      evidence={"signup_request_id": request.id, "channel": context.source, "locale": locale},
+                      actor=person())
     db.session.flush()
     signup.send_confirmation(request, locale=locale)
     return request

@@ -1,17 +1,29 @@
 """Request and response bodies of the unsubscribe-links, footer, message-check and inbound API."""
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
 from pydantic import ConfigDict, Field
 
-from portal.api import Schema
+from portal.api import EMAIL, Address, MessageId, Schema
 
 MAX_RECIPIENTS = 10_000
+#: The message check's parts, in characters: far more than any mail (Gmail clips HTML past 102 KB),
+#: and both at their cap, in ASCII, fit PORTAL_MESSAGE_CHECK_MAX_BYTES (4 MiB) with the headers.
+MAX_PART = 1_000_000
+#: A header value (unfolded: several lines of RFC 5322's 998), and the values of one repeated header.
+MAX_HEADER_VALUE = 8_000
+MAX_HEADER_REPEATS = 100
+
+HeaderName = Annotated[str, Field(min_length=1, max_length=200)]
+HeaderValue = Annotated[str, Field(max_length=MAX_HEADER_VALUE)]
 
 
 class RecipientIn(Schema):
-    email: str = Field(min_length=1, max_length=320)
+    #: Written into links, so an address that is not valid is refused (``invalid_email``).
+    email: Address = Field(json_schema_extra=EMAIL)
     #: The platform's id of the message (Message-ID); kept as the ledger's message reference.
-    message_id: str | None = Field(default=None, max_length=998)
+    message_id: MessageId | None = None
 
 
 class LinksRequest(Schema):
@@ -44,21 +56,27 @@ class FooterOut(Schema):
 
 
 class MessageCheck(Schema):
-    html: str | None = Field(default=None, max_length=5_000_000)
-    text: str | None = Field(default=None, max_length=5_000_000)
+    html: str | None = Field(default=None, max_length=MAX_PART)
+    text: str | None = Field(default=None, max_length=MAX_PART)
     #: Header name -> value; a list of values stands for a header repeated.
-    headers: dict[str, str | list[str]] = Field(default_factory=dict, max_length=500)
+    headers: dict[HeaderName, HeaderValue | Annotated[list[HeaderValue], Field(max_length=MAX_HEADER_REPEATS)]] = \
+        Field(default_factory=dict, max_length=500)
 
 
 class ProblemOut(Schema):
     code: str
     message: str
+    #: ``block`` (the message must not be sent as it is) or ``review`` (restricted content: a flag).
+    severity: Literal["block", "review"]
     #: ``restricted_content:<category>`` only: the lexicon phrases the message matched.
     phrases: list[str] | None = None
 
 
 class CheckResult(Schema):
+    #: No blocking problem: the message may be sent (flags for review do not change it).
     ok: bool
+    #: Restricted content was flagged for the compliance team's review.
+    review: bool
     problems: list[ProblemOut]
 
 

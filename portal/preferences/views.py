@@ -13,9 +13,9 @@ from flask import Blueprint, render_template, request
 from flask_babel import get_locale, gettext
 
 from portal import links
-from portal.errors import FormUnverified, TokenExpired
+from portal.errors import FormUnverified, PayloadTooLarge, TokenExpired
 from portal.extensions import csrf, db, limiter
-from portal.preferences import centre, operations, rejoin
+from portal.preferences import centre, operations, rejoin, undo as undoing
 from portal.preferences.forms import PreferencesForm, ReasonForm, RejoinForm, UndoForm, UnsubscribeForm
 from portal.preferences.holders import Holder, resolve
 from portal.preferences.operations import Context
@@ -70,8 +70,13 @@ def unsubscribe_page(token: str):
 def _form_fields() -> dict:
     """The posted form fields; a body that does not parse (RFC 8058 §8.3's example) has none."""
     try:
+        # Read whatever is posted, of any type, up to the route's small limit: a chunked body is
+        # found too large only while it is read, and a body past the limit is refused (413).
+        request.get_data(cache=True)
         return request.form.to_dict()
-    except Exception:  # noqa: BLE001 -- any unparsable body is a one-click POST
+    except PayloadTooLarge:
+        raise
+    except Exception:  # noqa: BLE001 -- any other unparsable body is a one-click POST
         return {}
 
 
@@ -97,7 +102,7 @@ def unsubscribe(token: str):
             # Refused with the person's choice kept, never narrowed to this list.
             return _page("unsubscribe.html", holder, token, form=form, refused=True), 400
         outcome = operations.unsubscribe(holder, form.scope.data, _context("link", holder))
-        undo = operations.undo_token(holder, outcome)
+        undo = undoing.undo_token(holder, outcome)
         db.session.commit()
         return _page("unsubscribed.html", holder, token, outcome=outcome, reason_form=ReasonForm(token, "reason"),
                      undo_form=UndoForm(token, "undo", undo=undo) if undo else None)
@@ -139,11 +144,11 @@ def unsubscribe_undo(token: str):
     if not form.validate():
         raise _refused()
     try:
-        event = operations.undoable_event(holder, form.undo.data)
+        event = undoing.undoable_event(holder, form.undo.data)
     except TokenExpired:
-        operations.expired_undo_event(holder, form.undo.data)
+        undoing.expired_undo_event(holder, form.undo.data)
         return _page("undo_expired.html", holder, token, form=RejoinForm(token, "rejoin", undo=form.undo.data)), 410
-    outcome = operations.undo(holder, event, _context("link", holder))
+    outcome = undoing.undo(holder, event, _context("link", holder))
     db.session.commit()
     return _page("resubscribed.html", holder, token, outcome=outcome)
 
@@ -158,7 +163,7 @@ def unsubscribe_rejoin(token: str):
     form = RejoinForm(token, "rejoin")
     if not form.validate():
         raise _refused()
-    event = operations.expired_undo_event(holder, form.undo.data)
+    event = undoing.expired_undo_event(holder, form.undo.data)
     rejoin.request_rejoin(holder, _rejoinable(holder, event), _context("link", holder), source="undo",
                           locale=_locale())
     db.session.commit()
@@ -168,7 +173,7 @@ def unsubscribe_rejoin(token: str):
 
 def _rejoinable(holder: Holder, event) -> list[str]:
     """The lists an unsubscribe ended, or for an "everything" that ended none, the token's list."""
-    lists = operations.lists_of(event)
+    lists = undoing.lists_of(event)
     if not lists and holder.mailing_list is not None:
         lists = [holder.mailing_list.id]
     return lists

@@ -13,9 +13,9 @@ from portal.subscriptions.operations import get_list
 class LedgerExportQuery(api.Schema):
     model_config = ConfigDict(extra="ignore")
     #: Events at or after this time (ISO 8601; naive means UTC).
-    since: str | None = Field(default=None, max_length=64)
+    since: str | None = Field(default=None, max_length=64, json_schema_extra={"format": "date-time"})
     #: Events before this time (ISO 8601).
-    until: str | None = Field(default=None, max_length=64)
+    until: str | None = Field(default=None, max_length=64, json_schema_extra={"format": "date-time"})
     #: Only events about this list.
     list_id: str | None = Field(default=None, max_length=32)
 

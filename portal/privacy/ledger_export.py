@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 from typing import Any, Iterator
 
 import orjson
-from sqlalchemy import Text, cast, select
+from sqlalchemy import Text, case, cast, func, select
 
 from portal.consent import operations as ledger
 from portal.consent.models import ConsentEvent
@@ -21,8 +21,14 @@ _COLUMNS = (ConsentEvent.id, ConsentEvent.contact_id, ConsentEvent.seq, ConsentE
             ConsentEvent.actor_key_id, ConsentEvent.message_ref, ConsentEvent.consent_text_id,
             cast(ConsentEvent.evidence, Text).label("evidence"), ConsentEvent.email, ConsentEvent.ip,
             ConsentEvent.ip_prefix, ConsentEvent.user_agent, ConsentEvent.page_url, ConsentEvent.hash,
-            ConsentEvent.prev_hash, ConsentEvent.redacted_at,
+            ConsentEvent.prev_hash, ConsentEvent.redacted_at.is_not(None).label("redacted"),
             ConsentText.form_id, ConsentText.version.label("text_version"), ConsentText.text.label("text"))
+#: The time as :func:`portal.db.isoformat` writes it, written by PostgreSQL (no datetime made a row):
+#: UTC, microseconds only when not zero, a ``Z``.
+_PG_OCCURRED_AT = (
+    func.to_char(func.timezone("UTC", ConsentEvent.occurred_at), 'YYYY-MM-DD"T"HH24:MI:SS')
+    + case((func.extract("microseconds", ConsentEvent.occurred_at) % 1_000_000 == 0, ""),
+           else_=func.to_char(func.timezone("UTC", ConsentEvent.occurred_at), ".US")) + "Z")
 
 
 def parse_time(value: str | None, name: str) -> datetime | None:
@@ -37,7 +43,11 @@ def parse_time(value: str | None, name: str) -> datetime | None:
 
 
 def _page(account_id: str, after: int, since, until, list_id):
-    query = (select(*_COLUMNS).outerjoin(ConsentText, ConsentText.id == ConsentEvent.consent_text_id)
+    connection = db.session.connection()
+    columns = _COLUMNS
+    if connection.dialect.name == "postgresql":
+        columns = columns[:4] + (_PG_OCCURRED_AT.label("occurred_at"),) + columns[5:]
+    query = (select(*columns).outerjoin(ConsentText, ConsentText.id == ConsentEvent.consent_text_id)
              .where(ConsentEvent.account_id == account_id, ConsentEvent.id > after))
     if since is not None:
         query = query.where(ConsentEvent.occurred_at >= since)
@@ -46,27 +56,29 @@ def _page(account_id: str, after: int, since, until, list_id):
     if list_id is not None:
         query = query.where(ConsentEvent.list_id == list_id)
     # Core, not ORM, execution: plain tuples, no per-row entity processing.
-    return db.session.connection().execute(query.order_by(ConsentEvent.id).limit(PAGE_SIZE)).all()
+    return connection.execute(query.order_by(ConsentEvent.id).limit(PAGE_SIZE)).all()
 
 
 def line(row) -> dict[str, Any]:
     """One event: who, when, how, from which form, the exact consent text shown, the evidence.
 
-    ``row`` is a page's tuple (the evidence as JSON text, decoded here by ``orjson``).
+    ``row`` is a page's tuple (the evidence as JSON text, decoded here by ``orjson``; the time
+    as a datetime, or on PostgreSQL already as the text the answer carries).
     """
     (event_id, contact_id, seq, type_, occurred_at, list_id, source, actor, actor_key_id, message_ref, text_id,
-     evidence, email, ip, prefix, user_agent, page_url, hashed, prev_hash, redacted_at, form_id, text_version,
+     evidence, email, ip, prefix, user_agent, page_url, hashed, prev_hash, redacted, form_id, text_version,
      text) = row
     evidence = orjson.loads(evidence) if evidence else {}
     consent_text = None if text_id is None else {
         "id": text_id, "form_id": form_id, "version": text_version, "text": text}
     return {"id": event_id, "contact_id": contact_id, "seq": seq, "type": type_,
-            "occurred_at": isoformat(occurred_at), "email": email, "list_id": list_id,
+            "occurred_at": occurred_at if type(occurred_at) is str else isoformat(occurred_at),
+            "email": email, "list_id": list_id,
             "source": source, "actor": None if actor is None else {"type": actor, "key_id": actor_key_id},
             "form_id": form_id or (evidence or {}).get("form_id"),
             "consent_text": consent_text, "ip": ip, "ip_prefix": prefix, "user_agent": user_agent,
             "page_url": page_url, "message_ref": message_ref, "evidence": evidence or {},
-            "redacted": redacted_at is not None, "hash": hashed, "prev_hash": prev_hash}
+            "redacted": bool(redacted), "hash": hashed, "prev_hash": prev_hash}
 
 
 def export_lines(account_id: str, *, since: datetime | None = None, until: datetime | None = None,

@@ -21,7 +21,7 @@ from portal.privacy.export import export_contact
 from portal.subscriptions import operations as subscriptions
 from portal.subscriptions.models import Contact, Subscription, SubscriptionStatus
 from portal.suppression import operations as suppression
-from portal.suppression.models import SuppressionReason, SuppressionScope
+from portal.suppression.models import SuppressionChannel, SuppressionReason, SuppressionScope
 from portal.tokens import load_token, make_token
 
 __all__ = ["contact_for_preferences", "contact_for_erase_token", "erase_url", "export_contact",
@@ -83,12 +83,14 @@ def erase_contact(contact: Contact, *, source: str = "subscriber") -> bool:
     if contact.email is None and contact.erased_at is not None:
         return False
     found = redaction.needles(contact)
+    entry = None
     if contact.email:
-        suppression.add(contact.email, scope=SuppressionScope.ACCOUNT, reason=SuppressionReason.ERASED,
-                        account_id=contact.account_id, source="erasure")
+        entry = suppression.add(contact.email, scope=SuppressionScope.ACCOUNT, reason=SuppressionReason.ERASED,
+                                account_id=contact.account_id, source="erasure", channel=SuppressionChannel.ERASURE)
     _close_subscriptions(contact)
     redaction.redact_contact(contact, found)
-    ledger.record(EventType.ERASED, contact=contact, source=source, evidence={"reason": "subject_request"})
+    event = ledger.record(EventType.ERASED, contact=contact, source=source, evidence={"reason": "subject_request"})
+    suppression.link(entry, event.id)
     return True
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import exists, select, text, update
 
 from portal.complaints.models import Complaint
 from portal.consent import operations as ledger
+from portal.consent.actors import SYSTEM_ACTOR
 from portal.consent.models import EventType
 from portal.db import utcnow
 from portal.extensions import db
@@ -76,7 +77,8 @@ def _decline_stale(cutoff: datetime, report: PurgeReport) -> list[Contact]:
     for sub in stale:
         subscriptions.apply(sub, "decline")
         ledger.record(EventType.PURGED, contact=sub.contact, list_id=sub.list_id, source="retention",
-                      evidence={"reason": "never_confirmed", "status": SubscriptionStatus.PENDING})
+                      evidence={"reason": "never_confirmed", "status": SubscriptionStatus.PENDING},
+                      actor=SYSTEM_ACTOR)  # a cron job's, even when an operator runs it by hand
         touched[sub.contact_id] = sub.contact
         report.subscriptions += 1
     db.session.execute(update(SignupRequest).where(

@@ -55,7 +55,22 @@ def _consent_text(text_id: int | None) -> dict[str, Any] | None:
             "sha256": hashlib.sha256(text.text.encode()).hexdigest()}
 
 
-def _service(contact: Contact, subscription: Subscription) -> dict[str, Any]:
+def _privacy_notice(event: ConsentEvent | None, language: str) -> dict[str, Any] | None:
+    """The privacy notice version the event records as shown, with where to read it."""
+    from portal.notices.models import PrivacyNotice
+    from portal.notices.operations import notice_url
+
+    recorded = (event.evidence or {}).get("privacy_notice") if event is not None else None
+    notice = db.session.get(PrivacyNotice, recorded["id"]) if isinstance(recorded, dict) else None
+    if notice is None:
+        return None
+    version = notice.content.get(language) or next(iter(notice.content.values()))
+    return {"version": notice.version, "owner": "platform" if notice.account_id is None else "controller",
+            "effective_at": isoformat(notice.effective_at), "sha256": recorded.get("sha256"),
+            "url": version.get("url") or notice_url(notice), "notice_url": notice_url(notice)}
+
+
+def _service(contact: Contact, subscription: Subscription, language: str = "en") -> dict[str, Any]:
     confirmed = _confirmation(contact.id, subscription.list_id)
     requested = _request_event(contact.id, confirmed) if confirmed else None
     text_id = (confirmed.consent_text_id if confirmed else None) or (requested.consent_text_id if requested else None)
@@ -75,6 +90,7 @@ def _service(contact: Contact, subscription: Subscription) -> dict[str, Any]:
         "consent_timestamp": isoformat(subscription.confirmed_at),
         "collection_method": "double opt-in",
         "consent_text": _consent_text(text_id),
+        "privacy_notice": _privacy_notice(confirmed, language),
         "withdrawal": {"method": "the unsubscribe link in every message, or this link",
                        "url": links.unsubscribe_url(links.Target(contact.id, subscription.list_id))},
         "ledger_events": [{"id": event.id, "type": event.type, "occurred_at": isoformat(event.occurred_at),
@@ -86,7 +102,9 @@ def receipt(contact: Contact, *, language: str = "en") -> dict[str, Any]:
     """The consent receipt of ``contact``: every list they are subscribed to, with its evidence."""
     account = contact.account
     subscriptions = [s for s in contact.subscriptions if s.status == SubscriptionStatus.CONFIRMED]
-    services = [_service(contact, sub) for sub in sorted(subscriptions, key=lambda s: s.list_id)]
+    services = [_service(contact, sub, language) for sub in sorted(subscriptions, key=lambda s: s.list_id)]
+    # The receipt's own notice: the one shown at the newest consent it holds.
+    newest = max(services, key=lambda s: s["consent_timestamp"] or "", default=None)
     base = current_app.config["PORTAL_BASE_URL"]
     return {
         "version": RECEIPT_VERSION,
@@ -98,8 +116,8 @@ def receipt(contact: Contact, *, language: str = "en") -> dict[str, Any]:
         "pii_principal_id": contact.email,
         "pii_controllers": [{"name": account.name, "address": account.postal_address,
                              "email": account.contact_email, "role": "controller"}],
-        "processors": [{"name": "Consent portal", "url": base, "role": "processor"}],
-        "privacy_notice": {"version": None, "url": None},
+        "processors": [{"name": current_app.config["PORTAL_PLATFORM_NAME"], "url": base, "role": "processor"}],
+        "privacy_notice": newest["privacy_notice"] if newest else None,
         "services": services,
         "sensitive": False,
         "proof": {"keys_url": f"{base}/.well-known/consent-ledger-keys",

@@ -20,11 +20,15 @@ EXCERPT = 2000
 
 @dataclass(frozen=True)
 class RestrictedContent:
-    """A message-check problem: ``restricted_content:<category>`` with the phrases matched."""
+    """A message-check problem: ``restricted_content:<category>`` with the phrases matched.
+
+    Its severity is ``review``: the screen flags for the compliance team, it never blocks.
+    """
 
     code: str
     message: str
     phrases: tuple[str, ...]
+    severity: str = "review"
 
 
 def html_words(body: str) -> str:

@@ -1,6 +1,8 @@
 """Request and response bodies of the lists and forms API."""
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import Field
 
 from portal.api import Schema
@@ -24,11 +26,16 @@ class ListPage(Schema):
     next_cursor: str | None
 
 
+Origin = Annotated[str, Field(json_schema_extra={"format": "uri", "pattern": "^https?://[^/?#]+$"})]
+
+
 class FormCreate(Schema):
     name: str = Field(default="Signup form", min_length=1, max_length=200)
     list_ids: list[str] = Field(min_length=1, max_length=50)
-    allowed_origins: list[str] = Field(default_factory=list, max_length=50)
-    redirect_url: str | None = Field(default=None, max_length=2000)
+    #: Origins: scheme and host (and port), no path (``portal.origins``).
+    allowed_origins: list[Origin] = Field(default_factory=list, max_length=50)
+    redirect_url: str | None = Field(default=None, max_length=2000, json_schema_extra={"format": "uri",
+                                                                                       "pattern": "^https?://"})
     consent_text: str | None = Field(default=None, min_length=1, max_length=5000)
 
 

@@ -19,12 +19,13 @@ from portal.consent.models import ConsentEvent, EventType
 from portal.db import isoformat, utcnow
 from portal.errors import TokenInvalid
 from portal.extensions import db
+from portal.receipts import emails as receipt_mail
 from portal.subscriptions import emails
 from portal.subscriptions.models import Contact, Form, MailingList, SignupRequest, Subscription, SubscriptionStatus
 from portal.subscriptions.operations import (apply, find_contact, get_or_create_contact, get_or_create_subscription,
                                              hosted_url, lock_contact, origin_of, retire_erased)
 from portal.suppression import operations as suppression
-from portal.suppression.models import SuppressionReason, SuppressionScope
+from portal.suppression.models import SuppressionChannel, SuppressionReason, SuppressionScope
 from portal.webhooks import operations as webhooks
 
 #: Suppression reasons a new signup by the person may lift once confirmed: they are asking again.
@@ -210,6 +211,30 @@ def _honoured(request: SignupRequest) -> list[Subscription]:
     return subscriptions
 
 
+def used(request_id: int, *, lock: bool = False) -> Outcome | None:
+    """What a link already used did (confirmed, or declined), or None while it is unused.
+
+    Read from the request and its own ledger events, never from the address's present state, so a
+    replayed link answers the same whether the person is still subscribed, left since, or was
+    erased: it never subscribes again and tells nothing new. ``lock``: take the contact's lock
+    first (a second click waits for the first, then sees it used).
+    """
+    request = db.session.get(SignupRequest, request_id)
+    contact = db.session.get(Contact, request.contact_id) if request is not None else None
+    if contact is not None and lock:
+        lock_contact(contact)
+        request = db.session.get(SignupRequest, request_id)
+    if request is None or (request.confirmed_at is None and request.declined_at is None):
+        return None
+    confirmed = request.confirmed_at is not None
+    types = (EventType.CONFIRMED, EventType.RESUBSCRIBED) if confirmed else (EventType.DECLINED,)
+    list_ids = db.session.scalars(select(ConsentEvent.list_id).where(
+        ConsentEvent.contact_id == request.contact_id, ConsentEvent.source == f"signup_request:{request.id}",
+        ConsentEvent.type.in_(types)).order_by(ConsentEvent.seq))
+    lists = [db.session.get(MailingList, list_id) for list_id in dict.fromkeys(list_ids) if list_id]
+    return Outcome("already_confirmed" if confirmed else "already_declined", account_of_request(request_id), lists)
+
+
 def _load(request_id: int, *, lock: bool = False) -> tuple[SignupRequest, Contact, list[Subscription]]:
     """The request of a link, its contact and the subscriptions it may act on; else TokenInvalid.
 
@@ -233,17 +258,25 @@ def _outcome(status: str, contact: Contact, subscriptions: list[Subscription]) -
 
 
 def preview(request_id: int) -> Outcome:
-    """What a confirmation link would act on, without changing anything (for the GET page)."""
+    """What a confirmation link would act on, without changing anything (for the GET page);
+    for a link already used, what it did (:func:`used`)."""
+    done = used(request_id)
+    if done is not None:
+        return done
     _request, contact, subscriptions = _load(request_id)
     return _outcome("pending", contact, subscriptions)
 
 
 def confirm(request_id: int, *, evidence: Evidence) -> Outcome:
-    """Confirm every list of the request that it still speaks for; idempotent.
+    """Confirm every list of the request that it still speaks for; a used link answers what it
+    did (:func:`used`) and changes nothing.
 
     :raises TokenInvalid: the request is unknown, superseded, withdrawn since, or blocked.
     """
-    request, contact, subscriptions = _load(request_id, lock=True)
+    done = used(request_id, lock=True)
+    if done is not None:
+        return done
+    request, contact, subscriptions = _load(request_id)
     pending = [s for s in subscriptions if s.status == SubscriptionStatus.PENDING]
     if not pending:
         if all(s.status == SubscriptionStatus.CONFIRMED for s in subscriptions):
@@ -256,47 +289,58 @@ def confirm(request_id: int, *, evidence: Evidence) -> Outcome:
     # Consent given back after an opt-out is recorded as such, with this confirmation's evidence.
     type_ = EventType.RESUBSCRIBED if request.source in REJOIN_SOURCES else EventType.CONFIRMED
     for subscription in pending:
-        _lift_withdrawals(contact, subscription.list_id, request)
+        changed = _lift_withdrawals(contact, subscription.list_id, request)
         apply(subscription, "confirm", at=now)
-        ledger.record(type_, contact=contact, source=f"signup_request:{request.id}",
-                      list_id=subscription.list_id, ip=evidence.ip, user_agent=evidence.user_agent,
-                      consent_text_id=request.consent_text_id,
-                      evidence={"signup_request_id": request.id, "request_source": request.source,
-                                "form_id": request.form_id})
+        event = ledger.record(type_, contact=contact, source=f"signup_request:{request.id}",
+                              list_id=subscription.list_id, ip=evidence.ip, user_agent=evidence.user_agent,
+                              consent_text_id=request.consent_text_id,
+                              evidence={"signup_request_id": request.id, "request_source": request.source,
+                                        "form_id": request.form_id})
+        for entry in changed:  # the suppression feed names this confirmation as the cause
+            suppression.link(entry, event.id)
         webhooks.emit(contact.account_id, "confirmed", {"contact_id": contact.id, "email": contact.email,
                                                         "list_id": subscription.list_id,
                                                         "confirmed_at": isoformat(now)})
     request.confirmed_at = request.confirmed_at or now
     db.session.flush()
+    receipt_mail.send_subscribed(contact, [s.list for s in pending], request)  # the receipt, the ways out
     return _outcome("confirmed", contact, subscriptions)
 
 
-def _lift_withdrawals(contact: Contact, list_id: str, request: SignupRequest) -> None:
+def _lift_withdrawals(contact: Contact, list_id: str, request: SignupRequest) -> list:
     """A confirmed new request overrides the person's own earlier opt-outs for its lists.
 
     An account-wide one ("everything", an erasure) then stays for every other list of the
-    account, as a list suppression: the person chose these lists, not the rest.
+    account, as a list suppression: the person chose these lists, not the rest. Returns the
+    suppression entries changed (their feed rows then name the confirmation).
     """
+    changed = []
     for entry in suppression.entries_for(contact.email, contact.account_id, list_id):
         if entry.reason in lifted_by(request) and entry.scope != SuppressionScope.GLOBAL:
             if entry.scope == SuppressionScope.ACCOUNT:
-                _keep_for_other_lists(contact, request)
+                changed += _keep_for_other_lists(contact, request)
             suppression.remove(entry, note=f"confirmed signup request {request.id}",
-                               source=f"signup_request:{request.id}")
+                               source=f"signup_request:{request.id}", channel=SuppressionChannel.CONFIRMATION)
+            changed.append(entry)
+    return changed
 
 
-def _keep_for_other_lists(contact: Contact, request: SignupRequest) -> None:
+def _keep_for_other_lists(contact: Contact, request: SignupRequest) -> list:
     others = db.session.scalars(select(MailingList.id).where(
         MailingList.account_id == contact.account_id, MailingList.id.not_in(request.list_ids)))
-    for other in others:
-        suppression.add(contact.email, scope=SuppressionScope.LIST, reason=SuppressionReason.UNSUBSCRIBED,
-                        account_id=contact.account_id, list_id=other, source=f"signup_request:{request.id}",
-                        note="left everything before; rejoined other lists only")
+    return [suppression.add(contact.email, scope=SuppressionScope.LIST, reason=SuppressionReason.UNSUBSCRIBED,
+                            account_id=contact.account_id, list_id=other, source=f"signup_request:{request.id}",
+                            note="left everything before; rejoined other lists only",
+                            channel=SuppressionChannel.CONFIRMATION) for other in others]
 
 
 def decline(request_id: int, *, evidence: Evidence) -> Outcome:
-    """"No thanks": the pending lists of the request become ``declined``; idempotent."""
-    request, contact, subscriptions = _load(request_id, lock=True)
+    """"No thanks": the pending lists of the request become ``declined``; a used link answers
+    what it did (:func:`used`) and changes nothing."""
+    done = used(request_id, lock=True)
+    if done is not None:
+        return done
+    request, contact, subscriptions = _load(request_id)
     pending = [s for s in subscriptions if s.status == SubscriptionStatus.PENDING]
     if not pending:
         if all(s.status == SubscriptionStatus.DECLINED for s in subscriptions):

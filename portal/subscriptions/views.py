@@ -195,8 +195,17 @@ def confirm_page(token: str):
     except TokenExpired as error:
         return _expired(error, token)
     use_account(outcome.account)
+    if outcome.status != "pending":  # a link already used: what it did, the same whatever came since
+        return _done(outcome)
     return render_template("subscriptions/confirm.html", account=outcome.account, lists=outcome.lists,
                            form=ConfirmForm(token, "confirm"), token=token)
+
+
+def _done(outcome: doi.Outcome, receipt: str | None = None):
+    """The answer of a confirm or decline; only a fresh confirmation links the receipt (it shows
+    the present state, which a replayed link must not tell)."""
+    return render_template("subscriptions/confirm_done.html", account=outcome.account, lists=outcome.lists,
+                           status=outcome.status, receipt_url=receipt if outcome.status == "confirmed" else None)
 
 
 @bp.post("/confirm/<token>")
@@ -217,8 +226,7 @@ def confirm(token: str):
     outcome = operation(request_id, evidence=evidence)
     db.session.commit()
     use_account(outcome.account)
-    return render_template("subscriptions/confirm_done.html", account=outcome.account,
-                           lists=outcome.lists, status=outcome.status, receipt_url=receipt_url(request_id))
+    return _done(outcome, receipt_url(request_id))
 
 
 def receipt_url(request_id: int) -> str | None:

@@ -11,7 +11,7 @@ from portal.consent.models import EventType
 from portal.errors import Forbidden, NotFound, ValidationFailed
 from portal.subscriptions.operations import find_contact, get_list
 from portal.suppression import operations
-from portal.suppression.models import Suppression, SuppressionReason, SuppressionScope
+from portal.suppression.models import Suppression, SuppressionChannel, SuppressionReason, SuppressionScope
 from portal.suppression.schemas import BulkEntry, RemoveQuery, SuppressionRemove
 
 
@@ -39,21 +39,44 @@ def _scope(account: Account, list_id: str | None) -> tuple[str, str | None]:
     return SuppressionScope.LIST, get_list(account, list_id).id
 
 
-def _record(account: Account, address: str, event: str, entry: Suppression, note: str | None) -> None:
+def _record(account: Account, address: str, event: str, entry: Suppression, note: str | None) -> int | None:
+    """The ledger event of a key's change to a contact's suppression (its id; None: no such contact)."""
     contact = find_contact(account.id, address)
-    if contact is not None:
-        ledger.record(event, contact=contact, source=_source(), list_id=entry.list_id,
-                      evidence={"scope": entry.scope, "reason": entry.reason, "note": note})
+    if contact is None:
+        return None
+    return ledger.record(event, contact=contact, source=_source(), list_id=entry.list_id,
+                         evidence={"scope": entry.scope, "reason": entry.reason, "note": note}).id
+
+
+#: Reasons that say the subscriber acted (an unsubscribe, an erasure, a complaint): they come from
+#: the person's own acts or from the platform, never from an account key, so that a suppression
+#: with such a reason is always truly the subscriber's (and only they, or the platform for a
+#: complaint, lift it). A customer's own list of people to leave alone is ``manual``.
+RESERVED_REASONS = frozenset({SuppressionReason.UNSUBSCRIBED, SuppressionReason.ERASED,
+                              SuppressionReason.COMPLAINT})
+
+
+def _check_reason(reason: str, index: int | None = None) -> None:
+    """An account key may not make a suppression that poses as the subscriber's own."""
+    if reason not in RESERVED_REASONS or api.current_key().scope == "platform":
+        return
+    loc = ["reason"] if index is None else ["entries", index, "reason"]
+    raise Forbidden(f"The reason {reason} is reserved to the subscriber's own acts and the platform; an "
+                    "account key suppresses with manual (or hard_bounce, role_address, invalid).",
+                    code="reserved_reason", details=[{"loc": loc, "msg": f"{reason} is reserved"}])
 
 
 def add(account: Account, email: str, *, reason: str, list_id: str | None, note: str | None) -> list[Suppression]:
     """Suppress ``email`` for the account (or one of its lists); the entries afterwards."""
+    _check_reason(reason)
     address = normalise(email)
     scope, list_id = _scope(account, list_id)
     entry = operations.add(address, scope=scope, reason=reason, account_id=account.id, list_id=list_id,
-                           source=_source(), note=note)
+                           source=_source(), note=note, channel=SuppressionChannel.API)
     if entry is not None:
-        _record(account, address, EventType.SUPPRESSED, entry, note)
+        event_id = _record(account, address, EventType.SUPPRESSED, entry, note)
+        if event_id is not None:
+            operations.link(entry, event_id)
     return operations.entries_for(address, account.id)
 
 
@@ -92,8 +115,9 @@ def remove(account: Account, email: str, *, reason: str, list_id: str | None) ->
     if entry is None:
         raise NotFound("This address is not suppressed in that scope.")
     _check_removable(entry)
-    _record(account, address, EventType.UNSUPPRESSED, entry, reason)
-    if not operations.remove(entry, note=reason, source=_source()):
+    event_id = _record(account, address, EventType.UNSUPPRESSED, entry, reason)
+    if not operations.remove(entry, note=reason, source=_source(), channel=SuppressionChannel.API,
+                             ledger_event_id=event_id):
         raise NotFound("This address is not suppressed in that scope.")
     return operations.entries_for(address, account.id)
 
@@ -101,7 +125,8 @@ def remove(account: Account, email: str, *, reason: str, list_id: str | None) ->
 def global_add(email: str, *, reason: str, note: str | None) -> list[Suppression]:
     """Suppress ``email`` for every account."""
     address = normalise(email)
-    operations.add(address, scope=SuppressionScope.GLOBAL, reason=reason, source=_source(), note=note)
+    operations.add(address, scope=SuppressionScope.GLOBAL, reason=reason, source=_source(), note=note,
+                   channel=SuppressionChannel.API)
     return operations.global_entries(address)
 
 
@@ -112,13 +137,15 @@ def global_remove(email: str, *, reason: str) -> list[Suppression]:
     if entry is None:
         raise NotFound("This address is not suppressed globally.")
     _check_removable(entry)
-    if not operations.remove(entry, note=reason, source=_source()):
+    if not operations.remove(entry, note=reason, source=_source(), channel=SuppressionChannel.API):
         raise NotFound("This address is not suppressed globally.")
     return operations.global_entries(address)
 
 
 def bulk_add(account: Account, entries: list[BulkEntry]) -> dict:
     """Suppress many addresses for the account: counts added, already there, invalid."""
+    for index, entry in enumerate(entries):
+        _check_reason(entry.reason, index)
     valid, invalid = [], []
     list_ids = {entry.list_id for entry in entries if entry.list_id}
     for list_id in list_ids:
@@ -129,7 +156,8 @@ def bulk_add(account: Account, entries: list[BulkEntry]) -> dict:
             invalid.append(position)
         else:
             valid.append((address, entry.reason, entry.list_id))
-    added, already = operations.add_many(valid, account_id=account.id, source=_source())
+    added, already = operations.add_many(valid, account_id=account.id, source=_source(),
+                                         channel=SuppressionChannel.API)
     return {"added": added, "already": already, "invalid": len(invalid), "invalid_indexes": invalid}
 
 

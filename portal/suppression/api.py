@@ -11,7 +11,8 @@ from portal.subscriptions.operations import get_list
 from portal.suppression import actions, deliveries, eligibility, operations
 from portal.suppression.models import Suppression, SuppressionChange
 from portal.suppression.schemas import (BulkIn, BulkOut, ChangePage, CheckIn, CheckOut, DeliveriesIn, DeliveriesOut,
-                                        LookupOut, RemoveQuery, SendCheckIn, SendCheckOut, SuppressionAdd)
+                                        LookupOut, RemoveQuery, SendCheckIn, SendCheckOut, SuppressionAdd,
+                                        SuppressionRemove)
 
 TAG = "suppressions"
 #: Who may look an address up (the fast path checks the same).
@@ -27,7 +28,8 @@ def serialize_entry(entry: Suppression) -> dict:
 def serialize_change(change: SuppressionChange) -> dict:
     """One feed row."""
     return {"seq": change.seq, "op": change.op, "email": change.email, "email_hash": change.email_hash,
-            "scope": change.scope, "list_id": change.list_id, "reason": change.reason, "at": isoformat(change.at)}
+            "scope": change.scope, "list_id": change.list_id, "reason": change.reason, "at": isoformat(change.at),
+            "channel": change.channel, "ledger_event_id": change.ledger_event_id}
 
 
 def index_entry(entry: tuple) -> dict:
@@ -73,7 +75,7 @@ def add(account: Account, email: str, body: SuppressionAdd):
 
 @api.route("/accounts/<account_id>/suppressions/<path:email>", "DELETE",
            summary="Lift an address's suppression (a reason is required)", query=RemoveQuery,
-           response=LookupOut, tag=TAG)
+           optional_body=SuppressionRemove, response=LookupOut, tag=TAG)
 def remove(account: Account, email: str, query: RemoveQuery):
     reason, list_id = actions.removal_reason(query)
     entries = actions.remove(account, email, reason=reason, list_id=list_id)
@@ -114,7 +116,7 @@ def global_add(email: str, body: SuppressionAdd):
 
 
 @api.route("/suppressions/<path:email>", "DELETE", summary="Lift a global suppression (a reason is required)",
-           scopes=api.PLATFORM, query=RemoveQuery, response=LookupOut, tag=TAG)
+           scopes=api.PLATFORM, query=RemoveQuery, optional_body=SuppressionRemove, response=LookupOut, tag=TAG)
 def global_remove(email: str, query: RemoveQuery):
     reason, _list_id = actions.removal_reason(query)
     entries = actions.global_remove(email, reason=reason)

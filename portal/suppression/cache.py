@@ -30,13 +30,14 @@ from typing import Iterable, Iterator
 
 import numpy as np
 from flask import current_app
-from sqlalchemy import Connection, bindparam, event, select, text
+from sqlalchemy import BigInteger, Connection, bindparam, cast, event, func, select, text
+from sqlalchemy.engine import make_url
 
 from portal.addresses import try_normalise
 from portal.db import isoformat
 from portal.extensions import db
 from portal.suppression import compact
-from portal.suppression.compact import Entry, Generation
+from portal.suppression.compact import DamagedGeneration, Entry, Generation
 from portal.suppression.models import Suppression, SuppressionChange, SuppressionScope
 
 #: Rows read from the table per round trip while building a generation.
@@ -69,11 +70,36 @@ def address_digest(address: str) -> bytes | None:
     return hashlib.sha256(normalised.lower().encode()).digest() if normalised else None
 
 
+#: What ``str.strip()`` removes from ASCII text (``bytes.strip()`` alone leaves \x1c to \x1f).
+_ASCII_SPACE = b" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
+
+
 def digests(emails: Iterable[str]) -> list[bytes | None]:
-    """:func:`address_digest` of each address, the common ASCII case inlined."""
+    """:func:`address_digest` of each address.
+
+    A batch of ASCII addresses (the common case) is lower-cased and encoded as one string
+    and split again, so the per-address Python work is the hash alone; anything else (an
+    address that is not ASCII or holds a line break, a value that is not a string) goes
+    address by address.
+    """
+    emails = emails if isinstance(emails, list) else list(emails)
+    if len(emails) > SMALL_CHECK:
+        try:
+            text = "\n".join(emails)
+        except TypeError:
+            text = ""
+        if text.isascii():
+            parts = text.lower().encode().split(b"\n")
+            if len(parts) == len(emails):
+                sha256, space = hashlib.sha256, _ASCII_SPACE
+                return [sha256(part.strip(space)).digest() for part in parts]
     sha256 = hashlib.sha256
-    return [sha256(email.strip().lower().encode()).digest() if email.isascii() else address_digest(email)
-            for email in emails]
+    return [sha256(email.strip().lower().encode()).digest() if isinstance(email, str) and email.isascii()
+            else address_digest(email) for email in emails]
+
+
+def _created(entry: Entry) -> str:
+    return entry[4]
 
 
 @contextmanager
@@ -93,8 +119,17 @@ def file_lock(directory: str, blocking: bool = True) -> Iterator[bool]:
 
 
 def index_directory(app) -> str:
-    """Where ``app``'s index generations live."""
-    return app.config.get("PORTAL_SUPPRESSION_INDEX_DIR") or os.path.join(app.instance_path, "suppression-index")
+    """Where ``app``'s index generations live: ``PORTAL_SUPPRESSION_INDEX_DIR``, or one directory per database.
+
+    The default is ``<instance>/suppression-index/<16 hex digits of the SHA-256 of the database
+    URL, password left out>``, so two databases (or deployments) served from one instance
+    folder never replace each other's generations.
+    """
+    configured = app.config.get("PORTAL_SUPPRESSION_INDEX_DIR")
+    if configured:
+        return configured
+    url = make_url(str(app.config["SQLALCHEMY_DATABASE_URI"])).render_as_string(hide_password=True)
+    return os.path.join(app.instance_path, "suppression-index", hashlib.sha256(url.encode()).hexdigest()[:16])
 
 
 def database_identity(connection: Connection) -> str:
@@ -183,23 +218,31 @@ class SuppressionIndex:
         generation = self._open_current()
         if generation is None:
             with file_lock(self.directory):
-                generation = self._open_current() or self._build()
+                generation = self._open_current(quiet=True) or self._build()
         self._adopt(generation, {}, generation.seq)
 
     def _adopt(self, generation: Generation, delta: dict, seq: int) -> None:
         self.generation, self.delta, self.seq = generation, delta, seq
         self.state = (generation, delta)
 
-    def _open_current(self) -> Generation | None:
-        """The current generation if there is one and it was built from this database."""
+    def _open_current(self, quiet: bool = False) -> Generation | None:
+        """The current generation if there is one, it is whole and it was built from this database.
+
+        A damaged one (a torn or truncated file, a checksum that does not match) is logged and
+        treated as absent: the caller builds a new one, which replaces it.
+        """
         for _attempt in range(3):
             name = compact.current(self.directory)
             if name is None:
                 return None
             try:
                 generation = Generation(self.directory, name)
-            except FileNotFoundError:
-                continue  # replaced meanwhile: read ``current`` again
+            except (DamagedGeneration, OSError) as error:
+                if isinstance(error, FileNotFoundError) and compact.current(self.directory) != name:
+                    continue  # replaced meanwhile: read ``current`` again
+                if not quiet:
+                    current_app.logger.warning("suppression index: %s; building a new one", error)
+                return None
             return generation if self._valid(generation) else None
         return None
 
@@ -213,6 +256,7 @@ class SuppressionIndex:
         """Write and publish a generation of the whole table (under the directory's lock)."""
         from portal.suppression.operations import last_seq_on
 
+        compact.sweep(self.directory)  # what a writer that died left
         strings = compact.Strings()
         with db.engine.connect() as connection:
             # The seq first, the table after: rows both in the table and in the replayed feed
@@ -220,27 +264,40 @@ class SuppressionIndex:
             seq = last_seq_on(connection)
             mark = fingerprint(connection, seq)
             chunks = self._table_chunks(connection, strings)
-            name = compact.write(self.directory, compact.sorted_chunks(chunks, self.directory), seq=seq,
-                                 fingerprint=mark, strings=strings.strings)
+            try:
+                name = compact.write(self.directory, compact.sorted_chunks(chunks, self.directory), seq=seq,
+                                     fingerprint=mark, strings=strings.strings)
+            finally:
+                chunks.close()
             connection.rollback()
         compact.publish(self.directory, name)
         return Generation(self.directory, name)
 
     @staticmethod
     def _table_chunks(connection: Connection, strings: compact.Strings) -> Iterator[np.ndarray]:
+        at = Suppression.created_at
+        if connection.dialect.name == "postgresql":
+            # Microseconds since 1970 computed by the server (exact: numeric), not a datetime a row.
+            at = cast(func.extract("epoch", Suppression.created_at) * 1_000_000, BigInteger)
         rows = connection.execution_options(yield_per=BUILD_CHUNK).execute(select(
             Suppression.email_hash, Suppression.scope, Suppression.account_id, Suppression.list_id,
-            Suppression.reason, Suppression.created_at))
-        microseconds, code = compact.microseconds, compact.code
+            Suppression.reason, at))
+        with rows:  # a build that fails part-way closes its server-side cursor
+            yield from SuppressionIndex._converted(rows, strings)
+
+    @staticmethod
+    def _converted(rows, strings: compact.Strings) -> Iterator[np.ndarray]:
+        microseconds = compact.microseconds
+        codes = {(scope, reason): compact.code(scope, reason) for scope in compact.SCOPES for reason in compact.REASONS}
         for part in rows.partitions():
             hashes, scopes, accounts, lists, reasons, created = zip(*part)
             halves = np.frombuffer(bytes.fromhex("".join(hashes)), dtype=">u8").reshape(-1, 4)
             chunk = np.empty(len(part), dtype=compact.RECORD)
             chunk["hi"], chunk["lo"] = halves[:, 0], halves[:, 1]
-            chunk["at"] = [microseconds(value) for value in created]
+            chunk["at"] = created if isinstance(created[0], int) else [microseconds(value) for value in created]
             chunk["account"] = [strings(value) for value in accounts]
             chunk["list"] = [strings(value) for value in lists]
-            chunk["code"] = [code(scope, reason) for scope, reason in zip(scopes, reasons)]
+            chunk["code"] = [codes[pair] for pair in zip(scopes, reasons)]
             yield chunk
 
     def _feed_rows(self, after: int | None = None) -> list:
@@ -330,16 +387,16 @@ class SuppressionIndex:
         hashed = digests(emails)
         found = self._in_base(generation, hashed) if generation is not None and generation.count else {}
         if delta:
-            for position, digest in enumerate(hashed):
-                changes = delta.get(digest)
-                if changes:
-                    kept = [entry for entry in found.get(position, ()) if entry[:3] not in changes]
-                    found[position] = kept + [entry for entry in changes.values() if entry is not None]
-        answer = []
+            touched = delta.keys() & set(hashed)
+            for position in (p for p, digest in enumerate(hashed) if digest in touched) if touched else ():
+                changes = delta[hashed[position]]
+                kept = [entry for entry in found.get(position, ()) if entry[:3] not in changes]
+                found[position] = kept + [entry for entry in changes.values() if entry is not None]
+        answer, glob = [], SuppressionScope.GLOBAL
         for position in sorted(found):
-            mine = [e for e in found[position] if e[0] == SuppressionScope.GLOBAL or e[1] == account_id]
+            mine = [e for e in found[position] if e[0] == glob or e[1] == account_id]
             if mine:
-                answer.append((position, sorted(mine, key=lambda e: e[4])))
+                answer.append((position, sorted(mine, key=_created) if len(mine) > 1 else mine))
         return answer
 
     @staticmethod
@@ -353,16 +410,14 @@ class SuppressionIndex:
                     if places:
                         found[position] = [entry(place) for place in places]
             return found
-        blob = b"".join(digest or _NO_DIGEST for digest in hashed)
+        blob = b"".join(hashed) if None not in hashed else b"".join(digest or _NO_DIGEST for digest in hashed)
         halves = np.frombuffer(blob, dtype=">u8").reshape(-1, 4)
-        which, starts = generation.candidates(halves[:, 0].astype("<u8"))
-        for position, start in zip(which.tolist(), starts.tolist()):
-            digest = hashed[position]
-            if digest is not None:
-                hi, lo = compact.split(digest)
-                places = generation.run(start, hi, lo)
-                if places:
-                    found[position] = [entry(place) for place in places]
+        which, places = generation.find(halves[:, 0].astype("<u8"), halves[:, 1].astype("<u8"))
+        for position, entry in zip(which.tolist(), generation.entries(places)):
+            if position in found:
+                found[position].append(entry)
+            elif hashed[position] is not None:  # an invalid address's stand-in digest finds nothing real
+                found[position] = [entry]
         return found
 
     def maintain(self) -> str | None:
@@ -370,33 +425,41 @@ class SuppressionIndex:
 
         Runs in the background (see :meth:`sync`), in an app context. The merge is written by
         one process at a time (the directory's lock); the others adopt it on their next round.
+        A damaged current generation is replaced at once by this worker's base and delta
+        ("repaired"), so that no worker that starts later finds it.
         """
         if self.generation is None:
             return None
         name = compact.current(self.directory)
+        damaged = None
         if name is not None and name != self.generation.name:
             try:
                 generation = Generation(self.directory, name)
-            except FileNotFoundError:
-                return None  # replaced again meanwhile: next round
-            if generation.seq >= self.generation.seq and self._valid(generation):
-                self._switch(generation)
-                return "adopted"
-        if len(self.delta) < self.merge_entries:
+            except (DamagedGeneration, OSError) as error:
+                if isinstance(error, FileNotFoundError) and compact.current(self.directory) != name:
+                    return None  # replaced again meanwhile: next round
+                current_app.logger.warning("suppression index: %s; writing a new one", error)
+                damaged = name
+            else:
+                if generation.seq >= self.generation.seq and self._valid(generation):
+                    self._switch(generation)
+                    return "adopted"
+        if damaged is None and len(self.delta) < self.merge_entries:
             return None
         with file_lock(self.directory, blocking=False) as held:
-            if not held or compact.current(self.directory) != self.generation.name:
+            if not held or compact.current(self.directory) not in (self.generation.name, damaged):
                 return None
             with self.lock:
                 generation, snapshot, seq = self.generation, dict(self.delta), self.seq
             with db.engine.connect() as connection:
                 mark = fingerprint(connection, seq)
             replaced, strings = self._replaced(generation, snapshot)
+            compact.sweep(self.directory)  # what a writer that died left (our own files stay mapped)
             name = compact.write(self.directory, compact.merged(generation, replaced), seq=seq, fingerprint=mark,
                                  strings=strings)
             compact.publish(self.directory, name)
         self._switch(Generation(self.directory, name))
-        return "merged"
+        return "merged" if damaged is None else "repaired"
 
     @staticmethod
     def _replaced(generation: Generation, snapshot: dict) -> tuple[dict[tuple[int, int], list[tuple]], list]:

@@ -24,7 +24,8 @@ from portal.extensions import db
 from portal.subscriptions.models import Contact, Subscription
 from portal.subscriptions.operations import apply, can
 from portal.suppression import operations
-from portal.suppression.models import DeliveryCount, DeliveryEvent, SuppressionReason, SuppressionScope
+from portal.suppression.models import (DeliveryCount, DeliveryEvent, SuppressionChannel, SuppressionReason,
+                                       SuppressionScope)
 
 
 @dataclass
@@ -82,13 +83,14 @@ def _bounce(account: Account, address: str, contact: Contact | None, at: datetim
             note: str) -> bool:
     """Suppress for the account, move subscriptions to bounced, write the ledger; True if new."""
     entry = operations.add(address, scope=SuppressionScope.ACCOUNT, reason=SuppressionReason.HARD_BOUNCE,
-                           account_id=account.id, source="deliveries", note=note)
+                           account_id=account.id, source="deliveries", note=note, channel=SuppressionChannel.BOUNCE)
     if contact is not None:
         for subscription in contact.subscriptions:
             if can(subscription, "bounce"):
                 apply(subscription, "bounce")
-        ledger.record(EventType.BOUNCED, contact=contact, source="deliveries", message_ref=message_id,
-                      evidence={"kind": note}, occurred_at=at)
+        event = ledger.record(EventType.BOUNCED, contact=contact, source="deliveries", message_ref=message_id,
+                              evidence={"kind": note}, occurred_at=at)
+        operations.link(entry, event.id)
     return entry is not None
 
 

@@ -18,8 +18,8 @@ from portal.db import utcnow
 from portal.errors import ValidationFailed
 from portal.extensions import db
 from portal.webhooks import operations as webhooks
-from portal.suppression.models import (Suppression, SuppressionChange, SuppressionReason, SuppressionScope,
-                                       scope_key)
+from portal.suppression.models import (Suppression, SuppressionChange, SuppressionChannel, SuppressionReason,
+                                       SuppressionScope, scope_key)
 
 #: The advisory-lock key that serialises feed appends on PostgreSQL ("supp" in ASCII).
 FEED_LOCK = 0x73757070
@@ -45,9 +45,17 @@ def _check(scope: str, reason: str, account_id: str | None, list_id: str | None)
 
 
 def add(email: str, *, scope: str, reason: str, account_id: str | None = None, list_id: str | None = None,
-        source: str | None = None, note: str | None = None) -> Suppression | None:
-    """Suppress the normalised ``email`` in a scope; None when it already was (idempotent)."""
+        source: str | None = None, note: str | None = None, channel: str | None = None,
+        ledger_event_id: int | None = None) -> Suppression | None:
+    """Suppress the normalised ``email`` in a scope; None when it already was (idempotent).
+
+    :param channel: how it came about (:class:`SuppressionChannel`), kept in the feed row; every
+        writer of the portal gives it.
+    :param ledger_event_id: the ledger event that caused it, when it is written first; else
+        name it afterwards with :func:`link`.
+    """
     _check(scope, reason, account_id, list_id)
+    _check_channel(channel)
     if scope == SuppressionScope.GLOBAL:
         account_id = list_id = None
     elif scope == SuppressionScope.ACCOUNT:
@@ -66,38 +74,57 @@ def add(email: str, *, scope: str, reason: str, account_id: str | None = None, l
             db.session.add(entry)
     except IntegrityError:
         return None  # added by a concurrent request
-    _feed("add", entry, note=note, source=source)
+    _feed("add", entry, note=note, source=source, channel=channel, ledger_event_id=ledger_event_id)
     if account_id and reason != SuppressionReason.ERASED:  # an erasure names no one, even by webhook
         webhooks.emit(account_id, "suppressed", {"email": email, "email_hash": hashed, "scope": scope,
                                                  "list_id": list_id, "reason": reason})
     return entry
 
 
-def remove(entry: Suppression, *, note: str, source: str | None = None) -> bool:
+def remove(entry: Suppression, *, note: str, source: str | None = None, channel: str | None = None,
+           ledger_event_id: int | None = None) -> bool:
     """Lift one suppression; the reason for lifting it is required and kept in the feed.
 
-    False (and nothing fed) when a concurrent request lifted it first.
+    False (and nothing fed) when a concurrent request lifted it first. ``channel`` and
+    ``ledger_event_id`` as for :func:`add`.
     """
     if not note or not note.strip():
         raise ValidationFailed("Removing a suppression needs a reason.")
+    _check_channel(channel)
     lock_feed()
     if db.session.scalar(select(Suppression.id).where(Suppression.id == entry.id)) is None:
         db.session.expunge(entry)
         return False
-    _feed("remove", entry, note=note, source=source)
+    _feed("remove", entry, note=note, source=source, channel=channel, ledger_event_id=ledger_event_id)
     db.session.delete(entry)
     db.session.flush()
     return True
 
 
-def _feed(op: str, entry: Suppression, *, note: str | None, source: str | None) -> SuppressionChange:
+def _check_channel(channel: str | None) -> None:
+    if channel is not None and channel not in SuppressionChannel.ALL:
+        raise ValidationFailed(f"unknown channel {channel!r}")
+
+
+def _feed(op: str, entry: Suppression, *, note: str | None, source: str | None, channel: str | None,
+          ledger_event_id: int | None) -> SuppressionChange:
     # An addition's time is its entry's, so that a reader's copy has the entry's created_at.
     change = SuppressionChange(op=op, email_hash=entry.email_hash, email=entry.email, scope=entry.scope,
                                account_id=entry.account_id, list_id=entry.list_id, reason=entry.reason,
-                               note=note, source=source, at=entry.created_at if op == "add" else utcnow())
+                               note=note, source=source, at=entry.created_at if op == "add" else utcnow(),
+                               channel=channel, ledger_event_id=ledger_event_id)
     db.session.add(change)
     db.session.flush()
+    entry.feed_change = change  # not a column: lets the caller name the ledger event it writes next (link)
     return change
+
+
+def link(entry: Suppression | None, ledger_event_id: int) -> None:
+    """Name the ledger event that caused ``entry``'s latest change, written after the change (flushes)."""
+    change = getattr(entry, "feed_change", None)
+    if change is not None and change.ledger_event_id is None:
+        change.ledger_event_id = ledger_event_id
+        db.session.flush()
 
 
 def find(email: str, *, scope: str, account_id: str | None = None, list_id: str | None = None) -> Suppression | None:
@@ -158,13 +185,14 @@ def entries_for_hashes(hashes: Sequence[str], account_id: str,
     return found
 
 
-def add_many(entries: Sequence[tuple[str, str, str | None]], *, account_id: str,
-             source: str | None = None) -> tuple[int, int]:
+def add_many(entries: Sequence[tuple[str, str, str | None]], *, account_id: str, source: str | None = None,
+             channel: str | None = None) -> tuple[int, int]:
     """Add ``(normalised email, reason, list_id or None)`` entries for an account: (added, already).
 
     Set-based: one read of what exists, one insert of the new entries and their feed rows.
     Holding the feed lock first means no concurrent writer can add the same entry meanwhile.
     """
+    _check_channel(channel)
     lock_feed()
     wanted: dict[tuple[str, str], Suppression] = {}
     for email, reason, list_id in entries:
@@ -183,7 +211,7 @@ def add_many(entries: Sequence[tuple[str, str, str | None]], *, account_id: str,
     for entry in new:
         db.session.add(SuppressionChange(op="add", email_hash=entry.email_hash, email=entry.email,
                                          scope=entry.scope, account_id=entry.account_id, list_id=entry.list_id,
-                                         reason=entry.reason, source=source, at=entry.created_at))
+                                         reason=entry.reason, source=source, at=entry.created_at, channel=channel))
     db.session.flush()
     return len(new), len(entries) - len(new)
 

@@ -8,9 +8,11 @@ from portal.webhooks.models import WebhookEvent
 
 
 class WebhookCreate(api.Schema):
-    url: str = Field(min_length=8, max_length=2000)
+    #: https (plain http only to loopback, in development: PORTAL_WEBHOOKS_ALLOW_HTTP_LOOPBACK).
+    url: str = Field(min_length=8, max_length=2000, json_schema_extra={"format": "uri", "pattern": "^https://"})
     #: Default: every event.
-    events: list[str] = Field(default_factory=lambda: list(WebhookEvent.ALL), max_length=10)
+    events: list[str] = Field(default_factory=lambda: list(WebhookEvent.ALL), min_length=1, max_length=10,
+                              json_schema_extra={"items": {"type": "string", "enum": list(WebhookEvent.ALL)}})
 
 
 class WebhookOut(api.Schema):

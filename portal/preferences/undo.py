@@ -1,0 +1,130 @@
+"""Undoing an unsubscribe from its own answer page: exactly what that event changed, once, in time.
+
+An unsubscribe event keeps in its evidence what an undo may give back (``restorable``: the lists
+whose *confirmed* subscription it ended, and the one suppression it added). The undo token is
+offered only on the event's own answer page, only when there is something to give back, and is
+bound to that event (``PORTAL_UNDO_MAX_AGE``). It works while nothing else has happened to the
+person since (the optional reason aside), so once only. The undo rejoins those lists and lifts
+that one suppression: never a list the event did not end, never a suppression it did not add.
+Links can be minted by the customer's key, so an unsubscribe the customer made itself can at
+most be undone back to where it found the person.
+"""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from portal.addresses import email_hash
+from portal.consent.models import ConsentEvent, EventType
+from portal.errors import TokenExpired, TokenInvalid
+from portal.extensions import db
+from portal.preferences.holders import Holder
+from portal.preferences.operations import (ACCOUNT, LIST, UNSUBSCRIBE_REASON, Context, Outcome, record_event)
+from portal.subscriptions import operations as subscriptions
+from portal.subscriptions.models import Subscription, SubscriptionStatus
+from portal.suppression import operations as suppressions
+from portal.suppression.models import Suppression, SuppressionChannel, SuppressionReason
+from portal.tokens import load_token, make_token
+
+#: Events that may follow an unsubscribe without ending its undo: the reason asked right after it.
+_HARMLESS_AFTER = (UNSUBSCRIBE_REASON,)
+
+
+def undo_token(holder: Holder, outcome: Outcome) -> str | None:
+    """The short-lived token that undoes this unsubscribe and no other; None when it gave
+    nothing an undo could give back (no confirmed list ended). Offered only on its answer page."""
+    if outcome.event_id is None or not outcome.restorable:
+        return None
+    return make_token("undo", [holder.contact.id, outcome.event_id])
+
+
+def undoable_event(holder: Holder, token: str | None) -> ConsentEvent:
+    """The unsubscribe event an undo token is bound to, while nothing has happened since.
+
+    :raises TokenExpired: a genuine token whose window is over (its payload kept).
+    :raises TokenInvalid: anything else: tampered, another person's, already undone or superseded.
+    """
+    event = _bound_event(holder, load_token("undo", token or ""))
+    later = db.session.scalars(select(ConsentEvent.id).where(
+        ConsentEvent.contact_id == holder.contact.id, ConsentEvent.seq > event.seq,
+        ConsentEvent.type.not_in(_HARMLESS_AFTER)).limit(1)).first()
+    if later is not None:
+        raise TokenInvalid()
+    return event
+
+
+def _bound_event(holder: Holder, payload) -> ConsentEvent:
+    if (not isinstance(payload, list) or len(payload) != 2 or payload[0] != holder.contact.id
+            or not isinstance(payload[1], int)):
+        raise TokenInvalid()
+    event = db.session.get(ConsentEvent, payload[1])
+    if event is None or event.contact_id != holder.contact.id or event.type != EventType.UNSUBSCRIBED:
+        raise TokenInvalid()
+    return event
+
+
+def expired_undo_event(holder: Holder, token: str | None) -> ConsentEvent:
+    """The event of an undo token whose window is over (to offer a confirmation mail instead)."""
+    try:
+        load_token("undo", token or "")
+    except TokenExpired as error:
+        return _bound_event(holder, error.payload)
+    raise TokenInvalid()
+
+
+def lists_of(event: ConsentEvent) -> list[str]:
+    """The lists an unsubscribe event ended: its own, or those an "everything" event names."""
+    if event.list_id is not None:
+        return [event.list_id]
+    return [str(item) for item in (event.evidence or {}).get("lists", [])]
+
+
+def restorable(event: ConsentEvent) -> tuple[list[str], int | None]:
+    """What an undo of ``event`` may give back: (confirmed lists it ended, suppression it added).
+    An event written before this was kept gives back nothing."""
+    given = (event.evidence or {}).get("restorable") or {}
+    suppression_id = given.get("suppression_id")
+    return [str(item) for item in given.get("lists", [])], suppression_id if isinstance(suppression_id, int) else None
+
+
+def undo(holder: Holder, event: ConsentEvent, context: Context) -> Outcome:
+    """Undo one unsubscribe (checked by :func:`undoable_event`): rejoin the confirmed lists it
+    ended that are still left, and lift the suppression it added if it is still there."""
+    subscriptions.lock_contact(holder.contact)
+    scope = LIST if event.list_id is not None else ACCOUNT
+    lists, suppression_id = restorable(event)
+    lifted = _lift(holder, suppression_id, event)
+    rejoined = [list_id for list_id in lists if _rejoin(holder, list_id)]
+    cause = None  # the event the lifted suppression's feed row names
+    for list_id in rejoined:
+        cause = record_event(holder, EventType.RESUBSCRIBED, list_id, context, scope=scope, undo_of=event.id)
+    if scope == ACCOUNT and rejoined:
+        cause = record_event(holder, EventType.RESUBSCRIBED, None, context, scope=ACCOUNT, lists=rejoined,
+                             undo_of=event.id)
+    if lifted is not None and not rejoined:
+        cause = record_event(holder, EventType.UNSUPPRESSED, event.list_id, context, scope=lifted.scope,
+                             reason=SuppressionReason.UNSUBSCRIBED, undo_of=event.id)
+    if lifted is not None:
+        suppressions.link(lifted, cause.id)
+    return Outcome(scope, rejoined, bool(lifted is not None or rejoined))
+
+
+def _lift(holder: Holder, suppression_id: int | None, event: ConsentEvent) -> Suppression | None:
+    """Remove the one suppression the event added, if it is still there and is the person's;
+    the entry lifted, or None."""
+    entry = db.session.get(Suppression, suppression_id) if suppression_id is not None else None
+    if (entry is None or holder.contact.email is None or entry.reason != SuppressionReason.UNSUBSCRIBED
+            or entry.account_id != holder.account.id or entry.email_hash != email_hash(holder.contact.email)):
+        return None
+    removed = suppressions.remove(entry, note="undone by the subscriber", source=f"undo:{event.id}",
+                                  channel=SuppressionChannel.UNDO)
+    return entry if removed else None
+
+
+def _rejoin(holder: Holder, list_id: str) -> bool:
+    """Give back one list the event ended, if it is still left and was confirmed by the person."""
+    subscription = db.session.scalars(select(Subscription).where(
+        Subscription.contact_id == holder.contact.id, Subscription.list_id == list_id)).first()
+    if (subscription is None or subscription.status != SubscriptionStatus.UNSUBSCRIBED
+            or subscription.confirmed_at is None):
+        return False
+    return subscriptions.apply(subscription, "resubscribe")
