@@ -34,6 +34,9 @@ REQUIRE_SERVICES = os.environ.get("PORTAL_REQUIRE_SERVICES") == "1"
 INDEX_ROOT = tempfile.mkdtemp(prefix="portal-index-")
 atexit.register(shutil.rmtree, INDEX_ROOT, ignore_errors=True)
 BACKENDS = ["sqlite"] + (["postgresql"] if TEST_DATABASE_URL else [])
+#: This session's namespace in the shared Redis (the rate limiters' counters of every app it
+#: builds): no other session on the machine counts against its limits, nor it against theirs.
+REDIS_PREFIX = f"portal-test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
 
 def pytest_configure(config):
@@ -52,8 +55,30 @@ def compile_translations() -> None:
     for po in (Path(__file__).resolve().parents[1] / "translations").glob("*/LC_MESSAGES/messages.po"):
         with open(po, "rb") as source:
             catalog = read_po(source)
-        with open(po.with_suffix(".mo"), "wb") as target:
+        # Written beside it, then renamed over it: another session's app reading the catalog
+        # meanwhile sees the old file or the new one, never a truncated one (a 500 in its pages).
+        with tempfile.NamedTemporaryFile("wb", dir=po.parent, suffix=".mo.tmp", delete=False) as target:
             write_mo(target, catalog)
+        os.chmod(target.name, 0o644)  # as pybabel writes it (a temporary file is the owner's only)
+        os.replace(target.name, po.with_suffix(".mo"))
+
+
+#: The repository's instance/ (development's database, ledger keys, index and mail).
+INSTANCE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "instance")
+
+
+def _instance_files() -> set[str]:
+    return {os.path.join(top, name) for top, _dirs, names in os.walk(INSTANCE) for name in names}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def instance_untouched():
+    """Nothing the tests run, nor a server or worker they start, writes into the repository's
+    instance/: each gets the test's own ledger keys, index and mail directory. Checked at the end."""
+    before = _instance_files()
+    yield
+    made = _instance_files() - before
+    assert not made, f"the tests wrote into instance/: {sorted(made)}"
 
 
 def skip_or_fail(reason: str):
@@ -96,7 +121,15 @@ def index_directory(url: str) -> str:
 
 
 def ledger_env(app) -> dict[str, str]:
-    """The ledger key files and anchor log of ``app``, as environment for a process of its own."""
+    """The ledger key files and anchor log of ``app``, as environment for a process of its own.
+
+    The keys are made here first, so that the processes started with them read them, never
+    race to make them (nor make their own in the repository's instance/).
+    """
+    from portal.consent.keys import ledger_keys
+
+    with app.app_context():
+        ledger_keys()
     return {key: str(app.config[key]) for key in ledger_paths(LEDGER_DIR)}
 
 
@@ -104,7 +137,7 @@ def make_app(url: str, **overrides):
     """An app on ``url`` with the testing config and ``overrides``."""
     config = {key: getattr(TestingConfig, key) for key in dir(TestingConfig) if key.isupper()}
     config["PORTAL_SUPPRESSION_INDEX_DIR"] = index_directory(url)
-    config.update(SQLALCHEMY_DATABASE_URI=url, **ledger_paths(LEDGER_DIR))
+    config.update(SQLALCHEMY_DATABASE_URI=url, RATELIMIT_KEY_PREFIX=REDIS_PREFIX, **ledger_paths(LEDGER_DIR))
     config.update(overrides)
     app = create_app(config)
     from tests.network import TestNetwork
@@ -213,14 +246,17 @@ def backend(database) -> str:
 
 @pytest.fixture(scope="session")
 def redis_url():
-    """The Redis of the tests (TEST_REDIS_URL); flushed of the test's keys by the user."""
+    """The Redis of the tests (TEST_REDIS_URL); this session's keys (REDIS_PREFIX) are deleted at its end."""
     import redis
 
     try:
         redis.Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=2).ping()
     except redis.exceptions.RedisError as error:
         skip_or_fail(f"Redis at {TEST_REDIS_URL}: {error}")
-    return TEST_REDIS_URL
+    yield TEST_REDIS_URL
+    store = redis.Redis.from_url(TEST_REDIS_URL)
+    for key in store.scan_iter(f"*{REDIS_PREFIX}*"):
+        store.delete(key)
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,9 @@ from portal.api import OPERATIONS
 load_domains()
 
 ACCOUNT_ROUTES = [op for op in OPERATIONS if "<account_id>" in op.rule]
+#: Routes that hold nothing personal or private need no key (the ledger's signed checkpoints).
+PUBLIC = [op for op in OPERATIONS if not op.scopes]
+KEYED = [op for op in OPERATIONS if op.scopes]
 PLATFORM_ONLY = [op for op in OPERATIONS if op.scopes == ("platform",)]
 
 
@@ -21,7 +24,17 @@ def _call(client, op, path, headers):
     return client.open(path, method=op.method, json={}, headers=headers)
 
 
-@pytest.mark.parametrize("op", OPERATIONS, ids=lambda op: f"{op.method} {op.rule}")
+def test_only_the_ledger_checkpoints_are_public():
+    assert [(op.method, op.rule) for op in PUBLIC] == [("GET", "/ledger/checkpoints")]
+
+
+@pytest.mark.parametrize("op", PUBLIC, ids=lambda op: f"{op.method} {op.rule}")
+def test_a_public_route_answers_without_a_key(client, op, create_account):
+    response = _call(client, op, _path(op, create_account().id), {})
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("op", KEYED, ids=lambda op: f"{op.method} {op.rule}")
 def test_no_key_gets_401(client, op, create_account):
     response = _call(client, op, _path(op, create_account().id), {})
     assert response.status_code == 401

@@ -17,6 +17,7 @@ def test_config_reads_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/x.sqlite3")
     monkeypatch.setenv("SECRET_KEY_FALLBACKS", "old-1, old-2")
     monkeypatch.setenv("PORTAL_BASE_URL", "https://mail.example/")
+    monkeypatch.setenv("PORTAL_LEDGER_CREATE_KEYS", "1")  # outside development a start needs its key files
     import importlib
 
     import portal.config

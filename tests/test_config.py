@@ -59,7 +59,8 @@ def test_the_documented_start_refuses_a_bad_value(tmp_path):
 
 def test_settings_once_documented_but_never_read_are_read(environment, tmp_path):
     config = environment(PORTAL_FEEDBACK_MAX_BYTES="2048", PORTAL_WEBHOOKS_ALLOW_HTTP_LOOPBACK="yes",
-                         PORTAL_PENDING_RETENTION_DAYS="9", DATABASE_URL=f"sqlite:///{tmp_path}/x.sqlite3")
+                         PORTAL_PENDING_RETENTION_DAYS="9", DATABASE_URL=f"sqlite:///{tmp_path}/x.sqlite3",
+                         **_keys(tmp_path))
     app = create_app(config.Config)
     assert app.config["PORTAL_FEEDBACK_MAX_BYTES"] == 2048
     assert app.config["PORTAL_WEBHOOKS_ALLOW_HTTP_LOOPBACK"] is True
@@ -108,13 +109,56 @@ def test_every_setting_has_a_readme_row_and_every_row_a_setting():
     assert sorted(documented - read) == [], "README rows that no code reads"
 
 
-def _start(tmp_path, **variables) -> str:
-    env = {key: value for key, value in os.environ.items() if key not in ("SECRET_KEY", "PORTAL_BASE_URL")}
+def _run_start(tmp_path, **variables) -> subprocess.CompletedProcess:
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("SECRET_KEY", "PORTAL_BASE_URL", "PORTAL_DEVELOPMENT") and not key.startswith("PORTAL_LEDGER_")}
     env.update(DATABASE_URL=f"sqlite:///{tmp_path}/x.sqlite3", **variables)
-    result = subprocess.run([sys.executable, "-c", "import wsgi"], cwd=ROOT, env=env, capture_output=True,
-                            text=True, timeout=60)
+    return subprocess.run([sys.executable, "-c", "import wsgi"], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=60)
+
+
+def _keys(tmp_path) -> dict[str, str]:
+    """Ledger key files made as production makes them (``ledger keygen``)."""
+    from portal.consent.keys import generate_hmac_key, generate_signing_key
+
+    signing, secret = tmp_path / "signing.pem", tmp_path / "hmac.key"
+    generate_signing_key(str(signing))
+    generate_hmac_key(str(secret))
+    return {"PORTAL_LEDGER_SIGNING_KEY_PATH": str(signing), "PORTAL_LEDGER_HMAC_KEY_PATH": str(secret)}
+
+
+def _start(tmp_path, **variables) -> str:
+    result = _run_start(tmp_path, **{**_keys(tmp_path), **variables})
     assert result.returncode == 0, result.stderr
     return result.stderr
+
+
+def test_a_production_start_without_its_ledger_keys_stops_naming_them(tmp_path):
+    """Outside development no key is made up: a forgotten key path stops the start."""
+    result = _run_start(tmp_path, PORTAL_LEDGER_HMAC_KEY_PATH=str(tmp_path / "absent.key"))
+    assert result.returncode != 0
+    assert "Ledger key files are missing" in result.stderr
+    assert f"PORTAL_LEDGER_HMAC_KEY_PATH: {tmp_path / 'absent.key'}" in result.stderr
+    assert "flask --app wsgi ledger keygen" in result.stderr
+    assert not (tmp_path / "absent.key").exists()
+
+
+def test_development_creates_the_ledger_keys_it_lacks(tmp_path):
+    secret = tmp_path / "dev-hmac.key"
+    result = _run_start(tmp_path, PORTAL_DEVELOPMENT="1", PORTAL_LEDGER_SIGNING_KEY_PATH=str(tmp_path / "dev.pem"),
+                        PORTAL_LEDGER_HMAC_KEY_PATH=str(secret))
+    assert result.returncode == 0, result.stderr
+    from portal.config import Config
+
+    assert Config.PORTAL_LEDGER_CREATE_KEYS is False  # this process's environment: not development
+    code = ("import wsgi\nfrom portal.consent import keys\nwith wsgi.app.app_context():\n"
+            "    print(keys.ledger_keys().signing_id)")
+    env = {**os.environ, "PORTAL_DEVELOPMENT": "1", "DATABASE_URL": f"sqlite:///{tmp_path}/x.sqlite3",
+           "PORTAL_LEDGER_SIGNING_KEY_PATH": str(tmp_path / "dev.pem"), "PORTAL_LEDGER_HMAC_KEY_PATH": str(secret)}
+    env.pop("PORTAL_LEDGER_CREATE_KEYS", None)
+    made = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert made.returncode == 0, made.stderr
+    assert secret.exists() and (tmp_path / "dev.pem").exists()
 
 
 def test_a_production_start_warns_of_http_and_the_development_key(tmp_path):

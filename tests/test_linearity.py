@@ -1,11 +1,13 @@
 """Every parser of user input is linear: each is fed its pathological input at two sizes, and the
-time of the larger is bounded by the time of the smaller, measured in the same run (a quadratic
-parser takes 16 times longer on 4 times the input; a linear one about 4 times). Where a benign
-input of the same size exists, the pathological one is also bounded by it."""
+cost of the larger is bounded by the cost of the smaller, measured in the same run (a quadratic
+parser takes 64 times longer on 8 times the input; a linear one about 8 times). Where a benign
+input of the same size exists, the pathological one is also bounded by it. Costs are this
+thread's CPU time, best of several runs, measured again before a comparison fails
+(tests/timing.py), so that a busy machine does not fail a linear parser."""
 from __future__ import annotations
 
 import io
-import time
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -15,29 +17,23 @@ from portal.complaints import arf
 from portal.imports import checks, reading
 from portal.preferences import inbound, messages
 from portal.screening import operations as screening
+from tests.timing import MAX_RATIO, SCALE, assert_bounded_by, assert_linear, best_time
 
-SCALE = 4
-#: Linear is SCALE; quadratic is SCALE ** 2. The bound leaves room for a busy machine.
-MAX_RATIO = 2 * SCALE
-
-
-def best_time(function, argument, repeat: int = 5) -> float:
-    """The fastest of ``repeat`` runs of ``function(argument)``, in seconds (least disturbed)."""
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        function(argument)
-        times.append(time.perf_counter() - started)
-    return min(times)
+__all__ = ["MAX_RATIO", "SCALE", "assert_bounded_by", "assert_linear", "best_time"]
 
 
-def assert_linear(function, make, n: int) -> tuple[float, float]:
-    """``function`` on ``make(n * SCALE)`` takes at most MAX_RATIO times ``make(n)``."""
-    small, large = make(n), make(n * SCALE)
-    baseline = max(best_time(function, small), 1e-4)  # below 0.1 ms the clock is noise
-    measured = best_time(function, large)
-    assert measured <= MAX_RATIO * baseline, (measured, baseline)
-    return measured, baseline
+def _quadratic_tag_strip(text: str) -> str:
+    """The regex the message check used before (19.5 s on 160,000 '<'): quadratic on '<' * n."""
+    return re.sub(r"<[^>]*>", " ", text)
+
+
+def test_the_linearity_check_rejects_a_quadratic_parser():
+    with pytest.raises(AssertionError, match="ratio"):
+        assert_linear(_quadratic_tag_strip, lambda n: "<" * n, 1_000)
+
+
+def test_the_linearity_check_accepts_a_linear_parser_of_the_same_input():
+    assert_linear(messages._html_text, lambda n: "<" * n, 1_000)
 
 
 HTML_INPUTS = {
@@ -53,13 +49,11 @@ HTML_INPUTS = {
 
 @pytest.mark.parametrize("name", list(HTML_INPUTS))
 def test_html_to_text_is_linear(name):
-    assert_linear(messages._html_text, HTML_INPUTS[name], 40_000)
+    assert_linear(messages._html_text, HTML_INPUTS[name], 20_000)
 
 
 def test_html_to_text_of_160000_lt_costs_what_plain_text_costs():
-    pathological = best_time(messages._html_text, "<" * 160_000)
-    benign = best_time(messages._html_text, "a" * 80_000 + "<b>" + "a" * 79_997)
-    assert pathological <= 20 * max(benign, 1e-4), (pathological, benign)
+    assert_bounded_by(messages._html_text, "<" * 160_000, "a" * 80_000 + "<b>" + "a" * 79_997, 20)
 
 
 def test_html_to_text_keeps_what_the_tag_regex_kept():
@@ -78,7 +72,7 @@ URI_LISTS = {
 
 @pytest.mark.parametrize("name", list(URI_LISTS))
 def test_list_unsubscribe_parsing_is_linear(name):
-    assert_linear(messages._uri_list, URI_LISTS[name], 20_000)
+    assert_linear(messages._uri_list, URI_LISTS[name], 10_000)
 
 
 def test_list_unsubscribe_parsing_keeps_the_grammar():
@@ -96,17 +90,9 @@ def test_the_message_check_answers_the_pathological_html_like_a_plain_one(client
                                json={"html": html, "headers": {}})
         assert response.status_code == 200
 
-    pathological = best_time(check, "<" * 160_000, repeat=3)
-    benign = best_time(check, "x" * 160_000, repeat=3)
-    assert pathological <= 5 * benign, (pathological, benign)
-
-
-def assert_bounded_by(function, pathological, benign, ratio: float) -> tuple[float, float]:
-    """``function`` on the pathological input takes at most ``ratio`` times the benign one (same size)."""
-    measured = best_time(function, pathological)
-    baseline = max(best_time(function, benign), 1e-4)
-    assert measured <= ratio * baseline, (measured, baseline)
-    return measured, baseline
+    # The whole request, in this thread (the test client runs the app in it): at most 5 times as
+    # much CPU as the same size of plain text.
+    assert_bounded_by(check, "<" * 160_000, "x" * 160_000, 5)
 
 
 # Feedback-loop reports (portal/complaints/arf.py): the whole parse and every accessor.
@@ -136,7 +122,7 @@ def _arf_with(fields: bytes, original: bytes) -> bytes:
 
 
 REPORTS = {
-    "deeply nested multipart": _nested,  # 200 -> 800 levels took 12 ms -> 249 ms (ratio 21)
+    "deeply nested multipart": _nested,  # before the boundary cap, 200 -> 800 levels: 12 ms -> 249 ms
     "thousands of parts": lambda n: _multipart(b"b", b"--b\r\nContent-Type: text/plain\r\n\r\nx\r\n" * n + b"--b--\r\n"),
     "a huge header": lambda n: b"From: a@b.example\r\nSubject: " + b"a" * (100 * n) + b"\r\n\r\nx",
     "a header folded many times": lambda n: b"From: a@b.example\r\nSubject: a" + b"\r\n a" * (10 * n) + b"\r\n\r\nx",
@@ -151,7 +137,7 @@ REPORTS = {
 
 @pytest.mark.parametrize("name", list(REPORTS))
 def test_feedback_report_parsing_is_linear(name):
-    assert_linear(read_report, REPORTS[name], 200 if name == "deeply nested multipart" else 2_000)
+    assert_linear(read_report, REPORTS[name], 200 if name == "deeply nested multipart" else 1_000)
 
 
 def test_a_deeply_nested_report_costs_no_more_than_a_flat_one_of_its_size():
@@ -196,7 +182,7 @@ INBOUND = {
 
 @pytest.mark.parametrize("name", list(INBOUND))
 def test_inbound_unsubscribe_parsing_is_linear(name):
-    assert_linear(read_inbound, INBOUND[name], 10_000)
+    assert_linear(read_inbound, INBOUND[name], 5_000)
 
 
 def test_inbound_parsing_reads_the_recipients_and_message_id_as_before():
@@ -235,7 +221,7 @@ CSV_INPUTS = {
 
 @pytest.mark.parametrize("name", list(CSV_INPUTS))
 def test_import_reading_and_checks_are_linear(name):
-    assert_linear(read_import, CSV_INPUTS[name], 2_000)
+    assert_linear(read_import, CSV_INPUTS[name], 1_000)
 
 
 # Addresses and origins: their length is capped before any parsing, so the longest pathological

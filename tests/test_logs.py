@@ -2,12 +2,14 @@
 import io
 import json
 import logging
+import urllib.error
 import urllib.request
 
 import pytest
 
 from portal import links
 from portal.logs import JsonFormatter, MaskingFilter, mask
+from portal.receipts.operations import receipt_token
 
 TOKEN = "WzMsIkwiLCI8bTFAeD4iXQ.aw8lYw.IrW_ktrdwBg-W1AXBXVbdlCO_fk"
 
@@ -21,8 +23,12 @@ TOKEN = "WzMsIkwiLCI8bTFAeD4iXQ.aw8lYw.IrW_ktrdwBg-W1AXBXVbdlCO_fk"
     ("?recipient=unsubscribe%2Babc234xyz%40mail.example", "?recipient=unsubscribe%2B***%40mail.example"),
     ("GET /f/5f0c2a9d8e7b6a5c4d3e2f10 HTTP/1.1", "GET /f/5f0c2a9d8e7b6a5c4d3e2f10 HTTP/1.1"),
     ("GET /api/v1/accounts HTTP/1.1", "GET /api/v1/accounts HTTP/1.1"),
+    (f"GET /receipts/{TOKEN} HTTP/1.1", "GET /receipts/*** HTTP/1.1"),
+    (f"GET /receipts/{TOKEN}.json HTTP/1.1", "GET /receipts/*** HTTP/1.1"),
+    (f"GET /preferences/{TOKEN}/receipt HTTP/1.1", "GET /preferences/***/receipt HTTP/1.1"),
 ])
-def test_mask_replaces_link_tokens_only(text, expected):
+def test_mask_replaces_link_tokens_only(app, text, expected):
+    """The token routes are the app's rules with a <token> argument (learnt as the app was built)."""
     assert mask(text) == expected
 
 
@@ -93,23 +99,38 @@ def test_json_formatter_masks_exceptions_and_keeps_one_line():
     assert entry["message"] == "failed\non two lines" and "/preferences/***" in entry["exception"]
 
 
-def test_gunicorns_access_log_masks_tokens_and_writes_json(app, db, tmp_path, create_subscription):
+def test_gunicorns_access_log_masks_tokens_and_writes_json(app, db, tmp_path, create_subscription, monkeypatch):
+    from tests.conftest import ledger_env
     from tests.reliability.support import LiveServer
 
     subscription = create_subscription()
     path = links.unsubscribe_url(links.Target(subscription.contact_id, subscription.list_id, "<m@x>"))
     path = path.replace("https://portal.test", "")
     token = path.split("/")[2]
+    for key, value in ledger_env(app).items():  # the server's ledger keys are the test's (its environment)
+        monkeypatch.setenv(key, value)
     url = app.config["SQLALCHEMY_DATABASE_URI"]
     db.session.remove()
     access = tmp_path / "access.log"
+    receipt = receipt_token(subscription.contact_id)
     server = LiveServer(url, log_level="info", log_path=tmp_path / "error.log", PORTAL_LOG_FORMAT="json")
     server.args[-1:-1] = ["--access-logfile", str(access)]
+    request_ids = []
     with server:
-        with urllib.request.urlopen(server.url + path, timeout=10) as answer:
-            request_id = answer.headers["X-Request-ID"]
-    lines = [json.loads(line) for line in access.read_text().splitlines()]
+        for each in (path, f"/receipts/{receipt}", f"/receipts/{receipt}.json", f"/receipts/{receipt}x/y"):
+            try:
+                with urllib.request.urlopen(server.url + each, timeout=10) as answer:
+                    request_ids.append(answer.headers["X-Request-ID"])
+            except urllib.error.HTTPError as error:  # the mistyped path: 404
+                request_ids.append(error.headers["X-Request-ID"])
+    lines = [json.loads(line) for line in access.read_text().splitlines() if "/healthz" not in line]
     assert any(f"/unsubscribe/*** " in line["message"] for line in lines)
-    assert token not in access.read_text() and token not in (tmp_path / "error.log").read_text()
+    assert sum(f"/receipts/*** " in line["message"] for line in lines) == 2
+    assert any(f"/receipts/***/y " in line["message"] for line in lines)
+    for secret in (token, receipt):
+        assert secret not in access.read_text() and secret not in (tmp_path / "error.log").read_text()
+    # Each access line carries the request id of its answer, as the app's own request line does.
+    assert [line.get("request_id") for line in lines] == request_ids
     app_lines = [json.loads(line) for line in (tmp_path / "error.log").read_text().splitlines() if line.startswith("{")]
-    assert any(line.get("request_id") == request_id and line["logger"] == "portal.request" for line in app_lines)
+    assert [line.get("request_id") for line in app_lines
+            if line["logger"] == "portal.request" and line["http"]["path"] != "/healthz"] == request_ids

@@ -45,6 +45,56 @@ def test_every_token_answer_is_no_store_and_no_referrer(client, tokens):
     assert {200, 404, 405} <= seen
 
 
+def _token_rules(app):
+    """Every rule of the URL map that takes a link token (the one source of the token routes)."""
+    rules = [rule for rule in app.url_map.iter_rules() if "token" in rule.arguments]
+    assert {"/receipts/<token>", "/receipts/<token>.json", "/confirm/<token>"} <= {rule.rule for rule in rules}
+    return rules
+
+
+def test_every_rule_with_a_token_is_no_store_no_referrer_and_masked(app, client, tokens):
+    """Walked from the URL map: each method of each token rule, with a tampered token and with a
+    mistyped path below it, answers no-store and no-referrer, and its URL is masked in a log line."""
+    from portal.logs import mask
+
+    secret = tokens["unsubscribe"][:-3] + "AAA"
+    for rule in _token_rules(app):
+        path = rule.rule.replace("<token>", secret)
+        for method in sorted(rule.methods - {"OPTIONS"}) + ["DELETE"]:
+            for url in (path, path + "/no-such-page"):
+                response = client.open(url, method=method)
+                assert response.status_code in {400, 404, 405}, (method, url, response.status_code)
+                assert response.headers.get("Cache-Control") == "no-store", (method, url)
+                assert response.headers.get("Referrer-Policy") == "no-referrer", (method, url)
+                line = mask(f'"{method} {url}?lang=id HTTP/1.1" 404 https://portal.test{url}')
+                assert secret not in line and "***" in line, line
+
+
+def test_receipt_pages_are_no_store_and_no_referrer(client, create_subscription):
+    from portal.receipts.operations import receipt_token
+
+    token = receipt_token(create_subscription().contact_id)
+    for path, status in ((f"/receipts/{token}", 200), (f"/receipts/{token}.json", 200),
+                         (f"/receipts/{token[:-3]}AAA", 404), (f"/receipts/{token[:-3]}AAA.json", 404),
+                         (f"/receipts/{token}/no-such-page", 404)):
+        response = client.get(path)
+        assert response.status_code == status, path
+        assert response.headers.get("Cache-Control") == "no-store", path
+        assert response.headers.get("Referrer-Policy") == "no-referrer", path
+
+
+def test_a_token_route_added_later_is_covered_without_a_list_to_edit(app, client):
+    """A new rule with a <token> argument (added before the app's first request, as Flask requires)."""
+    from portal.logs import mask
+
+    app.add_url_rule("/new-kind-of-link/<token>", "new_kind_of_link", lambda token: "hello")
+    response = client.get("/new-kind-of-link/SECRET.TOKEN")
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store" and response.headers["Referrer-Policy"] == "no-referrer"
+    assert mask("GET /new-kind-of-link/SECRET.TOKEN HTTP/1.1") == "GET /new-kind-of-link/*** HTTP/1.1"
+    assert client.get("/f/not-a-token").headers.get("Cache-Control") != "no-store"  # other pages may be cached
+
+
 def _payload_bytes(token: str) -> bytes:
     payload = token.rsplit(".", 1)[0]
     compressed = payload.startswith(".")

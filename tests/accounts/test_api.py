@@ -137,3 +137,57 @@ def test_the_account_shows_its_current_complaint_rates(client, db, platform_auth
     assert short == {"window": "24h", "hours": 24, "complaints": 1, "too_frequent": 2, "delivered": 2000,
                      "rate": 0.0005, "too_frequent_rate": 0.001, "judged": True, "min_volume": 1000}
     assert (long["window"], long["hours"], long["complaints"]) == ("30d", 720, 1)
+
+
+def _statements(db, request) -> int:
+    """How many SQL statements ``request()`` runs."""
+    from sqlalchemy import event
+
+    seen = []
+
+    def count(*_args):
+        seen.append(1)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        request()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    return len(seen)
+
+
+def test_a_page_of_accounts_costs_the_same_statements_whatever_its_size(client, db, platform_auth, create_account,
+                                                                         create_contact, create_deliveries):
+    """No query per account: histories, open reviews and rates are read for the whole page."""
+    from portal.accounts.operations import change_status
+    from portal.complaints import operations as complaints
+    from portal.complaints.models import ReviewCase
+
+    accounts = [create_account() for _ in range(12)]
+    for number, account in enumerate(accounts):
+        if number % 3 == 0:
+            change_status(account, "warned", reason="complaints")
+        if number % 4 == 0:
+            change_status(account, "suspended", reason="complaints")
+            db.session.add(ReviewCase(account_id=account.id, status="open", evidence={"n": number}))
+        if number % 2 == 0:
+            create_deliveries(account, 3 + number)
+            complaints.file_complaint(create_contact(account), category="not_requested", source="web",
+                                      ledger_source="test")
+    db.session.commit()
+    client.get("/api/v1/accounts?limit=1", headers=platform_auth)  # the key is read (and cached) once
+    pages = {}
+
+    def fetch(limit):
+        pages[limit] = client.get(f"/api/v1/accounts?limit={limit}", headers=platform_auth)
+
+    small, large = _statements(db, lambda: fetch(2)), _statements(db, lambda: fetch(12))
+    assert pages[2].status_code == pages[12].status_code == 200 and len(pages[12].json["items"]) == 12
+    assert small == large, (small, large)
+    for item in pages[12].json["items"]:  # the same answer as reading each account alone
+        assert item == client.get(f"/api/v1/accounts/{item['id']}", headers=platform_auth).json
+    items = {item["id"]: item for item in pages[12].json["items"]}
+    assert items[accounts[0].id]["open_review"]["evidence"]["n"] == 0
+    assert [c["to_status"] for c in items[accounts[0].id]["status_history"]] == ["warned", "suspended"]
+    assert items[accounts[2].id]["complaint_rates"][0]["delivered"] == 5
+    assert items[accounts[2].id]["complaint_rates"][0]["complaints"] == 1

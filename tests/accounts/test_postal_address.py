@@ -1,4 +1,4 @@
-"""A postal address is an address: one rule for send-check, the footer and the message check."""
+"""A postal address is an address: one rule for send-check, imports, the footer and the message check."""
 import pytest
 
 from portal.addresses import is_postal_address
@@ -44,6 +44,32 @@ def test_no_address_blocks_sending_everywhere(client, account_with, platform_aut
     assert "account_has_no_postal_address" in [p["code"] for p in message.json["problems"]]
     account = client.get(base, headers=platform_auth).json
     assert account["sending_block"] == "no_postal_address"
+    imported = _import(client, mailing_list, platform_auth)
+    assert imported.status_code == 409 and imported.json["error"]["code"] == "no_postal_address"
+
+
+def _import(client, mailing_list, auth):
+    """POST a one-row CSV import into ``mailing_list``."""
+    import io
+
+    return client.post(f"/api/v1/accounts/{mailing_list.account_id}/lists/{mailing_list.id}/imports",
+                       headers=auth, data={"file": (io.BytesIO(b"email\nann@example.org\n"), "contacts.csv"),
+                                           "consent_method": "single_opt_in", "attestation": "Asked at the till."})
+
+
+@pytest.mark.parametrize("value", [".", "\u200b"])
+def test_an_import_queued_before_the_address_was_blanked_fails_with_the_same_rule(client, account_with,
+                                                                                  platform_auth, value):
+    from portal.imports import worker
+
+    mailing_list = account_with("Jl. Sudirman 1, Jakarta")
+    queued = _import(client, mailing_list, platform_auth)
+    assert queued.status_code == 202
+    account_with(value)
+    worker.run_once()
+    report = client.get(queued.json["report_url"], headers=platform_auth).json
+    assert report["status"] == "failed" and report["error"]["code"] == "no_postal_address"
+    assert report["accepted"] == 0
 
 
 def test_a_real_address_sends(client, account_with, platform_auth):

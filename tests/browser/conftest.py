@@ -20,6 +20,9 @@ PHONE = {"width": 360, "height": 740}
 DESKTOP = {"width": 1280, "height": 800}
 #: The browser's language (its Accept-Language) for each portal locale.
 BROWSER_LOCALES = {"en": "en-US", "id": "id-ID"}
+#: Milliseconds any wait of a page may take (Playwright's default is 30 s): pages, scripts and axe
+#: run slowly on a loaded machine, and a long enough wait costs nothing when the page is quick.
+WAIT_MS = 90_000
 
 
 class LiveServer:
@@ -62,11 +65,18 @@ def browser(chromium_path):
         instance.close()
 
 
+def new_context(browser, **options):
+    """A new browser context whose waits are WAIT_MS long."""
+    context = browser.new_context(**options)
+    context.set_default_timeout(WAIT_MS)
+    return context
+
+
 @pytest.fixture(params=["phone", "desktop"])
 def page(request, browser):
     """A fresh page at phone or desktop width, JavaScript on."""
     viewport = PHONE if request.param == "phone" else DESKTOP
-    context = browser.new_context(viewport=viewport, is_mobile=request.param == "phone")
+    context = new_context(browser, viewport=viewport, is_mobile=request.param == "phone")
     tab = context.new_page()
     tab.viewport_name = request.param
     yield tab
@@ -76,7 +86,7 @@ def page(request, browser):
 @pytest.fixture
 def page_nojs(browser):
     """A page at phone width with JavaScript off."""
-    context = browser.new_context(viewport=PHONE, java_script_enabled=False)
+    context = new_context(browser, viewport=PHONE, java_script_enabled=False)
     tab = context.new_page()
     tab.viewport_name = "phone-nojs"
     yield tab
@@ -113,9 +123,8 @@ def open_page(browser):
     contexts = []
 
     def make(viewport: str = "phone", lang: str = "en", js: bool = True):
-        context = browser.new_context(viewport=PHONE if viewport == "phone" else DESKTOP,
-                                      is_mobile=viewport == "phone", locale=BROWSER_LOCALES[lang],
-                                      java_script_enabled=js)
+        context = new_context(browser, viewport=PHONE if viewport == "phone" else DESKTOP,
+                              is_mobile=viewport == "phone", locale=BROWSER_LOCALES[lang], java_script_enabled=js)
         contexts.append(context)
         tab = context.new_page()
         tab.viewport_name = f"{viewport}-{lang}" + ("" if js else "-nojs")

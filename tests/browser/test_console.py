@@ -1,5 +1,7 @@
 """The compliance console in Debian's Chromium: sign-in with TOTP, the queue, an account page with
-its chart and samples, a decision; axe-core on every console page; screenshots of each."""
+its chart and samples, a decision (refused without a note, then recorded), the accounts list
+filtered and refused; axe-core on every console page and state; a screenshot of each, written to
+test-artifacts/screenshots/ (phone and desktop)."""
 from __future__ import annotations
 
 import pyotp
@@ -53,7 +55,7 @@ def check_console_page(page, name: str, heading: str) -> None:
     assert page.locator("h1").count() == 1 and heading in page.locator("h1").inner_text(), name
     assert_fits_width(page)
     assert serious_violations(page) == [], name
-    screenshot(page, name)
+    assert screenshot(page, name).stat().st_size > 0, name
 
 
 def sign_in(page, server, secret: str) -> None:
@@ -96,6 +98,17 @@ def test_console_sign_in_queue_account_decision(page, console):
     assert "judi online" in main
     check_console_page(page, "ops-account", "Toko Bunga Melati")
 
+    # a note of spaces passes the browser's own check but not the server's: refused, 422, nothing changed
+    page.get_by_label("Warn again (the account may send; the review closes)").check()
+    page.get_by_label("Note (why: kept with the decision)").fill("   ")
+    with page.expect_response(lambda response: response.url.endswith("/decision")) as refused:
+        page.get_by_role("button", name="Record the decision").click()
+    assert refused.value.status == 422
+    assert "A decision needs a note." in page.locator("main").inner_text()
+    check_console_page(page, "ops-account-decision-refused", "Toko Bunga Melati")
+    db.session.refresh(account)
+    assert account.status == "suspended"
+
     page.get_by_label("Warn again (the account may send; the review closes)").check()
     page.get_by_label("Note (why: kept with the decision)").fill("Complaints from a list bought in 2025.")
     page.get_by_role("button", name="Record the decision").click()
@@ -108,6 +121,17 @@ def test_console_sign_in_queue_account_decision(page, console):
 
     page.get_by_role("link", name="Accounts").click()
     check_console_page(page, "ops-accounts", "Accounts by complaint rate")
+    page.get_by_label("Status").select_option("warned")
+    page.get_by_label("Lowest rate (%)").fill("0.1")
+    page.get_by_role("button", name="Show").click()
+    page.wait_for_url("**/ops/accounts?status=warned&min_rate=0.1&sort=rate")
+    assert "Toko Bunga Melati" in page.locator("table").inner_text()
+    check_console_page(page, "ops-accounts-filtered", "Accounts by complaint rate")
+    with page.expect_response(lambda response: "/ops/accounts?" in response.url) as refused:
+        page.goto(f"{server.url}/ops/accounts?page=0&min_rate=much")
+    assert refused.value.status == 400
+    assert "Page: Number must be at least 1." in page.locator("main").inner_text()
+    check_console_page(page, "ops-accounts-refused", "Accounts by complaint rate")
     page.get_by_role("link", name="Flagged messages").click()
     check_console_page(page, "ops-flagged", "Flagged messages")
     assert "slot gacor" in page.locator("main").inner_text()

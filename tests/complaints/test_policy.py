@@ -7,7 +7,7 @@ from sqlalchemy import select
 from portal.accounts import policy as account_policy
 from portal.complaints import policy, rates
 from portal.complaints import operations as complaints
-from portal.complaints.models import ReviewCase
+from portal.complaints.models import Complaint, ReviewCase
 from portal.db import utcnow
 from portal.outbox.models import OutboxMessage
 from tests.complaints.support import review_args
@@ -49,7 +49,9 @@ def test_first_complaint_warns_and_mails_the_account(db, create_account, complai
     assert change.evidence["complaint_ids"] == [complaint.id] and change.evidence["message_refs"] == ["<m1@x>"]
     [mail] = mails(db, "account_warning")
     assert mail.recipient == account.contact_email and mail.account_id == account.id
-    assert mail.payload["text"] and mail.payload["html"]
+    for body in (mail.payload["text"], mail.payload["html"]):  # a small sender: no rate of nothing
+        assert "Last 24h: 1 complaint, and no delivered message reported" in body
+        assert "1 complaints" not in body and "0 delivered" not in body
 
 
 def test_further_complaint_suspends_and_opens_a_review(db, create_account, complain):
@@ -201,6 +203,49 @@ def test_a_complaint_counts_once_per_person_and_message(app, db, create_account,
     assert [r.complaints for r in rates.current_rates(account.id)] == [3, 3]
 
 
+def test_a_too_frequent_complaint_suppresses_the_person(client, db, create_account, create_list, create_contact,
+                                                       create_subscription):
+    from portal import links
+    from portal.subscriptions.models import Subscription
+    from portal.suppression import operations as suppressions
+
+    account = create_account()
+    mailing_list = create_list(account)
+    contact = create_contact(account)
+    create_subscription(contact, mailing_list)
+    token = links.target_token("complaint", links.Target(contact.id, mailing_list.id, "<weekly-9@shop.test>"))
+    assert client.post(f"/complaint/{token}", data={"category": "too_frequent"}).status_code == 200
+    [entry] = suppressions.entries_for(contact.email, account.id)
+    assert (entry.reason, entry.list_id) == ("complaint", None)  # the whole account, as any complaint
+    assert db.session.scalars(select(Subscription.status)).all() == ["complained"]
+    db.session.refresh(account)
+    assert account.status == "active"  # counted apart: it moves no account
+    assert [(r.complaints, r.too_frequent) for r in rates.current_rates(account.id)] == [(0, 1), (0, 1)]
+
+
+def test_one_complaint_through_the_web_form_and_a_feedback_report_counts_once(
+        client, db, create_account, create_list, create_contact, create_subscription, platform_auth):
+    from portal import links
+    from portal.complaints.models import Complaint
+    from tests.complaints.support import list_unsubscribe_for, rewrite
+
+    account = create_account()
+    mailing_list = create_list(account)
+    contact = create_contact(account)
+    create_subscription(contact, mailing_list)
+    ref = "<promo-42@shop.test>"
+    token = links.target_token("complaint", links.Target(contact.id, mailing_list.id, ref))
+    assert client.post(f"/complaint/{token}", data={"category": "not_requested"}).status_code == 200
+    report = rewrite("01", to=contact.email, list_unsubscribe=list_unsubscribe_for(contact, mailing_list, ref))
+    response = client.post("/api/v1/feedback/arf", data=report,
+                           headers={**platform_auth, "Content-Type": "message/rfc822"})
+    assert response.status_code == 202 and response.json["matched"] is True
+    assert db.session.execute(select(Complaint.source, Complaint.message_ref)).all() == [("web", ref)]
+    assert [r.complaints for r in rates.current_rates(account.id)] == [1, 1]
+    db.session.refresh(account)
+    assert [c.reason for c in account.status_changes] == ["complaint"]  # warned once, not suspended
+
+
 def test_review_reinstates_and_the_count_starts_again(db, runner, create_account, complain):
     account = create_account()
     complain(account), complain(account)
@@ -303,8 +348,13 @@ def test_the_warning_mail_gives_rates_limits_categories_and_samples_in_the_accou
     [mail] = mails(db, "account_warning")
     text = mail.payload["text"]
     assert "Tingkat keluhan Anda" in text and "0.10%" in text and "0.30%" in text and "1.00%" in text
-    assert "24h" in text and "1000" in text
-    assert "tidak diminta" in text and "<promo-7@shop.test>" in text and "Promo Mingguan" in text
+    assert "24h terakhir: 1 keluhan dari 1000 pesan terkirim (0.10%)" in text
+    assert "tidak diminta" in text and "Promo Mingguan" in text
+    # The Message-ID may name the person (or map to them in the sender's logs): the complaint's
+    # reference stands in for it.
+    complaint = db.session.scalars(select(Complaint)).one()
+    assert "promo-7" not in text and "promo-7" not in mail.payload["html"]
+    assert f"Referensi: {complaint.id}" in text
     assert "Yang perlu Anda lakukan" in text
     assert "budi" not in text.lower() and "budi" not in mail.payload["html"].lower()
 
@@ -321,3 +371,60 @@ def test_the_cli_takes_every_decision_of_the_console(db, runner, create_account,
         "suspended", "warned", "review:warn_again", "operator:budi")
     result = runner.invoke(args=review_args(account.id, "--decision", "suspend", "--note", "x"))
     assert result.exit_code != 0 and "no open review" in result.output
+
+
+def test_the_cli_says_a_suspension_keeps_the_review_open(db, runner, create_account, create_deliveries, complain):
+    account = create_account()
+    create_deliveries(account, 1000)
+    for _ in range(3):
+        complain(account)  # 0.3%: warned, under review
+    review = policy.open_review(account)
+    result = runner.invoke(args=review_args(account.id, "--decision", "suspend", "--note", "bought list?"))
+    assert result.exit_code == 0, result.output
+    assert f"review {review.id} stays open for the final decision: account {account.id} is now suspended" \
+        in result.output and "closed" not in result.output
+    result = runner.invoke(args=review_args(account.id, "--decision", "deactivate", "--note", "bought list"))
+    assert f"review {review.id} closed: account {account.id} is now deactivated" in result.output
+
+
+def fbl_complaint(db, contact, subject: bytes, **addressed):
+    """A feedback-loop complaint of ``contact`` about a message with this Subject (``addressed``:
+    the report's To, Original-Rcpt-To and List-Unsubscribe, as :func:`rewrite` takes them)."""
+    from tests.complaints.support import rewrite
+
+    raw = rewrite("01", **{"to": contact.email, **addressed}).replace(b"Subject: Nyaaaaaaaan", b"Subject: " + subject)
+    row, _ = complaints.ingest_report(raw)
+    db.session.commit()
+    return db.session.scalars(select(Complaint).where(Complaint.feedback_report_id == row.id)).one()
+
+
+def test_the_warning_mail_erases_the_person_from_a_feedback_reports_subject(db, create_account, create_contact):
+    account = create_account()
+    contact = create_contact(account, email="budi.santoso@example.org", name="Budi Santoso")
+    complaint = fbl_complaint(db, contact, b"Halo Budi, promo!")  # the first name alone names them too
+    [mail] = mails(db, "account_warning")
+    for body in (mail.payload["text"], mail.payload["html"]):
+        assert "Subject: [erased]" in body and "budi" not in body.lower()
+        assert "000000000000000000000000.smtp" not in body  # the original's Message-ID
+        assert f"Reference: {complaint.id}" in body or f"Reference</th><td>{complaint.id}" in body
+
+
+@pytest.mark.parametrize("subject, addressed, shown", [
+    (b"Halo Budi, promo!", {"to": "Budi Santoso <budi.santoso@example.org>"}, "[erased]"),  # a word of the name
+    (b"Promo for budi.santoso", {}, "[erased]"),  # the address's local part
+    (b"Weekly promo", {}, "Weekly promo"),
+    (b"Weekly promo", {"to": "undisclosed-recipients:;", "rcpt_to": "", "list_unsubscribe": True},
+     "[erased]")])  # the report names nobody: nothing to check the Subject against, so it is withheld
+def test_the_subject_is_erased_even_when_the_contact_is_gone(db, create_account, create_contact, create_list,
+                                                             subject, addressed, shown):
+    from portal.complaints import emails
+    from tests.complaints.support import list_unsubscribe_for
+
+    account = create_account()
+    contact = create_contact(account, email="budi.santoso@example.org", name="Budi Santoso")
+    if addressed.get("list_unsubscribe"):
+        addressed = dict(addressed, list_unsubscribe=list_unsubscribe_for(contact, create_list(account)))
+    complaint = fbl_complaint(db, contact, subject, **addressed)
+    complaint.contact_id = None  # the person's row is gone: the report alone says who they were
+    db.session.flush()
+    assert emails.subject_of(complaint) == shown

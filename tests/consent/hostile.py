@@ -13,7 +13,7 @@ from sqlalchemy import text
 from portal.consent import operations as ledger
 from portal.consent.verify import GENESIS
 
-SQLITE_TRIGGERS = ("consent_events_no_update", "consent_events_no_delete",
+SQLITE_TRIGGERS = ("consent_events_no_update", "consent_events_no_delete", "consent_events_redaction_only",
                    "ledger_checkpoints_no_update", "ledger_checkpoints_no_delete")
 
 

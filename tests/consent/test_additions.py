@@ -27,3 +27,22 @@ def test_the_address_as_submitted_is_redacted_with_the_rest(client, create_form)
     event = db.session.query(ConsentEvent).filter_by(type="signup_requested").one()
     assert event.email is None and event.redacted_at is not None
     assert ledger.verify().ok
+
+
+def test_a_rejoin_from_the_preference_centre_keeps_the_locale(create_list, create_contact):
+    """The other writer of ``signup_requested``: its page's language is kept as a form signup's is."""
+    from portal import links
+    from portal.preferences.holders import holder_of
+    from portal.preferences.operations import Context
+    from portal.preferences.rejoin import request_rejoin
+
+    mailing_list = create_list()
+    contact = create_contact(mailing_list.account)
+    holder = holder_of(links.Target(contact.id))
+    request = request_rejoin(holder, [mailing_list.id], Context(source="preferences", ip="203.0.113.5"),
+                             source="preferences", locale="id")
+    db.session.commit()
+    assert request is not None
+    event = db.session.query(ConsentEvent).filter_by(type="signup_requested").one()
+    assert event.evidence["locale"] == "id" and event.evidence["channel"] == "preferences"
+    assert ledger.verify().ok

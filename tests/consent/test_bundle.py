@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from portal.consent.verify import main as verify_main
+from portal.consent.verify import main as verify_main, sha256_hex
 from portal.extensions import db
 from portal.subscriptions import signup
 from portal.subscriptions.signup import Evidence
@@ -110,6 +110,26 @@ def _alter(bundle, how):
         altered["checkpoints"][0]["signature"] = ("B" if signature[0] != "B" else "C") + signature[1:]
     elif how == "path":
         events[1]["path"][0] = "0" * 64
+    elif how == "email":
+        altered["email"] = "someone.else@example.org"
+    elif how == "account_id":
+        altered["account_id"] = "acc_other"
+    elif how == "contact_id":
+        altered["contact_id"] = 999
+    elif how == "text_version":
+        altered["consent_texts"][0]["version"] = 7
+    elif how == "dropped_tail":
+        del events[-1]
+    elif how == "event_id":
+        events[1]["id"] = events[2]["id"]
+    elif how == "generated_at":
+        altered["generated_at"] = "2001-01-01T00:00:00Z"
+    elif how == "last_flag":
+        events[1]["last_in_checkpoint"] = True
+    elif how == "ip_without_prefix":
+        events[0]["personal"]["ip"] = events[0]["personal"]["ip_prefix"] = None
+    elif how == "stray_text":
+        altered["consent_texts"].append({"id": 99, "version": 1, "text": "x", "sha256": sha256_hex(b"x")})
     return altered
 
 
@@ -121,6 +141,16 @@ def _alter(bundle, how):
     ("consent_text", "consent text 1: its text does not match its SHA-256"),
     ("signature", "checkpoint 1: its signature is not valid"),
     ("path", "not included in checkpoint 1"),
+    ("email", "the bundle's address 'someone.else@example.org' is not the address its events record"),
+    ("account_id", "it belongs to account_id "),
+    ("contact_id", "it belongs to contact_id "),
+    ("text_version", "it records consent text version 1, but the bundle's consent text 1 says version 7"),
+    ("dropped_tail", "checkpoint 1 sealed a later event of this contact that the bundle leaves out"),
+    ("event_id", "its id is not after the id"),
+    ("generated_at", "its generated_at 2001-01-01T00:00:00Z is older than the events and checkpoints it holds"),
+    ("last_flag", "not included in checkpoint 1"),
+    ("ip_without_prefix", "personal field 'ip' is missing but was never redacted"),
+    ("stray_text", "consent text 99: no event of the bundle records it"),
 ])
 def test_an_altered_bundle_is_named_and_refused(client, account_auth, confirmed, files, how, message):
     form, _ = confirmed
@@ -139,7 +169,10 @@ def test_a_bundle_changed_by_one_byte_on_disk_is_refused(client, account_auth, c
     raw[at + len("203.0.113.")] = ord("8")
     with open(bundle_path, "wb") as target:
         target.write(raw)
-    assert verify_main([bundle_path, "--keys", keys_path]) == 1
+    code, output = run_verifier(bundle_path, keys_path)
+    assert code == 1
+    first = json.loads(raw)["events"][0]["id"]
+    assert output.strip() == f"INVALID: event {first}: personal field 'ip' was changed"
 
 
 def test_a_checkpoint_signed_by_an_unknown_key_is_refused(client, account_auth, confirmed, files, tmp_path):
@@ -194,13 +227,69 @@ def test_the_proof_of_an_unknown_address_is_404(client, account_auth, confirmed)
     assert response.status_code == 404 and response.get_json()["error"]["code"] == "not_found"
 
 
-def test_the_subscribers_data_download_carries_the_proof(app, confirmed, files):
-    from portal.privacy.export import export_contact
-    from portal.subscriptions.models import Contact
+def test_the_subscribers_data_download_carries_the_proof(client, confirmed, files):
+    """Downloaded from the person's own page (the preference centre's link), the proof verifies."""
+    import re
+
+    from portal import links
 
     _form, contact_id = confirmed
-    document = export_contact(db.session.get(Contact, contact_id))
-    assert verify_main(list(_paths(files(document["ledger_proof"])))) == 0
+    page = links.preferences_url(links.Target(contact_id)).split("https://portal.test", 1)[1] + "/data"
+    fields = dict(re.findall(r'name="([^"]+)" type="hidden" value="([^"]*)"', client.get(page).get_data(as_text=True)))
+    response = client.post(page, data=fields)
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    document = json.loads(response.data)
+    code, output = run_verifier(*files(document["ledger_proof"]))
+    assert code == 0, output
+    assert "valid: 3 events of siti.rahma@example.org" in output.lower()
+
+
+def test_a_bundle_cut_before_a_later_checkpoint_says_how_far_it_is_complete(client, account_auth, runner, confirmed,
+                                                                            files):
+    """Events sealed by a later checkpoint can be left out: the verifier says up to where it is complete."""
+    from portal.consent import operations as ledger
+    from portal.subscriptions.models import Contact
+
+    form, contact_id = confirmed
+    ledger.record("unsubscribed", contact=db.session.get(Contact, contact_id), source="link")
+    db.session.commit()
+    assert runner.invoke(args=["ledger", "seal"]).exit_code == 0
+    db.session.rollback()
+    bundle = fetch(client, account_auth, form).get_json()
+    assert [e["last_in_checkpoint"] for e in bundle["events"]] == [False, False, True, True]
+    code, output = run_verifier(*files(bundle))
+    assert code == 0 and "complete up to checkpoint 2" in output, output
+    cut = copy.deepcopy(bundle)
+    del cut["events"][-1]
+    cut["checkpoints"] = cut["checkpoints"][:1]
+    code, output = run_verifier(*files(cut))
+    assert code == 0 and "complete up to checkpoint 1: no event that it or an earlier checkpoint sealed is left out; " \
+        "events sealed later are not in this bundle" in output, output
+
+
+def test_a_contacts_bundle_in_a_checkpoint_of_many_chunks_reads_one_chunk(client, account_auth, runner, confirmed,
+                                                                          files, create_contact):
+    """Two thousand events of others around this contact's: paths come from one chunk and the chunk roots."""
+    from portal.consent import operations as ledger
+    from portal.consent.verify import CHUNK
+    from portal.subscriptions.models import Contact
+
+    form, contact_id = confirmed
+    other = create_contact(form.account)
+    ledger.record_many([ledger.NewEvent("imported", other.id, other.account_id, other.email, "import:x")
+                        for _ in range(CHUNK + 500)])
+    ledger.record("unsubscribed", contact=db.session.get(Contact, contact_id), source="link")
+    ledger.record_many([ledger.NewEvent("imported", other.id, other.account_id, other.email, "import:x")
+                        for _ in range(700)])
+    db.session.commit()
+    assert runner.invoke(args=["ledger", "seal"]).exit_code == 0
+    db.session.rollback()
+    bundle = fetch(client, account_auth, form).get_json()
+    last = bundle["events"][-1]
+    assert last["checkpoint_seq"] == 2 and last["leaf_index"] == CHUNK + 500 and last["last_in_checkpoint"] is True
+    assert bundle["checkpoints"][-1]["event_count"] == CHUNK + 1201
+    code, output = run_verifier(*files(bundle))
+    assert code == 0, output
 
 
 def _paths(pair):

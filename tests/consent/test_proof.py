@@ -7,12 +7,12 @@ import json
 import shutil
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from portal.consent import anchors, keys
 from portal.consent import operations as ledger
 from portal.consent.models import ConsentEvent, LedgerCheckpoint
-from portal.consent.verify import merkle_root
+from portal.consent.verify import checkpoint_digest, merkle_root
 from portal.extensions import db as _db
 from tests.consent.hostile import as_dba, chain, insert_event, rewrite_chain_from
 
@@ -73,14 +73,21 @@ def test_an_edited_event_with_its_chain_and_checkpoint_recomputed_is_caught(app,
     copy = anchor_copy()
     with as_dba(_db, backend) as conn:
         rewrite_chain_from(conn, contact.id, 2, type="confirmed")
-        # ... and every checkpoint digest, in the old unkeyed way: all the intruder can do.
-        hashes = [row.hash for row in chain(conn, contact.id)]
+        # ... and the checkpoint's Merkle root and digest, recomputed exactly as the code does:
+        # all the intruder can do without the signing key.
+        rows = chain(conn, contact.id)
+        checkpoint = ledger.checkpoint_document(_db.session.scalars(select(LedgerCheckpoint)).one())
+        checkpoint["events_root"] = merkle_root(ledger.tree_entries(rows, checkpoint["version"]))
+        checkpoint["digest"] = checkpoint_digest(checkpoint)
         conn.execute(text("UPDATE ledger_checkpoints SET digest = :d, events_root = :r"),
-                     {"d": "e" * 64, "r": merkle_root(hashes)})
+                     {"d": checkpoint["digest"], "r": checkpoint["events_root"]})
+    _db.session.expire_all()
+    stored = ledger.checkpoint_document(_db.session.scalars(select(LedgerCheckpoint)).one())
+    assert stored["digest"] == checkpoint_digest(stored)  # the digest matches the edited content
     result = verify(runner, "--anchors", copy)
     assert result.exit_code == 1
     assert f"first bad event {events[1].id}: its keyed hash does not match" in result.output
-    assert "checkpoint 1: its digest does not match its content" in result.output
+    assert "checkpoint 1: its signature is not valid" in result.output
     assert "differs from the anchor copy" in result.output
 
 
@@ -204,11 +211,22 @@ def test_each_seal_appends_to_the_anchor_log_and_the_api_serves_it(app, client, 
     assert rest == {"items": [lines[2]], "next_after": None}
 
 
+def test_auditors_copy_the_checkpoints_without_a_key(client, runner, create_contact):
+    """They hold no personal data: anyone may keep a copy, from a script or a browser."""
+    record_some(create_contact(), 1)
+    seal(runner)
+    response = client.get("/api/v1/ledger/checkpoints")
+    assert response.status_code == 200
+    assert response.get_json() == {"items": [json.loads(first_lines(anchors.log_path(), 1)[0])], "next_after": None}
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    document = client.get("/api/v1/openapi.json").get_json()
+    assert document["paths"]["/api/v1/ledger/checkpoints"]["get"]["security"] == []
+
+
 def test_the_checkpoints_api_refuses_a_bad_after(client, platform_auth):
     response = client.get("/api/v1/ledger/checkpoints?after=-1", headers=platform_auth)
     assert response.status_code == 422
     assert response.get_json()["error"]["code"] == "validation_failed"
-    assert client.get("/api/v1/ledger/checkpoints").status_code == 401
     # Past what the seq column holds: a clear refusal, not the database's 500 (schemathesis found it).
     beyond = client.get(f"/api/v1/ledger/checkpoints?after={2**31}", headers=platform_auth)
     assert beyond.status_code == 422 and beyond.get_json()["error"]["code"] == "validation_failed"
@@ -318,7 +336,7 @@ def test_nulling_personal_fields_without_a_redaction_is_refused(app, create_cont
     from sqlalchemy.exc import DatabaseError
 
     event = record_some(create_contact(), 1)[0]
-    with pytest.raises(DatabaseError, match="consent_events"):
+    with pytest.raises(DatabaseError, match="consent_events personal fields are nulled only with redacted_at"):
         with _db.engine.begin() as conn:
             conn.execute(text("UPDATE consent_events SET ip = NULL, user_agent = NULL, page_url = NULL "
                               "WHERE id = :id"), {"id": event.id})
@@ -383,3 +401,76 @@ def test_a_role_that_does_not_own_the_tables_cannot_set_the_guards_aside(app, ba
         with _db.engine.begin() as conn:
             conn.execute(text(f"DROP OWNED BY {role}"))
             conn.execute(text(f"DROP ROLE {role}"))
+
+
+# --- checkpoints of bounded size, their chunk roots, the sealer's loop --------------------------
+
+@pytest.mark.app_config(PORTAL_LEDGER_CHECKPOINT_MAX_EVENTS=3)
+def test_a_seal_makes_as_many_checkpoints_as_its_bound_needs(app, runner, create_contact):
+    record_some(create_contact(), 4)
+    record_some(create_contact(), 3)
+    result = seal(runner)
+    assert result.output.count("signed by") == 3
+    checkpoints = _db.session.scalars(select(LedgerCheckpoint).order_by(LedgerCheckpoint.seq)).all()
+    assert [c.event_count for c in checkpoints] == [3, 3, 1]
+    assert [c.first_event_id for c in checkpoints] == [1, 4, 7] and checkpoints[1].prev_digest == checkpoints[0].digest
+    assert all(c.version == 3 for c in checkpoints)
+    assert verify(runner).exit_code == 0
+    assert len(first_lines(anchors.log_path(), 10)) == 3
+
+
+def _many_events(contact, n):
+    from portal.consent.operations import NewEvent
+
+    ledger.record_many([NewEvent("imported", contact.id, contact.account_id, contact.email, "import:bench")
+                        for _ in range(n)])
+    _db.session.commit()
+
+
+def test_a_large_checkpoint_keeps_the_root_of_each_chunk_and_verify_checks_them(app, runner, create_contact,
+                                                                               backend):
+    from portal.consent.verify import CHUNK, chunk_roots
+
+    big, small = create_contact(), create_contact()
+    _many_events(big, CHUNK + 100)
+    record_some(small, 1)
+    _many_events(big, 200)
+    seal(runner)
+    checkpoint = _db.session.scalars(select(LedgerCheckpoint)).one()
+    assert checkpoint.event_count == CHUNK + 301 and len(checkpoint.chunks) == 2
+    rows = list(ledger._events_between(0, checkpoint.last_event_id))
+    roots = chunk_roots(ledger.tree_entries(rows, 3))
+    assert checkpoint.chunks == [[rows[0].id, roots[0]], [rows[CHUNK].id, roots[1]]]
+    assert verify(runner).exit_code == 0
+    second = checkpoint.chunks[1]
+    with as_dba(_db, backend) as conn:  # stored chunk roots are not signed: verify checks them
+        conn.execute(text("UPDATE ledger_checkpoints SET chunks = :c"),
+                     {"c": json.dumps([[rows[0].id, "0" * 64], second])})
+    _db.session.rollback()  # forget the rows this session read before the edit
+    result = verify(runner)
+    assert result.exit_code == 1
+    assert "checkpoint 1: its stored chunk roots differ from its events' (proof paths from it would not verify)" \
+        in result.output
+
+
+def test_the_sealer_loop_seals_each_round_until_stopped(app, runner, create_contact):
+    from portal.consent.cli import seal_every
+
+    from portal.subscriptions.models import Contact
+
+    contact_id = create_contact().id
+    record_some(_db.session.get(Contact, contact_id), 2)
+    calls, written = [], []
+
+    def stop():  # once the first round has sealed, write one event more; stop when it is sealed too
+        calls.append(1)
+        sealed = _db.session.scalar(select(func.count(LedgerCheckpoint.id)))
+        if sealed == 1 and not written:
+            written.append(record_some(_db.session.get(Contact, contact_id), 1))
+        return sealed == 2 or len(calls) > 200
+
+    with app.test_request_context():
+        seal_every(0.1, stop=stop)
+    checkpoints = _db.session.scalars(select(LedgerCheckpoint).order_by(LedgerCheckpoint.seq)).all()
+    assert [c.event_count for c in checkpoints] == [2, 1]
+    assert verify(runner).exit_code == 0

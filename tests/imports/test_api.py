@@ -9,6 +9,7 @@ from portal.db import utcnow
 from portal.imports.models import Import
 from portal.subscriptions.models import Contact, Subscription
 from portal.suppression import operations as suppression
+from tests.reliability.support import row_counts
 
 
 def day(days_ago: int) -> str:
@@ -282,13 +283,19 @@ def test_report_is_recorded_and_readable(upload, client, create_list, account_au
     assert "\r\n3,'=cmd|' /C calc'!A0,invalid," in refused  # a formula never reaches a spreadsheet
 
 
-def test_upload_size_limit_is_the_imports_own(upload, create_list, app):
+def test_upload_size_limit_is_the_imports_own(upload, create_list, account_auth, app):
     mailing_list = create_list()
+    key = account_auth(mailing_list.account)
     content = "email,consented_at\n" + "".join(f"p{i}@example.org,{day(1)}\n" for i in range(200))
     app.config["MAX_CONTENT_LENGTH"] = 1000
-    assert upload(mailing_list, content).status_code == 200
+    assert upload(mailing_list, content, headers=key).status_code == 200
     app.config["PORTAL_IMPORT_MAX_BYTES"] = 1000
-    assert upload(mailing_list, content).status_code == 413
+    before = row_counts()
+    refused = upload(mailing_list, content, headers=key)
+    assert refused.status_code == 413
+    error = refused.get_json()["error"]
+    assert error["code"] == "payload_too_large" and error["details"] == {"max_bytes": 1000}
+    assert row_counts() == before  # no import, no stored chunk, no contact, no ledger event
 
 
 def test_openapi_documents_the_multipart_upload(client):

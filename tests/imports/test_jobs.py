@@ -16,7 +16,7 @@ from portal.imports import worker
 from portal.imports.models import Import, UploadChunk
 from portal.subscriptions.models import Contact, Subscription
 from tests.conftest import TEST_DATABASE_URL, ledger_env
-from tests.reliability.support import ROOT, wait_for
+from tests.reliability.support import ROOT, STARTUP_SECONDS, wait_for
 
 
 def day(days_ago: int) -> str:
@@ -153,9 +153,15 @@ def test_an_import_interrupted_too_often_is_failed(post_import, create_list, app
 class ImportWorker:
     """``flask imports work`` in its own process, on the test's database."""
 
+    #: How long it is given to stop when asked, before it is killed.
+    stop_seconds = 15
+
     def __init__(self, database_url: str, **env):
+        from tests.reliability.support import process_ledger_env
+
         self.env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "test-secret-key",
-                    "PORTAL_BASE_URL": "https://portal.test", **{k: str(v) for k, v in env.items()}}
+                    "PORTAL_BASE_URL": "https://portal.test", **process_ledger_env(),
+                    **{k: str(v) for k, v in env.items()}}
         self.args = [sys.executable, "-m", "flask", "--app", "wsgi", "imports", "work", "--poll", "0.2"]
         self.process = None
 
@@ -164,9 +170,35 @@ class ImportWorker:
         return self
 
     def __exit__(self, *exc) -> None:
+        """Stop the worker; killed when it does not stop (mid-import it finishes the import first),
+        so that it never outlives the test and claims a later test's imports."""
         if self.process.poll() is None:
             self.process.terminate()
-            self.process.wait(15)
+            try:
+                self.process.wait(self.stop_seconds)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(15)
+
+
+def _handles_sigterm(pid: int) -> bool:
+    """Whether the process has its own SIGTERM handler yet (Linux: the caught-signals mask)."""
+    with open(f"/proc/{pid}/status") as status:
+        caught = next(line for line in status if line.startswith("SigCgt:")).split()[1]
+    return bool(int(caught, 16) & (1 << (signal.SIGTERM - 1)))
+
+
+def test_a_worker_that_does_not_stop_is_killed_when_the_test_ends(app):
+    worker = ImportWorker(app.config["SQLALCHEMY_DATABASE_URI"], **ledger_env(app))
+    worker.stop_seconds = 0.5
+    with worker:
+        assert wait_for(lambda: _handles_sigterm(worker.process.pid), timeout=STARTUP_SECONDS)
+        os.kill(worker.process.pid, signal.SIGSTOP)  # frozen, it cannot run its handler: SIGTERM waits
+    assert worker.process.returncode == -signal.SIGKILL
+
+
+#: Rows of the import a worker is killed in: 5 chunks (batch.CHUNK_SIZE), progress written after each.
+KILLED_ROWS = 10_000
 
 
 @pytest.mark.slow
@@ -176,7 +208,7 @@ def test_a_worker_killed_mid_import_is_taken_over(post_import, app, client, crea
     if backend != "postgresql":
         pytest.skip("a worker in its own process needs PostgreSQL")
     mailing_list = create_list()
-    content = rows_csv(40000)
+    content = rows_csv(KILLED_ROWS)
     posted = post_import(mailing_list, content, method="single_opt_in").json
     headers = account_auth(mailing_list.account)
 
@@ -186,18 +218,20 @@ def test_a_worker_killed_mid_import_is_taken_over(post_import, app, client, crea
 
     keys = ledger_env(app)  # the workers write events the test's ledger keys must verify
     with ImportWorker(database.url, PORTAL_IMPORT_LEASE_SECONDS=2, **keys) as doomed:
-        assert wait_for(lambda: report()["rows"] > 0, timeout=60, interval=0.05), report()
+        assert wait_for(lambda: report()["rows"] > 0, timeout=120, interval=0.05), report()
+        # Frozen at once, after its first chunk of five: what it wrote is looked at, then it is killed.
+        os.kill(doomed.process.pid, signal.SIGSTOP)
         seen = report()
         assert seen["status"] == "running" and 0 < seen["percent"] < 100 and seen["eta_seconds"] is not None
         os.kill(doomed.process.pid, signal.SIGKILL)
         doomed.process.wait(10)
     # Its transaction died with it: nothing of the import is on the list.
     _db.session.rollback()
-    assert wait_for(lambda: count(Subscription) == 0, timeout=10)
+    assert wait_for(lambda: count(Subscription) == 0, timeout=30)
     assert report()["status"] == "running"  # until the lease runs out
-    with ImportWorker(database.url, **keys) as heir:
-        assert wait_for(lambda: report()["status"] == "finished", timeout=120, interval=0.2), report()
+    with ImportWorker(database.url, **keys):
+        assert wait_for(lambda: report()["status"] == "finished", timeout=300, interval=0.2), report()
     final = report()
-    assert final["attempts"] == 2 and final["rows"] == 40000 and final["pending"] == 40000 and final["refused"] == 0
-    assert count(Subscription) == 40000 and count(Contact) == 40000
+    assert final["attempts"] == 2 and final["rows"] == KILLED_ROWS and final["pending"] == KILLED_ROWS
+    assert final["refused"] == 0 and count(Subscription) == KILLED_ROWS and count(Contact) == KILLED_ROWS
     assert runner.invoke(args=["ledger", "verify"]).exit_code == 0

@@ -9,7 +9,7 @@ from portal.complaints import policy
 from portal.complaints.models import ReviewCase
 from portal.ops.models import Operator
 from tests.complaints.support import rewrite
-from tests.conftest import make_app
+from tests.conftest import REDIS_PREFIX, make_app
 from tests.ops.conftest import sign_in
 
 PAGES = ["/ops/", "/ops/accounts", "/ops/flagged"]
@@ -76,15 +76,52 @@ def test_a_wrong_password_or_code_is_refused_and_logged(client, operator, caplog
 
 def test_a_totp_code_signs_in_once(app, operator):
     first, second = app.test_client(), app.test_client()
-    assert sign_in(first, operator).status_code == 303
-    assert sign_in(second, operator).status_code == 401  # the same code again: a replay
+    code = operator.code()  # once: a second code taken later could fall in the next time step
+    assert sign_in(first, operator, code=code).status_code == 303
+    assert sign_in(second, operator, code=code).status_code == 401  # the same code again: a replay
+
+
+def operator_row(db) -> tuple:
+    """What a sign-in may change on the operator: hash, last TOTP step, last sign-in."""
+    db.session.expire_all()
+    row = db.session.scalars(select(Operator)).one()
+    return row.password_hash, row.totp_last_step, row.last_signin_at
+
+
+@pytest.mark.parametrize("overrides, reason", [
+    ({"code": "12345"}, "invalid form (code)"),
+    ({"code": "12345a"}, "invalid form (code)"),
+    ({"code": None}, "invalid form (code)"),
+    ({"password": None}, "invalid form (password)"),
+    ({"password": "", "code": None}, "invalid form (password, code)"),
+    ({"username": None}, "invalid form (username)"),
+    ({"password": "wrong password, long enough"}, "wrong password"),
+    ({"username": "bob"}, "no such operator"),
+    ({"code": "wrong"}, "wrong or reused TOTP code")])
+def test_every_failed_sign_in_is_logged_without_its_secrets_and_changes_nothing(
+        client, db, operator, caplog, overrides, reason):
+    form = {"username": operator.username, "password": operator.password, "code": operator.code()}
+    if overrides.get("code") == "wrong":
+        overrides = {"code": "111111" if form["code"] != "111111" else "222222"}
+    form.update(overrides)
+    before = operator_row(db)
+    with caplog.at_level(logging.INFO):
+        response = client.post("/ops/signin", data={k: v for k, v in form.items() if v is not None})
+    assert response.status_code == 401
+    assert "Sign in to the compliance console" in response.get_data(as_text=True)
+    lines = [r.getMessage() for r in caplog.records if "ops sign-in refused" in r.getMessage()]
+    assert len(lines) == 1 and f"reason={reason}" in lines[0] and "ip=" in lines[0], lines
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    for secret in (operator.password, form["password"], operator.code(), form["code"]):
+        assert not secret or secret not in logged
+    assert operator_row(db) == before and client.get("/ops/").status_code == 302
 
 
 def test_failed_sign_ins_are_rate_limited(app, operator, redis_url, caplog):
     import redis
 
     store = redis.Redis.from_url(redis_url)
-    for key in store.scan_iter("*ops.signin*"):  # this test's counters from an earlier run or backend
+    for key in store.scan_iter(f"*{REDIS_PREFIX}*ops.signin*"):  # this session's, from the other backend's run
         store.delete(key)
     limited = make_app(app.config["SQLALCHEMY_DATABASE_URI"], RATELIMIT_ENABLED=True,
                        RATELIMIT_STORAGE_URI=redis_url, PORTAL_OPS_SIGNIN_LIMIT="2 per hour")
@@ -99,6 +136,7 @@ def test_failed_sign_ins_are_rate_limited(app, operator, redis_url, caplog):
     response = other.post("/ops/signin", data={"username": "ANA", "password": "x", "code": "123456"},
                           environ_base={"REMOTE_ADDR": "127.0.0.9"})
     assert response.status_code == 429
+    assert list(store.scan_iter(f"*{REDIS_PREFIX}*ops.signin*"))  # counted in this session's namespace
     with limited.app_context():
         from portal.extensions import db as limited_db
 
@@ -119,10 +157,16 @@ def test_a_post_without_csrf_token_is_refused(app, ops_client, db, create_accoun
     assert account.status == "suspended" and policy.open_review(account) is not None
 
 
-def test_the_signin_form_needs_its_csrf_token(app, client, operator):
+def test_the_signin_form_needs_its_csrf_token(app, client, db, operator, caplog):
     app.config["WTF_CSRF_ENABLED"] = True
-    response = sign_in(client, operator)
+    before = operator_row(db)
+    with caplog.at_level(logging.WARNING):
+        response = sign_in(client, operator)
     assert response.status_code == 400 and "reload the page and try again" in response.get_data(as_text=True)
+    [line] = [r.getMessage() for r in caplog.records if "ops request refused" in r.getMessage()]
+    assert "POST /ops/signin" in line and "CSRF token is missing" in line and operator.password not in line
+    assert operator_row(db) == before  # the code was not spent: the TOTP step is untouched
+    assert before[1] is None and client.get("/ops/").status_code == 302
 
 
 def test_the_queue_lists_open_reviews_oldest_first(ops_client, db, create_account, create_contact):
@@ -162,7 +206,7 @@ def test_the_account_page_shows_history_chart_complaints_and_escaped_samples(
     assert "active → warned" in page and "complaint" in page
     assert "I never signed up &lt;b&gt;here&lt;/b&gt;" in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert(1)" not in page
-    for header in ("List-Unsubscribe", "Authentication-Results", "Message-ID"):
+    for header in ("List-Unsubscribe", "DKIM-Signature", "Authentication-Results", "Message-ID"):
         assert f"<dt>{header}" in page
     assert "This account has no open review." not in page  # the FBL complaint, then one more: suspended
     assert "Report " in page and "abuse" in page

@@ -40,7 +40,8 @@ def test_non_2xx_is_retried_then_sent(app, http_endpoint, status):
 
 
 def test_timeout_and_refused_are_failures_until_the_last_attempt(app, http_endpoint):
-    app.config.update(PORTAL_WEBHOOK_TIMEOUT_SECONDS=0.3, PORTAL_OUTBOX_MAX_ATTEMPTS=2)
+    # The slow endpoint answers after 1.5 s; a prompt one within this even on a loaded machine.
+    app.config.update(PORTAL_WEBHOOK_TIMEOUT_SECONDS=1.0, PORTAL_OUTBOX_MAX_ATTEMPTS=2)
     http_endpoint.statuses = ["slow"]
     slow = _webhook(f"http://127.0.0.1:{http_endpoint.server_port}/hook")
     assert worker.run_once().retried == [slow.id]

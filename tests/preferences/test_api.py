@@ -148,7 +148,7 @@ def test_footer_passes_the_message_check(client, create_account, platform_auth):
     footer = client.get(f"/api/v1/accounts/{account.id}/footer", headers=platform_auth).json
     result = _check(client, account, platform_auth, html="<p>Hi</p>" + footer["html"],
                     text="Hi\n" + footer["text"], headers=GOOD_HEADERS)
-    assert result == {"ok": True, "problems": []}
+    assert result == {"ok": True, "review": False, "problems": []}
 
 
 # --- message check ------------------------------------------------------------------------
@@ -221,7 +221,7 @@ def test_c2_a_real_portal_link_counts_a_forged_one_does_not(client, create_accou
     url = links.unsubscribe_url(links.Target(create_contact(account).id, mailing_list.id))
     good = _check(client, account, platform_auth, html=f'<a href="{url}">Unsubscribe</a> Jl. Merdeka 1<br>Bandung',
                   text=f"{url}\nJl. Merdeka 1,\n Bandung", headers=GOOD_HEADERS)
-    assert good == {"ok": True, "problems": []}
+    assert good == {"ok": True, "review": False, "problems": []}
     forged = url[:-3] + ("aaa" if not url.endswith("aaa") else "bbb")
     bad = _check(client, account, platform_auth, text=f"{forged}\nJl. Merdeka 1, Bandung", headers=GOOD_HEADERS)
     assert _codes(bad) == ["missing_unsubscribe_link_text"]

@@ -6,6 +6,7 @@ import pytest
 from portal.consent.models import EventType
 from portal.extensions import db as _db
 from portal.subscriptions.models import SubscriptionStatus
+from portal.tokens import make_token
 from tests.conftest import make_app
 from tests.pagetools import form_to
 from tests.subscriptions.helpers import confirm_path, outbox
@@ -74,10 +75,19 @@ def test_an_account_key_minting_links_cannot_undo_an_unsubscribe(cookieless, lef
     # The page the minted link opens offers no undo, and a made-up undo post is a dead link.
     assert "/undo" not in cookieless.get(path).get_data(as_text=True)
     _action, fields = form_to(cookieless.get(path).get_data(as_text=True), "/unsubscribe/")
-    for undo in ("", "garbage", None):
-        data = {"csrf_token": fields["csrf_token"], **({"undo": undo} if undo is not None else {})}
+    from portal.antiforgery import form_value
+
+    with cookieless.application.test_request_context():
+        valid_form = form_value("undo", path.rsplit("/", 1)[1])  # the undo form's own anti-forgery value
+    for undo in ("", "garbage", None, make_token("undo", [person.contact.id, 10**9])):
+        data = {"csrf_token": valid_form, **({"undo": undo} if undo is not None else {})}
         refused = cookieless.post(path + "/undo", data=data)
-        assert refused.status_code in (400, 404) and person.status == SubscriptionStatus.UNSUBSCRIBED
+        assert refused.status_code == 404 and "This link is not valid" in refused.get_data(as_text=True), undo
+        assert person.status == SubscriptionStatus.UNSUBSCRIBED
+    # Another form's value (the unsubscribe form's) does not pass for the undo form's.
+    wrong_form = cookieless.post(path + "/undo", data={"csrf_token": fields["csrf_token"], "undo": "garbage"})
+    assert wrong_form.status_code == 400
+    assert "could not check that this form came from our page" in wrong_form.get_data(as_text=True)
     assert person.events(EventType.RESUBSCRIBED) == [] and _mails_to(person) == []
 
 
@@ -149,13 +159,14 @@ def test_after_the_window_the_undo_offers_a_confirmation_mail_and_changes_nothin
     assert late.post(confirm_path(mail), data=confirm_fields).status_code == 200
     assert person.status == SubscriptionStatus.CONFIRMED
     assert {e.evidence.get("request_source") for e in person.events(EventType.RESUBSCRIBED)} == {"undo"}
-    # A replayed confirmation of the re-subscription changes nothing more; once the person has
-    # left again, it is a dead link.
-    assert late.post(confirm_path(mail), data=confirm_fields).status_code == 200
+    # A replayed confirmation of the re-subscription changes nothing more, and answers the same
+    # (what the link did) once the person has left again: it never re-subscribes, never tells.
+    replay = late.post(confirm_path(mail), data=confirm_fields)
+    assert replay.status_code == 200 and "Already confirmed" in replay.get_data(as_text=True)
     assert len(person.events(EventType.RESUBSCRIBED)) == 1
     late.post(person.path, data=ONE_CLICK, content_type="application/x-www-form-urlencoded")
-    replay = late.post(confirm_path(mail), data=confirm_fields)
-    assert replay.status_code == 404 and "This link is not valid" in replay.get_data(as_text=True)
+    after_leaving = late.post(confirm_path(mail), data=confirm_fields)
+    assert (after_leaving.status_code, after_leaving.get_data()) == (replay.status_code, replay.get_data())
     assert person.status == SubscriptionStatus.UNSUBSCRIBED and len(person.events(EventType.RESUBSCRIBED)) == 1
 
 
@@ -169,3 +180,36 @@ def _dispose(other_app) -> None:
     """Close a second app's connections (the test database is dropped or truncated next)."""
     with other_app.app_context():
         _db.engine.dispose()
+
+
+def test_the_expired_undo_and_the_rejoin_answer_the_same_whatever_the_state_of_the_address(app, subscriber,
+                                                                                            request):
+    """Still out (a mail goes), back in by their own confirmation (none goes), left everything
+    since (one goes): the pages are the same; only the person's inbox knows."""
+    late_app = make_app(app.config["SQLALCHEMY_DATABASE_URI"], WTF_CSRF_ENABLED=True,
+                        PORTAL_UNDO_MAX_AGE=timedelta(seconds=-1), PORTAL_OUTBOX_DIR=app.config["PORTAL_OUTBOX_DIR"])
+    late = late_app.test_client(use_cookies=False)
+    request.addfinalizer(lambda: _dispose(late_app))
+    person = subscriber()
+    undo_action, undo_fields = form_to(_unsubscribe_on_page(late, person), "/undo")
+    expired = late.post(undo_action, data=undo_fields)
+    rejoin_action, rejoin_fields = form_to(expired.get_data(as_text=True), "/rejoin")
+    answers, mails = [], []
+
+    def ask():
+        undo_again = late.post(undo_action, data=undo_fields)
+        sent = late.post(rejoin_action, data=rejoin_fields)
+        answers.append((undo_again.status_code, undo_again.get_data(), sent.status_code, sent.get_data()))
+        mails.append(len(_mails_to(person)))
+
+    ask()  # still unsubscribed
+    [mail] = _mails_to(person)
+    confirm_fields = form_to(late.get(confirm_path(mail)).get_data(as_text=True), "/confirm/")[1]
+    assert late.post(confirm_path(mail), data=confirm_fields).status_code == 200
+    assert person.status == SubscriptionStatus.CONFIRMED
+    ask()  # back in, by their own confirmation
+    _unsubscribe_on_page(late, person, scope="account")
+    ask()  # left everything since
+    assert answers[0][0] == 410 and answers[0][2] == 200 and b"Check your inbox" in answers[0][3]
+    assert answers[1:] == [answers[0], answers[0]]
+    assert mails == [1, 1, 2]  # the difference is in the person's inbox only

@@ -63,7 +63,7 @@ def test_c_1_a_ep_1_2_unsubscribe_from_a_real_message(app, client, subscriber, p
         check = client.post(f"/api/v1/accounts/{account_id}/messages/check", headers=platform_auth, json={
             "html": parsed.get_body(("html",)).get_content(), "text": parsed.get_body(("plain",)).get_content(),
             "headers": {name: str(value) for name, value in parsed.items()}}).json
-        assert check == {"ok": True, "problems": []}
+        assert check == {"ok": True, "review": False, "problems": []}
 
     for raw, person, multipart in ((raws[0], one, False), (raws[1], two, True)):
         response = _provider_post(client, raw, multipart)

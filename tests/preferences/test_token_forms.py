@@ -27,10 +27,13 @@ REFUSED = {"en": "We could not check that this form came from our page",
            "id": "Kami tidak dapat memastikan bahwa formulir ini berasal dari halaman kami"}
 #: A page's own words, to know the language served.
 DONE = {"en": {"confirm": "you are subscribed", "unsubscribed": "You are unsubscribed", "thanks": "Thank you",
-               "erase_sent": "Check your inbox", "erased": "erased", "complaint": "Thank you"},
+               "erase_sent": "Check your inbox", "erased": "erased", "complaint": "Thank you",
+               "declined": "You will not be subscribed", "expired": "This link has expired",
+               "rejoin_sent": "Check your inbox"},
         "id": {"confirm": "berlangganan", "unsubscribed": "Anda telah berhenti berlangganan",
                "thanks": "Terima kasih", "erase_sent": "Periksa kotak masuk Anda", "erased": "dihapus",
-               "complaint": "Terima kasih"}}
+               "complaint": "Terima kasih", "declined": "Anda tidak akan didaftarkan",
+               "expired": "Tautan ini sudah kedaluwarsa", "rejoin_sent": "Periksa kotak masuk Anda"}}
 
 pytestmark = pytest.mark.parametrize("lang", ["en", "id"])
 
@@ -99,7 +102,10 @@ def test_confirm_and_decline(lang, nocookie, create_form, client):
     done = _submit(nocookie, ann, lang, "/confirm/", {"confirm": "1"})
     assert done.status_code == 200 and DONE[lang]["confirm"] in done.get_data(as_text=True)
     assert subscription_of(_contact_id(form, "ann@example.org"), form.lists[0].id).status == SubscriptionStatus.CONFIRMED
-    _submit(nocookie, bob, lang, "/confirm/", {"decline": "1"})
+    _refused(_submit(nocookie, bob, lang, "/confirm/", {"decline": "1"}, forged=True), lang)
+    assert subscription_of(_contact_id(form, "bob@example.org"), form.lists[0].id).status == SubscriptionStatus.PENDING
+    declined = _submit(nocookie, bob, lang, "/confirm/", {"decline": "1"})
+    assert declined.status_code == 200 and DONE[lang]["declined"] in declined.get_data(as_text=True)
     assert subscription_of(_contact_id(form, "bob@example.org"), form.lists[0].id).status == SubscriptionStatus.DECLINED
 
 
@@ -154,6 +160,42 @@ def test_reason_and_undo_after_unsubscribing(lang, nocookie, subscriber):
     assert person.status == SubscriptionStatus.UNSUBSCRIBED  # another form's value is no good here
     assert nocookie.post(undo_action, data=undo_fields).status_code == 200
     assert person.status == SubscriptionStatus.CONFIRMED
+
+
+def test_rejoin_after_the_undo_window(lang, app, subscriber, request):
+    """The expired undo's page offers a confirmation mail: its form, posted with no cookie."""
+    person = _person(subscriber)
+    late = _nocookie_client(app, request, PORTAL_UNDO_MAX_AGE=timedelta(seconds=-1))
+    page = _submit(late, person.path, lang, "/unsubscribe/", {"scope": "list"}).get_data(as_text=True)
+    undo_action, undo_fields = form_to(page, "/undo")
+    expired = late.post(undo_action, data=undo_fields)
+    html = expired.get_data(as_text=True)
+    assert expired.status_code == 410 and DONE[lang]["expired"] in html
+    rejoin_action, rejoin_fields = form_to(html, "/rejoin")
+    _refused(late.post(rejoin_action, data={**rejoin_fields, "csrf_token": undo_fields["csrf_token"]}), lang)
+    assert [m for m in outbox() if m.kind == "confirmation"] == []
+    assert person.status == SubscriptionStatus.UNSUBSCRIBED
+    sent = late.post(rejoin_action, data=rejoin_fields)
+    assert sent.status_code == 200 and DONE[lang]["rejoin_sent"] in sent.get_data(as_text=True)
+    assert [m.recipient for m in outbox() if m.kind == "confirmation"] == [person.contact.email]
+    assert person.status == SubscriptionStatus.PENDING and person.events(EventType.RESUBSCRIBED) == []
+
+
+def _nocookie_client(app, request, **config):
+    """A client of another app (``config``) on the test's database that never sends a cookie."""
+    other = make_app(app.config["SQLALCHEMY_DATABASE_URI"], WTF_CSRF_ENABLED=True,
+                     PORTAL_OUTBOX_DIR=app.config["PORTAL_OUTBOX_DIR"], **config)
+    request.addfinalizer(lambda: _dispose(other))
+    client = other.test_client(use_cookies=False)
+    original = client.open
+
+    def open_without_cookies(*args, **kwargs):
+        response = original(*args, **kwargs)
+        assert "Set-Cookie" not in response.headers
+        return response
+
+    client.open = open_without_cookies
+    return client
 
 
 def test_preferences_leave_and_ask_to_join(lang, nocookie, subscriber, create_list):

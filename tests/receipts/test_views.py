@@ -30,14 +30,25 @@ def test_the_receipt_json_has_the_kantara_and_27560_fields(client, confirmed):
     assert document["version"] == "KI-CR-v1.1.0" and document["pii_principal_id"] == "dewi@example.org"
     controller = document["pii_controllers"][0]
     assert controller["name"] == form.account.name and controller["address"] == form.account.postal_address
-    assert document["processors"][0]["role"] == "processor"
+    assert document["processors"][0] == {"name": "Consent Portal", "url": "https://portal.test", "role": "processor"}
     service = document["services"][0]
     assert service["list_id"] == form.lists[0].id and service["collection_method"] == "double opt-in"
     assert service["consent_text"]["text"] == "Ya, kirimi saya kabar mingguan."
     assert service["consent_text"]["version"] == 1 and len(service["consent_text"]["sha256"]) == 64
     assert service["withdrawal"]["url"].startswith("https://portal.test/unsubscribe/")
     assert [e["type"] for e in service["ledger_events"]] == ["signup_requested", "confirmed"]
-    assert "privacy_notice" in document
+    # No notice was published: none was shown (tests/notices shows a published one on the receipt).
+    assert document["privacy_notice"] is None and service["privacy_notice"] is None
+
+
+@pytest.mark.app_config(PORTAL_PLATFORM_NAME="Kirim Kabar")
+def test_the_processor_is_the_platform_by_its_configured_name(app, client, confirmed):
+    _form, contact_id = confirmed
+    document = client.get(f"/receipts/{receipt_token(contact_id)}.json").get_json()
+    assert document["processors"][0]["name"] == "Kirim Kabar"
+    with app.app_context():  # a request of its own (the page's locale is cached per context)
+        page = client.get(f"/receipts/{receipt_token(contact_id)}").get_data(as_text=True)
+    assert "<dd>Kirim Kabar</dd>" in page
 
 
 def test_a_bad_receipt_token_is_refused_and_names_no_one(client, confirmed):

@@ -75,6 +75,10 @@ class SlowSink(SMTPSink):
         return answer
 
 
+#: How long a server in its own process may take to answer its first /healthz.
+STARTUP_SECONDS = 120
+
+
 def wait_for(predicate, timeout: float = 30.0, interval: float = 0.1) -> bool:
     """Poll ``predicate`` until true or ``timeout``; its last value."""
     deadline = time.monotonic() + timeout
@@ -92,10 +96,31 @@ def row_counts() -> dict[str, int]:
             for table in db.metadata.sorted_tables}
 
 
+def table_digests() -> dict[str, str]:
+    """A digest of every row of every table (to show that a request changed nothing, not even a
+    value in a row that stayed)."""
+    import hashlib
+
+    db.session.expire_all()
+    digests = {}
+    for table in db.metadata.sorted_tables:
+        rows = [tuple(row) for row in db.session.execute(select(table).order_by(*table.primary_key.columns))]
+        digests[table.name] = f"{len(rows)} rows, {hashlib.sha256(repr(rows).encode()).hexdigest()}"
+    return digests
+
+
 __all__ = ["FaultServer", "SlowSink", "free_port", "row_counts", "wait_for"]
 
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[2]
+
+
+def process_ledger_env() -> dict[str, str]:
+    """Ledger keys for a process of its own: the session's test keys (made on first use), never
+    ``instance/`` (outside development a missing key file stops the start)."""
+    from tests.conftest import LEDGER_DIR, ledger_paths
+
+    return {"PORTAL_LEDGER_CREATE_KEYS": "1", **ledger_paths(LEDGER_DIR)}
 
 
 class LiveServer:
@@ -113,7 +138,7 @@ class LiveServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "test-secret-key",
                     "PORTAL_BASE_URL": "https://portal.test", "PORTAL_SUPPRESSION_INDEX_DIR": index_directory(database_url),
-                    **{k: str(v) for k, v in env.items()}}
+                    **process_ledger_env(), **{k: str(v) for k, v in env.items()}}
         self.args = [__import__("sys").executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}",
                      "--log-level", log_level, "wsgi:app"]
         if workers is not None:
@@ -132,12 +157,13 @@ class LiveServer:
 
         def up() -> bool:
             try:
-                with urllib.request.urlopen(self.url + "/healthz", timeout=2) as response:
+                with urllib.request.urlopen(self.url + "/healthz", timeout=10) as response:
                     return response.status == 200
             except OSError:
                 return False
 
-        if not wait_for(up, timeout=30, interval=0.2):
+        # Importing the app alone takes seconds on a loaded machine: the wait is generous.
+        if not wait_for(up, timeout=STARTUP_SECONDS, interval=0.2):
             self.__exit__()
             raise RuntimeError(f"gunicorn did not start on {self.url}")
         return self
@@ -162,7 +188,7 @@ class Worker:
 
         self.env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "test-secret-key",
                     "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(mail_port), "MAIL_TIMEOUT": "5",
-                    **{k: str(v) for k, v in env.items()}}
+                    **process_ledger_env(), **{k: str(v) for k, v in env.items()}}
         self.args = [sys.executable, "-m", "flask", "--app", "wsgi", "outbox", "work", "--poll", "0.2"]
         self.process = None
 

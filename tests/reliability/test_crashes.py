@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from portal.consent.models import ConsentEvent, EventType
 from portal.extensions import db
 from portal.outbox.models import OutboxMessage, OutboxStatus
-from tests.conftest import TEST_DATABASE_URL, SMTPSink
+from tests.conftest import TEST_DATABASE_URL, SMTPSink, ledger_env
 from tests.reliability.support import LiveServer, Worker, wait_for
 from tests.subscriptions.helpers import signup
 
@@ -54,15 +54,16 @@ def _one_message(client, create_form) -> int:
 def _run_crash(app, sink: KillingSink, message_id: int) -> OutboxMessage:
     url = app.config["SQLALCHEMY_DATABASE_URI"]
     db.session.remove()
-    with Worker(url, sink.port, PORTAL_OUTBOX_LEASE_SECONDS=3) as first:
+    keys = ledger_env(app)
+    with Worker(url, sink.port, PORTAL_OUTBOX_LEASE_SECONDS=3, **keys) as first:
         sink.victim = first.pid
-        first.process.wait(30)
+        first.process.wait(120)  # it starts, claims the message and is killed by the sink
         assert first.process.returncode == -signal.SIGKILL
-    with Worker(url, sink.port, PORTAL_OUTBOX_LEASE_SECONDS=3):
+    with Worker(url, sink.port, PORTAL_OUTBOX_LEASE_SECONDS=3, **keys):
         def sent() -> bool:
             db.session.expire_all()
             return db.session.get(OutboxMessage, message_id).status == OutboxStatus.SENT
-        assert wait_for(sent, timeout=30)
+        assert wait_for(sent, timeout=120)
     db.session.expire_all()
     return db.session.get(OutboxMessage, message_id)
 
@@ -111,8 +112,11 @@ def test_app_and_workers_survive_postgresql_dropping_every_connection(app, creat
     answered: list[int] = []
     kills = []
     try:
-        lease = {"PORTAL_OUTBOX_LEASE_SECONDS": 5}
-        with LiveServer(url) as one, LiveServer(url) as two, Worker(url, sink.port, **lease) as w1, \
+        # No worker dies here: the lease only has to outlast a send on a loaded machine (with 5 s,
+        # a slow send lost its lease and the other worker sent the message again).
+        lease = {"PORTAL_OUTBOX_LEASE_SECONDS": 30, **ledger_env(app)}
+        with LiveServer(url, **ledger_env(app)) as one, LiveServer(url, **ledger_env(app)) as two, \
+                Worker(url, sink.port, **lease) as w1, \
                 Worker(url, sink.port, **lease) as w2:
             stop = threading.Event()
 
@@ -127,7 +131,7 @@ def test_app_and_workers_survive_postgresql_dropping_every_connection(app, creat
             while len(kills) < 3 or n < 30:
                 server = (one, two)[n % 2]
                 response = requests.post(f"{server.url}/f/{form_id}", data={"email": f"pg{n}@example.org"},
-                                         allow_redirects=False, timeout=30)
+                                         allow_redirects=False, timeout=60)
                 answered.append(response.status_code)
                 n += 1
             stop.set()
@@ -137,7 +141,7 @@ def test_app_and_workers_survive_postgresql_dropping_every_connection(app, creat
             def all_sent() -> bool:
                 return len(sink.messages) >= ok
 
-            wait_for(all_sent, timeout=60)
+            wait_for(all_sent, timeout=120)
             time.sleep(1)
             assert w1.process.poll() is None and w2.process.poll() is None  # both workers lived
     finally:

@@ -9,6 +9,7 @@ import requests
 
 from portal import links
 from portal.extensions import db
+from tests.conftest import ledger_env
 from tests.reliability.support import LiveServer
 from tests.subscriptions.helpers import other_app
 
@@ -74,8 +75,8 @@ def test_two_processes_share_one_limit_through_redis(app, redis_url, create_subs
     path = links.unsubscribe_url(target).split("https://portal.test", 1)[1]
     url = app.config["SQLALCHEMY_DATABASE_URI"]
     db.session.remove()
-    env = {"RATELIMIT_STORAGE_URI": redis_url, "PORTAL_UNSUBSCRIBE_TOKEN_LIMIT": "3 per hour"}
+    env = {"RATELIMIT_STORAGE_URI": redis_url, "PORTAL_UNSUBSCRIBE_TOKEN_LIMIT": "3 per hour", **ledger_env(app)}
     with LiveServer(url, **env) as one, LiveServer(url, **env) as two:
-        codes = [requests.post(server.url + path, data={"List-Unsubscribe": "One-Click"}, timeout=10).status_code
+        codes = [requests.post(server.url + path, data={"List-Unsubscribe": "One-Click"}, timeout=60).status_code
                  for server in (one, two, one, two)]
     assert codes == [200, 200, 200, 429]

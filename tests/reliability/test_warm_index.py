@@ -2,7 +2,8 @@
 import urllib.request
 
 from portal.suppression import operations
-from tests.reliability.support import LiveServer, wait_for
+from tests.conftest import ledger_env
+from tests.reliability.support import STARTUP_SECONDS, LiveServer, wait_for
 
 
 def _suppress_three(db):
@@ -16,8 +17,8 @@ def test_a_worker_loads_the_index_as_it_starts(app, db, tmp_path):
     url = app.config["SQLALCHEMY_DATABASE_URI"]
     db.session.remove()
     log = tmp_path / "gunicorn.log"
-    with LiveServer(url, log_level="info", log_path=log):  # it waits for /healthz only: no lookup
-        assert wait_for(lambda: "suppression index loaded: 3 addresses" in log.read_text(), timeout=30)
+    with LiveServer(url, log_level="info", log_path=log, **ledger_env(app)):  # it waits for /healthz only: no lookup
+        assert wait_for(lambda: "suppression index loaded: 3 addresses" in log.read_text(), timeout=STARTUP_SECONDS)
 
 
 def test_warming_can_be_turned_off(app, db, tmp_path, create_account, platform_auth):
@@ -26,9 +27,9 @@ def test_warming_can_be_turned_off(app, db, tmp_path, create_account, platform_a
     url = app.config["SQLALCHEMY_DATABASE_URI"]
     db.session.remove()
     log = tmp_path / "gunicorn.log"
-    with LiveServer(url, log_level="info", log_path=log, PORTAL_WARM_INDEX="0") as server:
+    with LiveServer(url, log_level="info", log_path=log, PORTAL_WARM_INDEX="0", **ledger_env(app)) as server:
         lookup = urllib.request.Request(f"{server.url}/api/v1/accounts/{account_id}/suppressions/w1@x.org",
                                         headers=platform_auth)
-        with urllib.request.urlopen(lookup, timeout=10) as response:
+        with urllib.request.urlopen(lookup, timeout=60) as response:
             assert b'"suppressed":true' in response.read()  # loaded by the lookup itself
     assert "Booting worker" in log.read_text() and "suppression index loaded" not in log.read_text()

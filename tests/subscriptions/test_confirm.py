@@ -57,7 +57,11 @@ def test_decline_records_declined_I17(client, pending):
     assert response.status_code == 200 and b"will not be subscribed" in response.data
     assert subscription_of(contact.id, form.lists[0].id).status == SubscriptionStatus.DECLINED
     assert event_types(contact.id)[-1] == EventType.DECLINED
-    assert client.post(path).status_code == 404  # a declined request cannot be confirmed later
+    # A declined request cannot be confirmed later: the link answers its own "no" and changes nothing.
+    later = client.post(path)
+    assert later.status_code == 200 and b"will not be subscribed" in later.data
+    assert subscription_of(contact.id, form.lists[0].id).status == SubscriptionStatus.DECLINED
+    assert event_types(contact.id).count(EventType.DECLINED) == 1
 
 
 def test_confirm_needs_the_pages_csrf_token(app, pending):
@@ -107,19 +111,24 @@ def test_resend_answers_the_same_when_nothing_is_sent(client, pending):
     client.post(path)  # confirmed now: nothing more to send
     second = client.post(f"{path}/resend")
     assert (first.status_code, first.data) == (second.status_code, second.data)
-    assert len(outbox()) == 2
+    # Two confirmation mails (the first and the resent one), then only the confirmation's follow-up.
+    assert [m.kind for m in outbox()] == ["confirmation", "confirmation", "subscribed"]
     assert client.post("/confirm/garbage/resend").status_code == 404
 
 
 def test_old_link_never_resubscribes_after_unsubscribe_I11(client, pending):
     form, contact, path = pending
     client.post(path)
+    while_subscribed = client.post(path)
     subscription = subscription_of(contact.id, form.lists[0].id)
     apply(subscription, "unsubscribe")
     db.session.commit()
+    # The replay answers what the link did, exactly as before the person left, and changes nothing.
     replay = client.post(path)
-    assert replay.status_code == 404
+    assert (replay.status_code, replay.data) == (while_subscribed.status_code, while_subscribed.data)
+    assert replay.status_code == 200 and b"Already confirmed" in replay.data
     assert subscription_of(contact.id, form.lists[0].id).status == SubscriptionStatus.UNSUBSCRIBED
+    assert event_types(contact.id).count(EventType.CONFIRMED) == 1
 
 
 def test_superseded_request_is_refused(client, pending):

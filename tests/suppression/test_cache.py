@@ -3,12 +3,14 @@ import threading
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import text
 
 from portal.addresses import email_hash, normalise
 from portal.extensions import db
 from portal.suppression import operations
-from portal.suppression.cache import SuppressionIndex, address_digest
+from portal.suppression.cache import SuppressionIndex, address_digest, digests
 
 
 @pytest.mark.parametrize("address", ["Ann@Example.COM", "  bob.smith+tag@x.org ", "UPPER@CASE.ORG",
@@ -114,3 +116,18 @@ def test_a_server_side_disconnect_is_survived(app, client, create_account, platf
     answer = client.get(f"/api/v1/accounts/{account.id}/suppressions/b@x.org", headers=platform_auth)
     assert answer.status_code == 200 and answer.json["suppressed"] is False
     assert index.connection.connection.dbapi_connection.info.backend_pid != pid
+
+
+ADDRESS_CHARACTERS = "aAzZ09.@+-_ \t\x0b\x0c\r\x1c\x1d\x1e\x1f\nüÖ"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet=ADDRESS_CHARACTERS, max_size=12), min_size=9, max_size=30))
+def test_a_batch_hashes_each_address_as_one_alone_does(addresses):
+    assert digests(addresses) == [address_digest(address) for address in addresses]
+
+
+def test_a_batch_of_plain_addresses_hashes_as_one_alone_does():
+    addresses = [f" User{n}@Example.ORG\t" if n % 3 else f"user{n}@x.org" for n in range(50)] + ["x\x1c@y.org"]
+    assert digests(addresses) == [address_digest(address) for address in addresses]
+    assert digests(addresses + [None, 5]) == [address_digest(a) for a in addresses] + [None, None]

@@ -13,7 +13,7 @@ from portal.suppression import compact, operations
 from portal.suppression.api import index_entry
 from portal.suppression.cache import SuppressionIndex, index
 from tests import factories
-from tests.conftest import make_app
+from tests.conftest import create_pg_database, drop_pg_database, make_app, migrate
 
 
 def slow(emails, account_id):
@@ -137,16 +137,28 @@ def test_base_delta_and_merges_answer_as_the_table_does(app, db, other):
         assert answers == [slow(probes, account_id) for account_id in ids]
 
 
-def test_a_generation_of_another_database_is_never_used(app, db, create_account, tmp_path, database):
-    if database.backend != "sqlite":
-        pytest.skip("a second database is a file copy on SQLite")
+@pytest.fixture
+def second_database(database, tmp_path):
+    """Another migrated database of the test's backend (a file copy, or a new PostgreSQL database): its URL."""
+    if database.backend == "sqlite":
+        copy = tmp_path / "second.sqlite3"
+        shutil.copyfile(database.template, copy)
+        yield f"sqlite:///{copy}"
+        return
+    name, url = create_pg_database("portal_t2")
+    try:
+        migrate(url)
+        yield url
+    finally:
+        drop_pg_database(name)
+
+
+def test_a_generation_of_another_database_is_never_used(app, db, create_account, second_database):
     account = create_account()
     operations.add("only-here@x.org", scope="global", reason="manual")
     db.session.commit()
     first = index().generation
-    copy = tmp_path / "second.sqlite3"
-    shutil.copyfile(database.template, copy)
-    second = make_app(f"sqlite:///{copy}", PORTAL_SUPPRESSION_INDEX_DIR=app.config["PORTAL_SUPPRESSION_INDEX_DIR"])
+    second = make_app(second_database, PORTAL_SUPPRESSION_INDEX_DIR=app.config["PORTAL_SUPPRESSION_INDEX_DIR"])
     with second.app_context():
         other_account = factories.create_account()
         operations.add("only-there@x.org", scope="global", reason="manual")
@@ -154,6 +166,7 @@ def test_a_generation_of_another_database_is_never_used(app, db, create_account,
         theirs = index()
         assert theirs.generation.name != first.name  # the fingerprint differs: rebuilt
         assert [p for p, _e in theirs.check(["only-here@x.org", "only-there@x.org"], other_account.id)] == [1]
+        _db.session.remove()  # reading other_account.id began a transaction: end it before the pool goes
         _db.engine.dispose()
     assert index().maintain() is None  # theirs is now current in the directory: never adopted here
     assert index().generation.name == first.name

@@ -33,7 +33,8 @@ def test_account_status_change_is_sent(hooked, db):
     accounts.change_status(hooked.list.account, "warned", reason="complaint")
     db.session.commit()
     assert sent(db, "account_status_changed") == [{"from_status": "active", "to_status": "warned",
-                                                   "reason": "complaint"}]
+                                                   "reason": "complaint", "decided_by": "system",
+                                                   "operator_id": None, "decision": None}]
 
 
 def test_one_click_unsubscribe_sends_unsubscribed_and_suppressed(hooked, db, client):
