@@ -35,18 +35,23 @@ extract: install
 migrate: install
 	$(FLASK) db upgrade
 
-# Development: PORTAL_DEVELOPMENT=1 adds the dev inbox (/_dev/mail) and the demo customer site (/_dev/site).
+# Development: PORTAL_DEVELOPMENT=1 adds the dev inbox (/_dev/mail) and the demo customer site (/_dev/site),
+# which answer this machine only (PORTAL_DEV_ALLOW_REMOTE=1 opens them to others).
 run: export PORTAL_BASE_URL := $(RUN_BASE_URL)
 run: export PORTAL_DEVELOPMENT ?= 1
+# Development seals the ledger every 15 s, events 5 s old: proof bundles show sealed events at once.
+run: export PORTAL_LEDGER_SEAL_GRACE_SECONDS ?= 5
 run: install translations migrate
-	@# The outbox worker (mail lands in instance/outbox/ without MAIL_SERVER) and the import worker
-	@# run beside the server and stop with it. `demo` prints the block of URLs and a new demo
-	@# platform key last.
-	$(FLASK) outbox work & worker=$$!; \
-	$(FLASK) imports work & importer=$$!; \
-	trap 'kill $$worker $$importer 2>/dev/null; wait $$worker $$importer 2>/dev/null' EXIT INT TERM; \
-	$(FLASK) demo; \
-	$(FLASK) run --host $(HOST) --port $(PORT)
+	@# The outbox worker (mail lands in instance/outbox/ without MAIL_SERVER), the import worker
+	@# and the ledger sealer run beside the server and stop with it; they start at a lower
+	@# priority (the server first) and without their start-up lines, and `demo --serve` prints the
+	@# block of URLs and a new demo platform key once the server listens: the block is the last
+	@# thing before the request log.
+	nice $(FLASK) outbox work >/dev/null & worker=$$!; \
+	nice $(FLASK) imports work >/dev/null & importer=$$!; \
+	nice $(FLASK) ledger seal --every 15 >/dev/null & sealer=$$!; \
+	trap 'kill $$worker $$importer $$sealer 2>/dev/null; wait $$worker $$importer $$sealer 2>/dev/null' EXIT INT TERM; \
+	$(FLASK) demo --serve --host $(HOST) --port $(PORT)
 
 test: install-dev translations
 	$(VENV)/bin/pytest $(PYTEST_ARGS)

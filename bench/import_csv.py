@@ -24,6 +24,7 @@ import tempfile
 import time
 from datetime import datetime, timedelta, timezone
 
+os.environ.setdefault("PORTAL_LEDGER_CREATE_KEYS", "1")  # development ledger keys: a bench is not production
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 

@@ -27,6 +27,7 @@ from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+os.environ.setdefault("PORTAL_LEDGER_CREATE_KEYS", "1")  # development ledger keys: a bench is not production
 sys.path.insert(0, ROOT)
 
 from portal import create_app  # noqa: E402
@@ -199,7 +200,9 @@ def read_export(port: int, account_id: str, secret: str, query: str = "") -> tup
 
 
 COPY_BASELINE = """COPY (SELECT row_to_json(t) FROM (
-  SELECT e.id, e.contact_id, e.seq, e.type, e.occurred_at, e.email, e.list_id, e.source, x.form_id,
+  SELECT e.id, e.contact_id, e.seq, e.type, e.occurred_at, e.email, e.list_id, e.source,
+         CASE WHEN e.actor IS NULL THEN NULL ELSE json_build_object('type', e.actor, 'key_id', e.actor_key_id)
+              END AS actor, x.form_id,
          CASE WHEN x.id IS NULL THEN NULL ELSE json_build_object('id', x.id, 'form_id', x.form_id,
               'version', x.version, 'text', x.text) END AS consent_text,
          e.ip, e.ip_prefix, e.user_agent, e.page_url, e.message_ref, coalesce(e.evidence::json, '{}'::json) AS evidence,

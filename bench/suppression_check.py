@@ -26,6 +26,7 @@ from datetime import datetime, timezone
 
 import psycopg
 
+os.environ.setdefault("PORTAL_LEDGER_CREATE_KEYS", "1")  # development ledger keys: a bench is not production
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import suppression_harness as harness  # noqa: E402
 

@@ -15,6 +15,8 @@ from contextlib import contextmanager
 
 import psycopg
 
+os.environ.setdefault("PORTAL_LEDGER_CREATE_KEYS", "1")  # development ledger keys: a bench is not production
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PYTHON_BIN = os.path.dirname(sys.executable)
 #: The one gunicorn command both the portal and the baseline are served with.

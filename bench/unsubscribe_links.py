@@ -26,6 +26,8 @@ from pathlib import Path
 
 from flask import Flask, jsonify, request
 
+os.environ.setdefault("PORTAL_LEDGER_CREATE_KEYS", "1")  # development ledger keys: a bench is not production
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 RECIPIENTS = 10_000
