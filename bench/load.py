@@ -14,6 +14,11 @@ unsubscribe links are posted with nothing else running (4 client threads): the o
 latency the burst's is printed beside. It prints throughput, p50/p99 and errors per kind, then checks that nothing was lost: the ledger's ``unsubscribed`` and
 ``confirmed`` events equal the requests answered 2xx. Exit status 1 on a 5xx or a loss.
 The database is dropped at the end.
+
+``--profile`` samples the gunicorn workers with py-spy (``pip install py-spy``; it needs ptrace)
+during the burst, every thread, waiting ones included (``--idle``), and prints where the workers'
+threads spend the burst: the leaf functions by share of samples, and the share of samples waiting
+on the database, on a lock, on the socket to the client, or running Python.
 """
 from __future__ import annotations
 
@@ -23,6 +28,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -150,6 +156,56 @@ def start_gunicorn(url: str, port: int, files: dict[str, str]) -> subprocess.Pop
             time.sleep(0.2)
     process.kill()
     raise SystemExit("gunicorn did not start")
+
+
+def start_profiler(master: int, output: str) -> subprocess.Popen:
+    """py-spy recording every thread of the gunicorn workers (children of ``master``), idle ones too."""
+    spy = shutil.which("py-spy", path=os.path.dirname(sys.executable)) or shutil.which("py-spy")
+    if spy is None:
+        raise SystemExit("--profile needs py-spy: .venv/bin/pip install py-spy")
+    return subprocess.Popen([spy, "record", "--pid", str(master), "--subprocesses", "--idle", "--nonblocking",
+                             "--rate", "100", "--format", "raw", "--output", output],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+#: Where a sampled thread is, by its innermost frames: the first rule whose words appear wins.
+WAIT_KINDS = (("database", ("psycopg", "pgconn", "_pq_", "wait_conn", "execute_", "pq.")),
+              ("lock or pool", ("acquire", "threading.py", "_cond", "queue.py", "pool.py")),
+              ("client socket", ("socket.py", "selectors.py", "gthread.py", "ssl.py", "recv_into", "accept")),)
+
+
+def summarise_profile(path: str, top: int = 15) -> None:
+    """Print the leaf functions of the collapsed stacks py-spy wrote, and the share by kind of wait."""
+    leaves: dict[str, int] = {}
+    kinds: dict[str, int] = {}
+    callers: dict[str, int] = {}  # the innermost portal function of the samples waiting on the database
+    total = 0
+    with open(path, encoding="utf-8", errors="replace") as lines:
+        for line in lines:
+            stack, _, count = line.rstrip("\n").rpartition(" ")
+            if not count.isdigit():
+                continue
+            frames, samples = stack.split(";"), int(count)
+            total += samples
+            leaves[frames[-1]] = leaves.get(frames[-1], 0) + samples
+            inner = " ".join(frames[-4:])
+            kind = next((name for name, words in WAIT_KINDS if any(word in inner for word in words)), "running Python")
+            kinds[kind] = kinds.get(kind, 0) + samples
+            if kind == "database":
+                caller = next((frame for frame in reversed(frames) if "(portal/" in frame), "outside portal/")
+                callers[caller] = callers.get(caller, 0) + samples
+    if not total:
+        print("profile: no samples (ptrace not allowed?)")
+        return
+    print(f"profile of the workers' threads during the burst ({total} samples, every thread, idle ones included):")
+    for kind, samples in sorted(kinds.items(), key=lambda item: -item[1]):
+        print(f"  {kind:<15} {samples / total:6.1%}")
+    print("  leaf functions:")
+    for leaf, samples in sorted(leaves.items(), key=lambda item: -item[1])[:top]:
+        print(f"  {samples / total:6.1%}  {leaf[:140]}")
+    print("  waiting on the database, by the innermost portal function:")
+    for caller, samples in sorted(callers.items(), key=lambda item: -item[1])[:top]:
+        print(f"  {samples / total:6.1%}  {caller[:140]}")
 
 
 def free_port() -> int:
@@ -294,6 +350,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--unsubscribes", type=int, default=None)
     parser.add_argument("--confirms", type=int, default=None)
     parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument("--profile", action="store_true", help="sample the workers with py-spy during the burst")
     args = parser.parse_args(argv)
     unsubscribes = args.unsubscribes or (300 if args.quick else 3000)
     confirms = args.confirms or (150 if args.quick else 1500)
@@ -309,7 +366,12 @@ def main(argv: list[str] | None = None) -> int:
         alone = max(20, len(info["unsubscribe"]) // 10)
         run_alone(f"http://127.0.0.1:{port}", info["unsubscribe"][:alone], 4, results)
         info["unsubscribe"] = info["unsubscribe"][alone:]
+        profiler = start_profiler(process.pid, os.path.join(files, "burst.txt")) if args.profile else None
         wall = run_burst(f"http://127.0.0.1:{port}", info, args.threads, results)
+        if profiler is not None:
+            profiler.send_signal(signal.SIGINT)
+            profiler.wait(60)
+            summarise_profile(os.path.join(files, "burst.txt"))
         return 0 if report(results, wall, count_events(url), seeded_confirmed=unsubscribes) else 1
     finally:
         if process is not None:

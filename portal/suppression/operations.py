@@ -1,17 +1,25 @@
 """Adding, removing and finding suppressions; every change goes to the changes feed.
 
-Commit order of the feed: on PostgreSQL every writer takes one transaction-scoped advisory
-lock (:func:`lock_feed`) before it touches ``suppressions``, and keeps it to its commit. Feed
-rows therefore get their ``seq`` in commit order, and a reader that has seen ``seq`` N will
-never later see a row below N appear (no skipped rows, concurrent writers included). SQLite
-has one writer at a time, which gives the same order for free.
+Commit order of the feed: a feed row is written with a provisional ``seq``; on PostgreSQL, just
+before its transaction commits, the writer takes one transaction-scoped advisory lock
+(:func:`lock_feed`) and gives its rows new numbers from the same sequence (:func:`_number_feed`),
+keeping the lock to its commit. Feed rows therefore carry their final ``seq`` in commit order, and
+a reader that has seen ``seq`` N never later sees a row below N appear (no skipped rows,
+concurrent writers included); a provisional number is never seen by anyone else. The lock is held
+for the renumbering and the commit only, not for the rest of the writer's transaction (the ledger,
+the outbox, the webhooks): under a burst of unsubscribes, holding it from the first write to the
+commit made every writer of the machine wait in line (``bench/load.py --profile``). Two writers of
+the same entry are kept apart by the entry itself: its unique key for additions, its row lock
+for removals. SQLite has one writer at a time, which gives the same order for free.
 """
 from __future__ import annotations
 
 from typing import Iterable, Sequence
 
-from sqlalchemy import ARRAY, String, any_, bindparam, func, or_, select, text
+from sqlalchemy import ARRAY, String, any_, bindparam, event, func, or_, select, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from portal.addresses import email_hash
 from portal.db import utcnow
@@ -25,12 +33,48 @@ from portal.suppression.models import (Suppression, SuppressionChange, Suppressi
 FEED_LOCK = 0x73757070
 #: Bound parameters per ``IN`` on SQLite (its variable limit may be as low as 999).
 SQLITE_CHUNK = 900
+#: ``session.info`` key: the provisional ``seq`` of the feed rows this transaction wrote.
+PROVISIONAL = "suppression_feed_provisional"
+#: New numbers for a transaction's feed rows, in the order of their provisional ones.
+RENUMBER = text("""
+    UPDATE suppression_changes SET seq = renumbered.new FROM (
+        SELECT old, nextval(pg_get_serial_sequence('suppression_changes', 'seq')) AS new
+        FROM (SELECT unnest(CAST(:old AS BIGINT[])) AS old ORDER BY 1) AS ordered
+    ) AS renumbered
+    WHERE suppression_changes.seq = renumbered.old""")
 
 
-def lock_feed() -> None:
+def lock_feed(session: Session | None = None) -> None:
     """Take the feed's write lock until the end of the transaction (PostgreSQL; no-op on SQLite)."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": FEED_LOCK})
+    session = session or db.session
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": FEED_LOCK})
+
+
+def _provisional(changes: Iterable[SuppressionChange]) -> None:
+    """Remember the flushed feed rows of this transaction, numbered again before it commits."""
+    db.session.info.setdefault(PROVISIONAL, []).extend(change.seq for change in changes)
+
+
+@event.listens_for(Session, "before_commit")
+def _number_feed(session: Session) -> None:
+    """Give this transaction's feed rows their final ``seq``, under the feed lock held to the commit."""
+    if session.in_nested_transaction():
+        return  # a savepoint's release (SQLAlchemy calls this hook for those too): not the commit
+    session.flush()
+    provisional = session.info.pop(PROVISIONAL, None)
+    if not provisional or session.get_bind().dialect.name != "postgresql":
+        return
+    lock_feed(session)
+    session.execute(RENUMBER, {"old": provisional})
+    for change in [obj for obj in session.identity_map.values() if isinstance(obj, SuppressionChange)]:
+        session.expunge(change)  # its identity was the provisional number
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_feed(session: Session) -> None:
+    """A rolled-back transaction's feed rows are gone: nothing to number."""
+    session.info.pop(PROVISIONAL, None)
 
 
 def _check(scope: str, reason: str, account_id: str | None, list_id: str | None) -> None:
@@ -60,7 +104,6 @@ def add(email: str, *, scope: str, reason: str, account_id: str | None = None, l
         account_id = list_id = None
     elif scope == SuppressionScope.ACCOUNT:
         list_id = None
-    lock_feed()
     key = scope_key(scope, account_id, list_id)
     hashed = email_hash(email)
     existing = db.session.scalars(select(Suppression).where(
@@ -91,8 +134,8 @@ def remove(entry: Suppression, *, note: str, source: str | None = None, channel:
     if not note or not note.strip():
         raise ValidationFailed("Removing a suppression needs a reason.")
     _check_channel(channel)
-    lock_feed()
-    if db.session.scalar(select(Suppression.id).where(Suppression.id == entry.id)) is None:
+    # The entry's row lock keeps two removers of it apart: the second finds it gone.
+    if db.session.scalar(select(Suppression.id).where(Suppression.id == entry.id).with_for_update()) is None:
         db.session.expunge(entry)
         return False
     _feed("remove", entry, note=note, source=source, channel=channel, ledger_event_id=ledger_event_id)
@@ -115,6 +158,7 @@ def _feed(op: str, entry: Suppression, *, note: str | None, source: str | None, 
                                channel=channel, ledger_event_id=ledger_event_id)
     db.session.add(change)
     db.session.flush()
+    _provisional([change])
     entry.feed_change = change  # not a column: lets the caller name the ledger event it writes next (link)
     return change
 
@@ -189,31 +233,46 @@ def add_many(entries: Sequence[tuple[str, str, str | None]], *, account_id: str,
              channel: str | None = None) -> tuple[int, int]:
     """Add ``(normalised email, reason, list_id or None)`` entries for an account: (added, already).
 
-    Set-based: one read of what exists, one insert of the new entries and their feed rows.
-    Holding the feed lock first means no concurrent writer can add the same entry meanwhile.
+    Set-based: one read of what exists, one insert of the new entries (an entry a concurrent
+    writer added meanwhile is skipped by its unique key) and one of their feed rows.
     """
     _check_channel(channel)
-    lock_feed()
-    wanted: dict[tuple[str, str], Suppression] = {}
+    now = utcnow()
+    wanted: dict[tuple[str, str], dict] = {}
     for email, reason, list_id in entries:
         scope = SuppressionScope.LIST if list_id else SuppressionScope.ACCOUNT
         key = scope_key(scope, account_id, list_id)
         hashed = email_hash(email)
-        wanted.setdefault((hashed, key), Suppression(
+        wanted.setdefault((hashed, key), dict(
             email_hash=hashed, email=email, scope=scope, scope_key=key, account_id=account_id,
-            list_id=list_id, reason=reason, source=source))
+            list_id=list_id, reason=reason, source=source, note=None, created_at=now))
     existing: set[tuple[str, str]] = set()
     for condition in where_in(Suppression.email_hash, sorted({hashed for hashed, _key in wanted})):
         existing.update(db.session.execute(select(Suppression.email_hash, Suppression.scope_key).where(condition)))
-    new = [entry for pair, entry in wanted.items() if pair not in existing]
-    db.session.add_all(new)
+    added = _insert_new([row for pair, row in wanted.items() if pair not in existing])
+    changes = [SuppressionChange(op="add", email_hash=row["email_hash"], email=row["email"], scope=row["scope"],
+                                 account_id=account_id, list_id=row["list_id"], reason=row["reason"], source=source,
+                                 at=now, channel=channel) for row in added]
+    db.session.add_all(changes)
     db.session.flush()
-    for entry in new:
-        db.session.add(SuppressionChange(op="add", email_hash=entry.email_hash, email=entry.email,
-                                         scope=entry.scope, account_id=entry.account_id, list_id=entry.list_id,
-                                         reason=entry.reason, source=source, at=entry.created_at, channel=channel))
-    db.session.flush()
-    return len(new), len(entries) - len(new)
+    _provisional(changes)
+    return len(added), len(entries) - len(added)
+
+
+def _insert_new(rows: list[dict]) -> list[dict]:
+    """Insert the suppressions that no one has added yet; the rows inserted."""
+    if not rows:
+        return []
+    on_postgresql = db.session.get_bind().dialect.name == "postgresql"
+    table = Suppression.__table__
+    statement = ((postgresql if on_postgresql else sqlite).insert(table)
+                 .on_conflict_do_nothing(index_elements=["email_hash", "scope_key"])
+                 .returning(table.c.email_hash, table.c.scope_key))
+    page = 1000 if on_postgresql else SQLITE_CHUNK // len(rows[0])
+    inserted: set[tuple[str, str]] = set()
+    for start in range(0, len(rows), page):
+        inserted.update(tuple(row) for row in db.session.execute(statement, rows[start:start + page]))
+    return [row for row in rows if (row["email_hash"], row["scope_key"]) in inserted]
 
 
 def changes_for(account_id: str | None):
