@@ -63,8 +63,8 @@ class PreferencesForm(TokenForm):
 
 
 class ManageLinkForm(TokenForm):
-    """"Send me a link to manage my subscriptions": an address; its anti-forgery value is bound to
-    the form's signed ``sender`` value (:func:`portal.preferences.recovery.form_token`)."""
+    """An address to mail its preference links to; the anti-forgery value is bound to the form's
+    signed ``sender`` value (:func:`portal.preferences.recovery.form_token`), not to a cookie."""
 
     email = EmailField(_l("Your email address"), validators=[DataRequired(_l("Please enter your email address.")),
                                                              Length(max=320)])

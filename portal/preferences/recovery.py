@@ -1,4 +1,4 @@
-""""Send me a link to manage my subscriptions": a way forward from an invalid or expired link.
+"""A way forward from an invalid or expired link: "send me a link to manage my subscriptions".
 
 A person types an address; each account that holds it (only the one the broken link named,
 when that is known) mails it a preference-centre link. The page answers the same whatever the

@@ -190,3 +190,10 @@ def test_rate_limited_per_address_across_ips_and_spellings(app, redis_url, tag):
                     for n, email in enumerate(spellings)]
         other = _ask(client, f"bob.{tag}@example.org", environ_base={"REMOTE_ADDR": f"2001:db8:{tag[:4]}::9"})
     assert statuses == [303, 303, 429] and other.status_code == 303
+
+
+def test_the_form_has_a_page_of_its_own_in_the_persons_language(client):
+    page = client.get("/manage?lang=id").get_data(as_text=True)
+    assert "<h1>Atur langganan Anda</h1>" in page and 'action="/manage?lang=id"' in page
+    assert sender_of(_sender_value(page)) is None
+    assert "Periksa kotak masuk Anda" in client.get("/manage/sent?lang=id").get_data(as_text=True)

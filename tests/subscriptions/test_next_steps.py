@@ -36,11 +36,15 @@ def test_check_inbox_in_indonesian(client, create_form):
     assert f'href="/f/{form.id}?lang=id">Alamat salah? Mulai lagi' in page
 
 
-@pytest.mark.parametrize("to", ["garbage", "AAAA", links.__name__])
-def test_a_to_not_sealed_by_the_portal_shows_no_address(client, create_form, to):
+@pytest.mark.parametrize("to", ["garbage", "AAAA", "%FF", "sealed-for-another-use"])
+def test_a_to_not_sealed_for_this_page_shows_no_address(client, create_form, to):
     form = create_form()
+    if to == "sealed-for-another-use":
+        to = links.seal("a***@example.org", b"ref")  # a message reference's seal does not open here
     page = client.get(f"/f/{form.id}/thanks?to={to}").get_data(as_text=True)
     assert "***@" not in page and "Check your inbox" in page
+    sealed = links.seal("a***@example.org", b"check-inbox")
+    assert "a***@example.org" in client.get(f"/f/{form.id}/thanks?to={sealed}").get_data(as_text=True)
 
 
 def test_back_to_the_site_the_signup_came_from_only_when_it_is_the_forms(client, create_form):
