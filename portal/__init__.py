@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from urllib.parse import urlsplit
 from typing import Any
 
 from flask import Flask, current_app, g, request
@@ -77,6 +78,10 @@ def _init_extensions(app: Flask) -> None:
     limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or "en")
+    from portal.addresses import mask
+
+    app.jinja_env.filters["masked"] = mask  # token pages name their address only masked
+    app.jinja_env.filters["site_name"] = lambda origin: urlsplit(origin).hostname or origin
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         _sqlite_pragmas(app)
 

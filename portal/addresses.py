@@ -7,6 +7,7 @@ import unicodedata
 from functools import lru_cache
 from importlib import resources
 
+import idna
 from email_validator import EmailNotValidError, validate_email
 
 from portal.errors import ValidationFailed
@@ -115,3 +116,33 @@ def is_postal_address(value: str | None) -> bool:
         return False
     meaningful = sum(1 for char in value if unicodedata.category(char)[0] in "LN")
     return meaningful >= MIN_POSTAL_CHARACTERS
+
+
+def _first_character(local: str) -> str:
+    """The local part's first character as a person sees it: with the combining marks that follow it."""
+    end = 1
+    while end < len(local) and unicodedata.combining(local[end]):
+        end += 1
+    return local[:end]
+
+
+def _readable_domain(domain: str) -> str:
+    """The domain as people write it: an IDNA (``xn--``) domain in Unicode, else as given."""
+    try:
+        return idna.decode(domain)
+    except (idna.IDNAError, UnicodeError, ValueError):
+        return domain
+
+
+def mask(address: str | None) -> str | None:
+    """``a***@example.org``: the first character of the local part and the domain, never the rest.
+
+    The same three stars whatever the length, so a mask tells neither the length of the local
+    part nor a ``+tag``; the domain is shown in Unicode. None for no address (erased).
+    """
+    if not address or "@" not in address:
+        return None
+    local, _at, domain = address.rpartition("@")
+    if not local or not domain:
+        return None
+    return f"{_first_character(local)}***@{_readable_domain(domain.lower())}"

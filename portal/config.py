@@ -346,6 +346,12 @@ class Config:
     PORTAL_PREFERENCES_IP_LIMIT = _limit("PORTAL_PREFERENCES_IP_LIMIT", "60 per hour")
     PORTAL_COMPLAINT_FORM_LIMIT = _limit("PORTAL_COMPLAINT_FORM_LIMIT", "20 per hour")
     PORTAL_PRIVACY_IP_LIMIT = _limit("PORTAL_PRIVACY_IP_LIMIT", "10 per hour")
+    #: "Send me a link to manage my subscriptions" (the invalid and expired link pages): limited per
+    #: client IP and per address; every answer takes at least PORTAL_MANAGE_MIN_SECONDS, so that
+    #: an address some account holds is not told from one none holds.
+    PORTAL_MANAGE_IP_LIMIT = _limit("PORTAL_MANAGE_IP_LIMIT", "10 per hour")
+    PORTAL_MANAGE_ADDRESS_LIMIT = _limit("PORTAL_MANAGE_ADDRESS_LIMIT", "3 per hour")
+    PORTAL_MANAGE_MIN_SECONDS = _float("PORTAL_MANAGE_MIN_SECONDS", 0.2)
 
     #: Outbox worker: where .eml files go without MAIL_SERVER (default ``<instance>/outbox``),
     #: retries with exponential backoff, the lease a claim holds, batch size and idle poll.
@@ -433,6 +439,7 @@ class TestingConfig(Config):
     MAIL_SERVER = None
     MAIL_TIMEOUT = 2.0
     PORTAL_SIGNUP_MIN_SECONDS = 0.0
+    PORTAL_MANAGE_MIN_SECONDS = 0.0
     PORTAL_BASE_URL = "https://portal.test"
     PORTAL_DEVELOPMENT = False
     PORTAL_DEV_ALLOW_REMOTE = False

@@ -80,6 +80,11 @@ class TokenInvalid(PortalError):
     code = "invalid_link"
     message = "This link is not valid."
 
+    def __init__(self, message: str | None = None, *, account: Any = None, **kwargs):
+        super().__init__(message, **kwargs)
+        #: The account a well-signed token named (never set from unverified data): the page names it.
+        self.account = account
+
 
 class TokenExpired(TokenInvalid):
     """A link token whose signature is good but whose time is up."""
@@ -118,10 +123,22 @@ def wants_json() -> bool:
     return best == "application/json" or (request.is_json and best != "text/html")
 
 
-def _respond(status: int, code: str, message: str, details: Any = None):
+def _respond(status: int, code: str, message: str, details: Any = None, **page):
     if wants_json():
         return jsonify(error_body(code, message, details)), status
-    return render_template("errors/error.html", status=status, code=code, message=message), status
+    return render_template("errors/error.html", status=status, code=code, message=message, **page), status
+
+
+def _way_forward(error: PortalError) -> dict:
+    """What an invalid or expired link's page offers: the sender, when a well-signed token named
+    one, and the "send me a link to manage my subscriptions" form."""
+    if not isinstance(error, TokenInvalid) or wants_json():
+        return {}
+    from portal.preferences.forms import manage_form
+    from portal.web import use_account
+
+    use_account(error.account)
+    return {"account": error.account, "manage_form": manage_form(error.account)}
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -131,7 +148,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(PortalError)
     def handle_portal_error(error: PortalError):
         db.session.rollback()
-        return _respond(error.status, error.code, error.message, error.details)
+        return _respond(error.status, error.code, error.message, error.details, **_way_forward(error))
 
     @app.errorhandler(RequestEntityTooLarge)
     def handle_too_large(_error: RequestEntityTooLarge):

@@ -44,25 +44,36 @@ def _sealer(secret_key: str) -> AESSIV:
     return AESSIV(hmac.digest(secret_key.encode("utf-8"), b"portal.message-ref", hashlib.sha512))
 
 
-def seal_ref(message_ref: str) -> str:
-    """The message reference, encrypted with the newest key (unpadded base64url)."""
-    sealed = _sealer(current_app.config["SECRET_KEY"]).encrypt(message_ref.encode("utf-8"), [b"ref"])
+def seal(value: str, label: bytes) -> str:
+    """``value`` encrypted with the newest key for the use ``label`` (unpadded base64url): a URL
+    may carry it, no one who sees the URL can read it, and no other use accepts it."""
+    sealed = _sealer(current_app.config["SECRET_KEY"]).encrypt(value.encode("utf-8"), [label])
     return urlsafe_b64encode(sealed).rstrip(b"=").decode("ascii")
 
 
-def open_ref(sealed: str) -> str:
-    """The message reference of :func:`seal_ref`, under any key (fallbacks included)."""
+def unseal(sealed: str, label: bytes) -> str:
+    """The value of :func:`seal` for ``label``, under any key (fallbacks included); else :class:`TokenInvalid`."""
     try:
         data = urlsafe_b64decode(sealed + "=" * (-len(sealed) % 4))
-    except ValueError:
+    except (ValueError, TypeError):
         raise TokenInvalid() from None
     config = current_app.config
     for key in (config["SECRET_KEY"], *reversed(config.get("SECRET_KEY_FALLBACKS", []))):
         try:
-            return _sealer(key).decrypt(data, [b"ref"]).decode("utf-8")
+            return _sealer(key).decrypt(data, [label]).decode("utf-8")
         except (InvalidTag, ValueError, UnicodeError):
             continue
     raise TokenInvalid()
+
+
+def seal_ref(message_ref: str) -> str:
+    """The message reference, encrypted with the newest key (unpadded base64url)."""
+    return seal(message_ref, b"ref")
+
+
+def open_ref(sealed: str) -> str:
+    """The message reference of :func:`seal_ref`, under any key (fallbacks included)."""
+    return unseal(sealed, b"ref")
 
 
 def _pack(target: Target) -> list:

@@ -33,6 +33,9 @@ PURPOSES: dict[str, str | None] = {
     #: The undo offered on an unsubscribe's own answer page, bound to that unsubscribe event.
     "undo": "PORTAL_UNDO_MAX_AGE",
     "receipt": None,
+    #: The "send me a link" form of the invalid-link pages: the sender it names, if known. It does
+    #: not expire, so that every page naming one sender (or none) is the same page (STANDARDS I-16).
+    "manage": None,
 }
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import time
 from typing import Callable
 
 from flask import current_app, g, make_response, request
@@ -35,3 +36,10 @@ def private(view: Callable) -> Callable:
         return response
 
     return wrapper
+
+
+def answer_no_sooner_than(deadline: float) -> None:
+    """Wait until ``deadline`` (``time.monotonic()``): every answer of a form takes the same time."""
+    remaining = deadline - time.monotonic()
+    if remaining > 0:
+        time.sleep(remaining)

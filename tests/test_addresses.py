@@ -54,3 +54,28 @@ def test_the_domain_of_an_invalid_address_is_remembered_as_invalid():
     assert try_normalise("bob@exa_mple.org") is None
     with pytest.raises(InvalidAddress):
         normalise("bob@exa_mple.org")
+
+
+@pytest.mark.parametrize("address,masked", [
+    ("ann@example.org", "a***@example.org"),
+    ("a@example.org", "a***@example.org"),  # a one-character local part: the stars hide its length
+    ("ann+newsletter@example.org", "a***@example.org"),  # the +tag is hidden with the rest
+    ("Ann.Smith@Example.ORG", "A***@example.org"),
+    ("budi@contoh.xn--bcher-kva.example", "b***@contoh.bücher.example"),  # IDNA shown as people write it
+    ("josé@bücher.example", "j***@bücher.example"),
+    ("e\u0301mile@example.org", "e\u0301***@example.org"),  # a combining accent stays with its letter
+    ("用户@例子.广告", "用***@例子.广告"),
+])
+def test_mask_shows_the_first_character_and_the_domain_only(address, masked):
+    from portal.addresses import mask
+
+    assert mask(address) == masked
+    local = address.rpartition("@")[0]
+    assert len(local) == 1 or local[1:].lower() not in masked.lower()  # never the rest of the local part
+
+
+@pytest.mark.parametrize("nothing", [None, "", "no-at-sign", "@example.org", "ann@"])
+def test_mask_of_no_address_is_none(nothing):
+    from portal.addresses import mask
+
+    assert mask(nothing) is None

@@ -86,7 +86,8 @@ def unsubscribe_token(create_subscription):
 
 
 @pytest.mark.parametrize("route", ["/unsubscribe/{token}", "/unsubscribe/{token}/reason", "/complaint/{token}",
-                                   "/preferences/{token}", "/preferences/{token}/erase", "/confirm/{token}"])
+                                   "/preferences/{token}", "/preferences/{token}/erase", "/confirm/{token}",
+                                   "/manage"])
 def test_pages_answer_413_with_a_friendly_page(client, unsubscribe_token, route):
     response, body = _post(client, route.format(token=unsubscribe_token), 60 * MIB,
                            "application/x-www-form-urlencoded", headers={"Accept": "text/html"})

@@ -137,3 +137,19 @@ def test_a_sealed_ref_survives_key_rotation_and_nothing_else_opens_it(app):
         links.open_ref(sealed)
     with pytest.raises(TokenInvalid):
         links.open_ref(sealed[:-2] + ("AA" if not sealed.endswith("AA") else "BB"))
+
+
+def test_every_token_page_names_its_address_masked_never_in_full(client, create_contact, create_subscription):
+    """(The confirmation page: tests/subscriptions/test_next_steps.py.)"""
+    from portal.privacy.operations import erase_url
+
+    contact = create_contact(email="ann.smith+news@example.org")
+    subscription = create_subscription(contact=contact)
+    tokens = links.target_tokens(links.Target(contact.id, subscription.list_id))
+    paths = [f"/unsubscribe/{tokens['unsubscribe']}", f"/preferences/{tokens['preferences']}",
+             f"/complaint/{tokens['complaint']}", f"/preferences/{tokens['preferences']}/data",
+             f"/preferences/{tokens['preferences']}/erase", erase_url(contact).replace("https://portal.test", "")]
+    for path in paths:
+        page = client.get(path).get_data(as_text=True)
+        assert "a***@example.org" in page, path
+        assert "ann.smith" not in page and "news@" not in page, path

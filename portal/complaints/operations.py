@@ -132,8 +132,10 @@ def load_link(token: str) -> LinkTarget:
     """The contact, list and message a complaint link names; :class:`TokenInvalid` otherwise."""
     target = links.load_target("complaint", token)
     contact = db.session.get(Contact, target.contact_id)
-    if contact is None or contact.erased_at is not None:  # an erased person has no live links
+    if contact is None:
         raise TokenInvalid()
+    if contact.erased_at is not None:  # an erased person has no live links; the page names the sender
+        raise TokenInvalid(account=contact.account)
     list_id = _own_list(contact, target.list_id)
     return LinkTarget(contact, db.session.get(MailingList, list_id) if list_id else None, target.message_ref)
 

@@ -25,7 +25,7 @@ def complaint_form(token: str):
     account = target.contact.account
     use_account(account)
     return render_template("complaints/form.html", form=ComplaintForm(token, "complaint"), account=account,
-                           mailing_list=target.mailing_list)
+                           mailing_list=target.mailing_list, address=target.contact.email)
 
 
 @bp.route("/complaint/<token>", methods=["POST"])
@@ -42,7 +42,7 @@ def submit_complaint(token: str):
         if form.forged:
             raise FormUnverified(gettext("This form could not be checked, so nothing was changed."))
         return render_template("complaints/form.html", form=form, account=account,
-                               mailing_list=target.mailing_list), 422
+                               mailing_list=target.mailing_list, address=target.contact.email), 422
     operations.complain_by_link(token, category=form.category.data, text=form.text.data,
                                 ip=request.remote_addr, user_agent=request.user_agent.string)
     db.session.commit()

@@ -3,7 +3,8 @@ anti-forgery value is bound to the link's token (:mod:`portal.antiforgery`), not
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import HiddenField, RadioField, SelectChoice, SelectMultipleField, SubmitField, widgets
+from wtforms import EmailField, HiddenField, RadioField, SelectChoice, SelectMultipleField, SubmitField, widgets
+from wtforms.validators import DataRequired, Length
 
 from portal.antiforgery import TokenForm
 
@@ -59,3 +60,21 @@ class PreferencesForm(TokenForm):
     lists = MultiCheckboxField(_l("Your lists"), choices=[], validate_choice=False)
     save = SubmitField(_l("Save my choices"))
     unsubscribe_all = SubmitField(_l("Unsubscribe from everything"))
+
+
+class ManageLinkForm(TokenForm):
+    """An address to mail its preference links to; the anti-forgery value is bound to the form's
+    signed ``sender`` value (:func:`portal.preferences.recovery.form_token`), not to a cookie."""
+
+    email = EmailField(_l("Your email address"), validators=[DataRequired(_l("Please enter your email address.")),
+                                                             Length(max=320)])
+    sender = HiddenField()
+    submit = SubmitField(_l("Send me a link"))
+
+
+def manage_form(account) -> ManageLinkForm:
+    """A fresh "send me a link" form naming ``account`` (verified) as the sender, or none."""
+    from portal.preferences.recovery import form_token
+
+    value = form_token(account)
+    return ManageLinkForm(value, "manage", formdata=None, sender=value)

@@ -33,8 +33,10 @@ def resolve(purpose: str, token: str) -> Holder:
 def holder_of(target: links.Target) -> Holder:
     """The holder of an already verified target; :class:`TokenInvalid` when it names nothing."""
     contact = db.session.get(Contact, target.contact_id)
-    if contact is None or contact.erased_at is not None:  # an erased person has no live links
+    if contact is None:
         raise TokenInvalid()
+    if contact.erased_at is not None:  # an erased person has no live links; the page names the sender
+        raise TokenInvalid(account=db.session.get(Account, contact.account_id))
     mailing_list = None
     if target.list_id is not None:
         mailing_list = db.session.get(MailingList, target.list_id)

@@ -9,17 +9,22 @@ unsubscribe from the token's list, whatever other fields or cookies come with it
 """
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+import hashlib
+import time
+
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext
 
 from portal import links
-from portal.errors import FormUnverified, PayloadTooLarge, TokenExpired
+from portal.addresses import InvalidAddress, try_normalise
+from portal.errors import FormUnverified, PayloadTooLarge, TokenExpired, TokenInvalid
 from portal.extensions import csrf, db, limiter
-from portal.preferences import centre, operations, rejoin, undo as undoing
-from portal.preferences.forms import PreferencesForm, ReasonForm, RejoinForm, UndoForm, UnsubscribeForm
+from portal.preferences import centre, operations, recovery, rejoin, undo as undoing
+from portal.preferences.forms import (ManageLinkForm, PreferencesForm, ReasonForm, RejoinForm, UndoForm,
+                                      UnsubscribeForm, manage_form)
 from portal.preferences.holders import Holder, resolve
 from portal.preferences.operations import Context
-from portal.web import config_limit, private, token_key, use_account
+from portal.web import answer_no_sooner_than, config_limit, private, token_key, use_account
 
 #: Unsubscribes are limited per link, not per IP: a mailbox provider's one-click POSTs for
 #: many people come from a few addresses.
@@ -55,7 +60,7 @@ def _target(holder: Holder) -> links.Target:
 def _page(template: str, holder: Holder, token: str, **context):
     target = _target(holder)
     return render_template(f"preferences/{template}", account=holder.account, holder=holder, token=token,
-                           preferences_url=links.preferences_url(target),
+                           address=holder.contact.email, preferences_url=links.preferences_url(target),
                            complaint_url=links.complaint_url(target), **context)
 
 
@@ -199,3 +204,56 @@ def preferences(token: str):
         db.session.commit()
     return _page("preferences.html", holder, token, form=form, states=centre.states(holder),
                  saved=outcome is not None, asked=bool(outcome and outcome.asked))
+
+
+# --- "send me a link to manage my subscriptions" -----------------------------------------
+
+def _manage_address_key() -> str:
+    """The per-address rate-limit key: a hash of the normalised address (never the address itself)."""
+    raw = request.form.get("email", "")
+    address = (try_normalise(raw) or raw.strip()[:320]).lower()
+    return "manage-address:" + hashlib.sha256(address.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def _manage_page(form: ManageLinkForm, account, **context):
+    use_account(account)
+    return render_template("preferences/manage.html", manage_form=form, account=account, **context)
+
+
+@bp.get("/manage")
+def manage_page():
+    """The "send me a link" form on a page of its own (the invalid-link pages carry it too)."""
+    return _manage_page(manage_form(None), None)
+
+
+@bp.post("/manage")
+@csrf.exempt
+@limiter.limit(config_limit("PORTAL_MANAGE_IP_LIMIT"))
+@limiter.limit(config_limit("PORTAL_MANAGE_ADDRESS_LIMIT"), key_func=_manage_address_key)
+def manage_send():
+    """Mail the address its preference links; the same answer, no sooner than a fixed time, whatever it is."""
+    started = time.monotonic()
+    value = request.form.get("sender", "")
+    try:
+        account = recovery.sender_of(value)
+    except TokenInvalid:
+        raise _refused() from None
+    form = ManageLinkForm(value, "manage")
+    if not form.validate():
+        if form.forged:
+            raise _refused()
+        return _manage_page(form, account), 422
+    try:
+        recovery.send_links(form.email.data, account, locale=_locale())
+    except InvalidAddress:
+        form.email.errors = [gettext("Enter an email address in the correct format, like name@example.com")]
+        return _manage_page(form, account), 422
+    db.session.commit()
+    answer_no_sooner_than(started + current_app.config["PORTAL_MANAGE_MIN_SECONDS"])
+    return redirect(url_for("preferences.manage_sent", lang=request.args.get("lang")), code=303)
+
+
+@bp.get("/manage/sent")
+def manage_sent():
+    """The one answer of the form, whatever the address: look in your inbox."""
+    return render_template("preferences/manage_sent.html", account=None)

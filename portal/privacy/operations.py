@@ -11,7 +11,7 @@ from portal import links
 from portal.consent import operations as ledger
 from portal.consent.models import EventType
 from portal.db import utcnow
-from portal.errors import TokenInvalid
+from portal.errors import TokenExpired, TokenInvalid
 from portal.extensions import db
 from portal.outbox.models import OutboxMessage
 from portal.outbox.operations import enqueue_mail
@@ -33,8 +33,10 @@ MAX_ERASE_MAILS_PER_DAY = 3
 
 def _contact(contact_id: Any) -> Contact:
     contact = db.session.get(Contact, contact_id) if isinstance(contact_id, int) else None
-    if contact is None or contact.erased_at is not None:  # an erased person has no live links
+    if contact is None:
         raise TokenInvalid()
+    if contact.erased_at is not None:  # an erased person has no live links; the page names the sender
+        raise TokenInvalid(account=contact.account)
     return contact
 
 
@@ -49,11 +51,22 @@ def erase_url(contact: Contact) -> str:
 
 
 def contact_for_erase_token(token: str) -> Contact:
-    """The contact of an erase token; :class:`TokenExpired` once it is too old."""
-    payload = load_token("erase", token)
+    """The contact of an erase token; :class:`TokenExpired` once it is too old (naming the sender)."""
+    try:
+        payload = load_token("erase", token)
+    except TokenExpired as error:
+        contact = _expired_contact(error.payload)
+        raise TokenExpired(payload=error.payload, account=contact.account if contact else None) from None
     if not isinstance(payload, list) or len(payload) != 1:
         raise TokenInvalid()
     return _contact(payload[0])
+
+
+def _expired_contact(payload: Any) -> Contact | None:
+    """The contact a well-signed but expired erase token named, if it still exists."""
+    if isinstance(payload, list) and len(payload) == 1 and isinstance(payload[0], int):
+        return db.session.get(Contact, payload[0])
+    return None
 
 
 def request_erasure(contact: Contact, *, locale: str) -> OutboxMessage | None:

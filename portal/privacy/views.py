@@ -11,6 +11,7 @@ import json
 from flask import Blueprint, Response, render_template
 from flask_babel import get_locale
 
+from portal import links
 from portal.extensions import csrf, db, limiter
 from portal.privacy import operations
 from portal.privacy.forms import ActionForm, require_valid
@@ -26,7 +27,8 @@ _limited = limiter.shared_limit(config_limit("PORTAL_PRIVACY_IP_LIMIT"), scope="
 def data_page(token: str):
     contact = operations.contact_for_preferences(token)
     use_account(contact.account)
-    return render_template("privacy/data.html", account=contact.account, form=ActionForm(token, "data"))
+    return render_template("privacy/data.html", account=contact.account, form=ActionForm(token, "data"),
+                           address=contact.email, token=token)
 
 
 @bp.post("/preferences/<token>/data")
@@ -46,7 +48,8 @@ def data_download(token: str):
 def erase_page(token: str):
     contact = operations.contact_for_preferences(token)
     use_account(contact.account)
-    return render_template("privacy/erase.html", account=contact.account, form=ActionForm(token, "erase_request"))
+    return render_template("privacy/erase.html", account=contact.account, form=ActionForm(token, "erase_request"),
+                           address=contact.email, token=token)
 
 
 @bp.post("/preferences/<token>/erase")
@@ -68,7 +71,8 @@ def erase_request(token: str):
 def erase_confirm_page(token: str):
     contact = operations.contact_for_erase_token(token)
     use_account(contact.account)
-    return render_template("privacy/erase_confirm.html", account=contact.account, form=ActionForm(token, "erase"))
+    return render_template("privacy/erase_confirm.html", account=contact.account, form=ActionForm(token, "erase"),
+                           address=contact.email, preferences_url=links.preferences_url(links.Target(contact.id)))
 
 
 @bp.post("/erase/<token>")

@@ -73,6 +73,8 @@ class Outcome:
     status: str
     account: Account
     lists: list[MailingList]
+    #: The address the link is about (None once erased): pages show it masked.
+    address: str | None = None
 
 
 def _blocking(address: str, account_id: str, list_id: str | None = None) -> list:
@@ -232,6 +234,7 @@ def used(request_id: int, *, lock: bool = False) -> Outcome | None:
         ConsentEvent.contact_id == request.contact_id, ConsentEvent.source == f"signup_request:{request.id}",
         ConsentEvent.type.in_(types)).order_by(ConsentEvent.seq))
     lists = [db.session.get(MailingList, list_id) for list_id in dict.fromkeys(list_ids) if list_id]
+    # No address: it would tell whether the person was erased since.
     return Outcome("already_confirmed" if confirmed else "already_declined", account_of_request(request_id), lists)
 
 
@@ -254,7 +257,7 @@ def _load(request_id: int, *, lock: bool = False) -> tuple[SignupRequest, Contac
 
 
 def _outcome(status: str, contact: Contact, subscriptions: list[Subscription]) -> Outcome:
-    return Outcome(status, db.session.get(Account, contact.account_id), [s.list for s in subscriptions])
+    return Outcome(status, db.session.get(Account, contact.account_id), [s.list for s in subscriptions], contact.email)
 
 
 def preview(request_id: int) -> Outcome:

@@ -2,21 +2,25 @@
 from __future__ import annotations
 
 import time
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from flask import Blueprint, current_app, g, jsonify, redirect, render_template, request, url_for
-from flask_babel import get_locale, gettext
+from flask_babel import format_timedelta, get_locale, gettext
 from werkzeug.exceptions import BadRequest
 
 from portal import links
-from portal.addresses import InvalidAddress, normalise
+from portal.addresses import InvalidAddress, mask, normalise, try_normalise
 from portal.errors import FormUnverified, TokenExpired, TokenInvalid, error_body
 from portal.extensions import csrf, db, limiter
 from portal.subscriptions import signup as doi
 from portal.subscriptions.forms import ConfirmForm, ResendForm, SignupForm
-from portal.subscriptions.models import Form
+from portal.preferences.forms import manage_form
+from portal.subscriptions.models import Form, SignupRequest
 from portal.subscriptions.operations import get_form, origin_of
 from portal.web import config_limit, private, use_account
+
+#: What the "check your inbox" link's ``to`` is sealed for (see :func:`portal.links.seal`).
+INBOX_SEAL = b"check-inbox"
 
 bp = Blueprint("subscriptions", __name__)
 
@@ -124,7 +128,7 @@ def signup(form_id: str):
     # so a committed signup is always answered as one.
     target = signup_form.redirect_url
     if not target or origin_of(target) not in (signup_form.allowed_origins or []):
-        target = url_for("subscriptions.check_inbox", form_id=signup_form.id, lang=request.args.get("lang"))
+        target = _check_inbox_url(signup_form, form)
     if not form.website.data:
         try:
             if not form.validate():
@@ -138,6 +142,17 @@ def signup(form_id: str):
     if request.is_json:
         return jsonify(status="pending_confirmation"), 202
     return redirect(target, code=303)
+
+
+def _check_inbox_url(signup_form: Form, form: SignupForm) -> str:
+    """The "check your inbox" page of this signup: the address masked and sealed (no one who sees
+    the URL reads even that), and the site the signup came from when it is one of the form's."""
+    masked = mask(try_normalise(form.email.data or ""))
+    page = (doi.trusted_page_url(signup_form, form.page_url.data)
+            or doi.trusted_page_url(signup_form, request.referrer))
+    site = origin_of(page) if page and origin_of(page) in (signup_form.allowed_origins or []) else None
+    return url_for("subscriptions.check_inbox", form_id=signup_form.id,
+                   to=links.seal(masked, INBOX_SEAL) if masked else None, site=site, lang=request.args.get("lang"))
 
 
 def _answer_no_sooner_than(deadline: float) -> None:
@@ -168,7 +183,26 @@ def check_inbox(form_id: str):
     signup_form = get_form(form_id)
     use_account(signup_form.account)
     _embeddable(signup_form)
-    return render_template("subscriptions/check_inbox.html", account=signup_form.account)
+    return render_template("subscriptions/check_inbox.html", account=signup_form.account, signup_form=signup_form,
+                           masked=_unsealed(request.args.get("to")), site=site_of(signup_form, request.args.get("site")),
+                           lasts=format_timedelta(current_app.config["PORTAL_CONFIRM_MAX_AGE"], threshold=1.5))
+
+
+def _unsealed(value: str | None) -> str | None:
+    """The masked address a "check your inbox" link carries, or None (absent, or not sealed by us)."""
+    try:
+        return links.unseal(value, INBOX_SEAL) if value else None
+    except TokenInvalid:
+        return None
+
+
+def site_of(signup_form: Form, origin: str | None) -> str | None:
+    """The customer's site to go back to: ``origin`` when it is one of the form's allowed origins,
+    else the form's first allowed origin; None for a form that names none (never an unchecked URL)."""
+    allowed = list(signup_form.allowed_origins or [])
+    if origin in allowed:
+        return origin
+    return allowed[0] if allowed else None
 
 
 def _expired(error: TokenExpired, token: str):
@@ -177,7 +211,7 @@ def _expired(error: TokenExpired, token: str):
     account = doi.account_of_request(request_id) if request_id else None
     use_account(account)
     return render_template("subscriptions/expired.html", account=account, token=token,
-                           form=ResendForm(token, "resend")), 410
+                           form=ResendForm(token, "resend"), manage_form=manage_form(account)), 410
 
 
 def _request_id(payload) -> int | None:
@@ -198,14 +232,28 @@ def confirm_page(token: str):
     if outcome.status != "pending":  # a link already used: what it did, the same whatever came since
         return _done(outcome)
     return render_template("subscriptions/confirm.html", account=outcome.account, lists=outcome.lists,
-                           form=ConfirmForm(token, "confirm"), token=token)
+                           form=ConfirmForm(token, "confirm"), token=token, address=outcome.address)
 
 
-def _done(outcome: doi.Outcome, receipt: str | None = None):
-    """The answer of a confirm or decline; only a fresh confirmation links the receipt (it shows
-    the present state, which a replayed link must not tell)."""
+def _done(outcome: doi.Outcome, receipt: str | None = None, request_id: int | None = None):
+    """The answer of a confirm or decline; only a fresh confirmation links the receipt, the
+    preferences and the site (they show the present state, which a replayed link must not tell)."""
+    fresh = outcome.status == "confirmed"
     return render_template("subscriptions/confirm_done.html", account=outcome.account, lists=outcome.lists,
-                           status=outcome.status, receipt_url=receipt if outcome.status == "confirmed" else None)
+                           status=outcome.status, receipt_url=receipt if fresh else None, address=outcome.address,
+                           **(next_steps(request_id) if fresh and request_id is not None else {}))
+
+
+def next_steps(request_id: int) -> dict[str, str | None]:
+    """Where the subscribed page leads: the person's preference centre, and back to the customer's
+    site (the origin the signup came from, when it is one of the form's; else the form's own)."""
+    signup_request = db.session.get(SignupRequest, request_id)
+    form = db.session.get(Form, signup_request.form_id) if signup_request.form_id else None
+    page_host = (signup_request.evidence or {}).get("page_host")
+    origins = list(form.allowed_origins or []) if form else []
+    site = next((origin for origin in origins if urlsplit(origin).hostname == page_host), None)
+    return {"preferences_url": links.preferences_url(links.Target(signup_request.contact_id)),
+            "site": site or (origins[0] if origins else None)}
 
 
 @bp.post("/confirm/<token>")
@@ -226,7 +274,7 @@ def confirm(token: str):
     outcome = operation(request_id, evidence=evidence)
     db.session.commit()
     use_account(outcome.account)
-    return _done(outcome, receipt_url(request_id))
+    return _done(outcome, receipt_url(request_id), request_id)
 
 
 def receipt_url(request_id: int) -> str | None:

@@ -125,7 +125,7 @@ def test_the_form_redirect_goes_nowhere_the_account_did_not_allow(client, create
     response = client.post(f"/f/{form.id}?next={target}&redirect_url={target}",
                            data={"email": "r@example.org", "redirect_url": target, "next": target})
     assert response.status_code == 303
-    assert response.headers["Location"].endswith(f"/f/{form.id}/thanks")
+    assert response.headers["Location"].split("?")[0].endswith(f"/f/{form.id}/thanks")
 
 
 def test_crlf_in_a_signup_name_never_reaches_the_mail_headers(app, client, create_form, smtp_server):

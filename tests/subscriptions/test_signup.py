@@ -49,7 +49,8 @@ def test_same_answer_whatever_the_address_state_I12(client, create_form, create_
     if state == "suppressed":
         suppression.add(address, scope="global", reason="complaint")
         db.session.commit()
-    reference = _answer(signup(client, form, "someone.new@example.org"))
+    # The answer depends on the masked address it repeats (a***@example.org), never on the state.
+    reference = _answer(signup(client, form, address[0] + "someone.new@example.org"))
     assert _answer(signup(client, form, address)) == reference
 
 
@@ -82,7 +83,7 @@ def test_role_address_gets_no_mail(client, create_form):
 
 def test_honeypot_gets_the_same_answer_and_nothing_happens(client, create_form):
     form = create_form()
-    reference = _answer(signup(client, form, "bob@example.org"))
+    reference = _answer(signup(client, form, "amy@example.org"))  # the same masked address, a***@example.org
     assert _answer(signup(client, form, "ann@example.org", website="http://spam.example")) == reference
     assert find_contact(form.account_id, "ann@example.org") is None and len(outbox()) == 1
 
@@ -136,7 +137,7 @@ def test_a_redirect_url_no_longer_allowed_is_not_followed(client, create_form):
     form = create_form(allowed_origins=["https://shop.example"], redirect_url="https://shop.example/thanks")
     form.allowed_origins = []
     db.session.commit()
-    assert signup(client, form).headers["Location"].endswith(f"/f/{form.id}/thanks")
+    assert signup(client, form).headers["Location"].split("?")[0].endswith(f"/f/{form.id}/thanks")
 
 
 def test_at_most_three_confirmation_mails_a_day_I14(client, create_form):

@@ -1,0 +1,69 @@
+"""A way forward from an invalid or expired link: "send me a link to manage my subscriptions".
+
+A person types an address; each account that holds it (only the one the broken link named,
+when that is known) mails it a preference-centre link. The page answers the same whatever the
+address: nothing is stored or mailed for an address no account holds, and the view answers no
+sooner than a fixed time (``PORTAL_MANAGE_MIN_SECONDS``).
+"""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from portal import links
+from portal.accounts.models import Account, AccountStatus
+from portal.addresses import email_hash, normalise
+from portal.errors import TokenInvalid
+from portal.extensions import db
+from portal.outbox.models import OutboxMessage
+from portal.outbox.operations import enqueue_mail
+from portal.subscriptions.models import Contact
+from portal.tokens import load_token, make_token
+
+#: At most this many accounts' links are mailed for one request (one mail each).
+MAX_ACCOUNTS = 10
+#: Accounts whose mail is withheld: they send nothing, this link included.
+_SILENT = (AccountStatus.SUSPENDED, AccountStatus.DEACTIVATED)
+
+
+def form_token(account: Account | None) -> str:
+    """The signed value the form carries: the sender it names (verified), if any."""
+    return make_token("manage", [account.id] if account is not None else [])
+
+
+def sender_of(token: str) -> Account | None:
+    """The account a form value names; None when it names none.
+
+    :raises TokenInvalid: not a value this portal made.
+    """
+    payload = load_token("manage", token)
+    if payload == []:
+        return None
+    if not isinstance(payload, list) or len(payload) != 1 or not isinstance(payload[0], str):
+        raise TokenInvalid()
+    return db.session.get(Account, payload[0])
+
+
+def _contacts(address: str, account: Account | None) -> list[Contact]:
+    query = select(Contact).where(Contact.email_hash == email_hash(address), Contact.erased_at.is_(None),
+                                  Contact.email.is_not(None))
+    if account is not None:
+        query = query.where(Contact.account_id == account.id)
+    return list(db.session.scalars(query.order_by(Contact.id).limit(MAX_ACCOUNTS)))
+
+
+def send_links(email: str, account: Account | None, *, locale: str) -> list[OutboxMessage]:
+    """Queue a preference-centre link to ``email`` from each account that holds it (or ``account``).
+
+    :raises InvalidAddress: the address is not valid (an answer that depends on the text only).
+    """
+    address = normalise(email)
+    messages = []
+    for contact in _contacts(address, account):
+        sender = contact.account
+        if sender.status in _SILENT:
+            continue
+        context = {"account": sender, "address": contact.email,
+                   "preferences_url": f"{links.preferences_url(links.Target(contact.id))}?lang={locale}"}
+        messages.append(enqueue_mail("manage_links", to=contact.email, locale=locale, context=context,
+                                     account_id=sender.id))
+    return messages
