@@ -251,7 +251,7 @@ def fast_payload_hash(payload: dict[str, Any]) -> str:
     if _plain(payload):
         try:
             data = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
-        except TypeError:  # an integer beyond 64 bits
+        except TypeError:  # an integer beyond 64 bits, a key that is not a string, a lone surrogate
             data = b"\x80"
         if data.isascii() and b"\x7f" not in data:
             return sha256_hex(data)
@@ -279,8 +279,6 @@ def _plain(value: Any) -> bool:
             elif kind not in _PLAIN_LEAVES:
                 return False
     return True
-
-
 
 
 def events_for_contact(contact_id: int) -> list[ConsentEvent]:

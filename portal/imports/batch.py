@@ -247,11 +247,16 @@ def lookup(columns: tuple, key, keys, *conditions) -> list:
     if db.session.get_bind().dialect.name != "postgresql":
         return [row for condition in where_in(key, keys)
                 for row in db.session.execute(select(*columns).where(condition, *conditions)).all()]
+    return db.session.execute(probes(columns, key, keys, *conditions)).all()
+
+
+def probes(columns: tuple, key, keys: list, *conditions):
+    """PostgreSQL: the query of :func:`lookup`, one index probe per key."""
     from sqlalchemy.dialects.postgresql import ARRAY
 
     wanted = func.unnest(literal(keys, type_=ARRAY(key.type))).table_valued("key").render_derived("wanted")
     found = select(*columns).where(key == wanted.c.key, *conditions).offset(0).lateral("found")
-    return db.session.execute(select(found).select_from(wanted).join(found, true())).all()
+    return select(found).select_from(wanted).join(found, true())
 
 
 def insert_returning(table, rows: list[dict[str, Any]], returning: tuple[str, str], *,
