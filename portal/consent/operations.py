@@ -13,6 +13,8 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any, Iterator
 
+import orjson
+
 from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
@@ -20,7 +22,7 @@ from portal.consent import actors, keys, notices
 from portal.consent.actors import Actor
 from portal.consent.models import GENESIS, PERSONAL_FIELDS, ConsentEvent, LedgerCheckpoint
 from portal.consent.verify import (CHUNK, checkpoint_digest, checkpoint_problem, chunk_roots, commitment, leaf_entry,
-                                  notice_refs, payload_hash, root_of_chunks)
+                                  notice_refs, payload_hash, root_of_chunks, sha256_hex)
 from portal.db import isoformat, utcnow
 from portal.extensions import db
 
@@ -188,11 +190,10 @@ def chain_many(new_events: list[NewEvent]) -> list[dict[str, Any]]:
     db.session.execute(select(contacts.c.id).where(contacts.c.id.in_(ids)).order_by(contacts.c.id)
                        .with_for_update())
     heads = _chain_heads(ids)
-    rows = []
-    default_actor = actors.current()
+    rows, make = [], RowMaker()
     for new in new_events:
         seq, prev_hash = heads.get(new.contact_id, (0, GENESIS))
-        row = _event_row(new, seq + 1, prev_hash, new.actor or default_actor)
+        row = make(new, seq + 1, prev_hash)
         heads[new.contact_id] = (row["seq"], row["hash"])
         rows.append(row)
     return rows
@@ -208,19 +209,76 @@ def _chain_heads(contact_ids: list[int]) -> dict[int, tuple[int, str]]:
     return {row.contact_id: (row.seq, row.hash) for row in found}
 
 
-def _event_row(new: NewEvent, seq: int, prev_hash: str, actor: Actor) -> dict[str, Any]:
-    personal = _personal(new.email, None, None, None)
-    salt, commitments = _commit(personal)
-    row = dict(account_id=new.account_id, contact_id=new.contact_id, seq=seq, prev_hash=prev_hash,
-               type=new.type, occurred_at=new.occurred_at or utcnow(), list_id=new.list_id,
-               source=new.source, message_ref=None, consent_text_id=None,
-               # The notice in force as the batch is written (an import's events are now).
-               evidence=_with_references(new.evidence, None, notices.in_force_now(new.account_id)),
-               actor=actor.kind, actor_key_id=actor.key_id, pii_salt=salt if commitments else None, pii_commitments=commitments,
-               redacted_at=None, **personal)
-    row["hash"] = event_hash(SimpleNamespace(**row))
-    row["mac"] = keys.event_mac(row["hash"])
-    return row
+class RowMaker:
+    """Builds the rows of a batch of events: what is the same for all of them is read once (the
+    actor of the moment, the notice in force per account, the HMAC key), and each hash is
+    computed by :func:`fast_payload_hash`. Rows are as :func:`record` would write them."""
+
+    def __init__(self, actor: Actor | None = None):
+        self.actor = actor or actors.current()
+        self.mac = keys.event_mac_function()
+        self._notices: dict[str, dict[str, Any] | None] = {}
+
+    def notice(self, account_id: str) -> dict[str, Any] | None:
+        """The notice in force as the batch is written (an import's events are now)."""
+        if account_id not in self._notices:
+            self._notices[account_id] = notices.in_force_now(account_id)
+        return self._notices[account_id]
+
+    def __call__(self, new: NewEvent, seq: int, prev_hash: str) -> dict[str, Any]:
+        """The row of ``new`` as event ``seq`` of its contact's chain, after ``prev_hash``."""
+        personal = _personal(new.email, None, None, None)
+        salt, commitments = _commit(personal)
+        actor = new.actor or self.actor
+        row = dict(account_id=new.account_id, contact_id=new.contact_id, seq=seq, prev_hash=prev_hash,
+                   type=new.type, occurred_at=new.occurred_at or utcnow(), list_id=new.list_id,
+                   source=new.source, message_ref=None, consent_text_id=None,
+                   evidence=_with_references(new.evidence, None, self.notice(new.account_id)),
+                   actor=actor.kind, actor_key_id=actor.key_id, pii_salt=salt if commitments else None,
+                   pii_commitments=commitments, redacted_at=None, **personal)
+        row["hash"] = fast_payload_hash(event_payload(SimpleNamespace(**row)))
+        row["mac"] = self.mac(row["hash"])
+        return row
+
+
+def fast_payload_hash(payload: dict[str, Any]) -> str:
+    """:func:`~portal.consent.verify.payload_hash`, the same hex digest, encoded by orjson when
+    the bytes are sure to be those of the verifier's :func:`~portal.consent.verify.canonical`:
+    only strings, integers, booleans, None, lists and dicts with string keys, and an encoding that
+    is plain ASCII without DEL (which ``json.dumps`` escapes and orjson does not). Anything else
+    (a float, a non-ASCII character, a type orjson knows and ``json`` does not) takes the
+    verifier's own path."""
+    if _plain(payload):
+        try:
+            data = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
+        except TypeError:  # an integer beyond 64 bits, a key that is not a string, a lone surrogate
+            data = b"\x80"
+        if data.isascii() and b"\x7f" not in data:
+            return sha256_hex(data)
+    return payload_hash(payload)
+
+
+_PLAIN_LEAVES = frozenset((str, int, bool, type(None)))
+_CONTAINERS = frozenset((dict, list, tuple))
+
+
+def _plain(value: Any) -> bool:
+    """Whether ``value`` holds only what ``json`` and orjson encode alike (see :func:`fast_payload_hash`)."""
+    if type(value) not in _CONTAINERS:
+        return type(value) in _PLAIN_LEAVES
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        pairs = item.items() if type(item) is dict else ((None, element) for element in item)
+        for key, element in pairs:
+            if key is not None and type(key) is not str:
+                return False
+            kind = type(element)
+            if kind in _CONTAINERS:
+                stack.append(element)
+            elif kind not in _PLAIN_LEAVES:
+                return False
+    return True
 
 
 def events_for_contact(contact_id: int) -> list[ConsentEvent]:

@@ -6,13 +6,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, and_, any_, literal, or_, select
+import orjson
+
+from sqlalchemy import JSON, and_, any_, func, literal, or_, select, true
 
 from portal.accounts.models import Account
 from portal.consent.models import EventType
 from portal.consent.models import GENESIS, ConsentEvent
-from portal.consent import actors
-from portal.consent.operations import NewEvent, _event_row, record_many
+from portal.consent.operations import NewEvent, RowMaker, record_many
 from portal.db import isoformat, utcnow
 from portal.extensions import db
 from portal.imports import emails, opt_outs
@@ -21,6 +22,7 @@ from portal.imports.models import ConsentMethod, Import, RefusalReason, RefusedR
 from portal.subscriptions.models import (Contact, MailingList, SignupRequest, Subscription,
                                          SubscriptionStatus)
 from portal.suppression.models import Suppression, SuppressionScope
+from portal.suppression.operations import where_in
 
 #: Rows examined together: one query each for refusals, contacts, suppressions; bulk inserts.
 CHUNK_SIZE = 2000
@@ -67,8 +69,8 @@ class Batch:
         (Accepted in an earlier chunk, it is on the list by now and refused by :meth:`_refuse_present`.)
         """
         hashes = {c.email_hash for c in candidates if c.reason is None}
-        refused_before = set(db.session.scalars(select(RefusedRow.email_hash).where(
-            RefusedRow.import_id == self.record.id, among(RefusedRow.email_hash, hashes)))) if hashes else set()
+        refused_before = {row.email_hash for row in lookup(
+            (RefusedRow.email_hash,), RefusedRow.email_hash, hashes, RefusedRow.import_id == self.record.id)}
         seen: set[str] = set()
         for candidate in candidates:
             if candidate.email_hash is None:
@@ -79,25 +81,23 @@ class Batch:
 
     def _refuse_present(self, candidates: list[Candidate]) -> dict[str, int]:
         """Refuse addresses already on the list (or that left it); answer hash -> contact id."""
-        hashes = [c.email_hash for c in candidates if c.reason is None]
-        if not hashes:
-            return {}
-        found = db.session.execute(
-            select(Contact.id, Contact.email_hash, Contact.erased_at, Subscription.status)
-            .outerjoin(Subscription, and_(Subscription.contact_id == Contact.id,
-                                          Subscription.list_id == self.mailing_list.id))
-            .where(Contact.account_id == self.account.id, among(Contact.email_hash, hashes))).all()
+        hashes = {c.email_hash for c in candidates if c.reason is None}
+        found = lookup((Contact.id, Contact.email_hash, Contact.erased_at), Contact.email_hash, hashes,
+                       Contact.account_id == self.account.id)
+        statuses = dict(lookup((Subscription.contact_id, Subscription.status), Subscription.contact_id,
+                               {row.id for row in found}, Subscription.list_id == self.mailing_list.id))
         by_hash = {row.email_hash: row for row in found}
         for candidate in candidates:
             row = by_hash.get(candidate.email_hash) if candidate.reason is None else None
             if row is None:
                 continue
+            status = statuses.get(row.id)
             if row.erased_at is not None:
                 candidate.reason, candidate.detail = RefusalReason.SUPPRESSED, "erased at the person's request"
-            elif row.status in _ON_LIST:
-                candidate.reason, candidate.detail = RefusalReason.DUPLICATE, f"already on this list ({row.status})"
-            elif row.status is not None:
-                candidate.reason, candidate.detail = RefusalReason.SUPPRESSED, f"{row.status} from this list"
+            elif status in _ON_LIST:
+                candidate.reason, candidate.detail = RefusalReason.DUPLICATE, f"already on this list ({status})"
+            elif status is not None:
+                candidate.reason, candidate.detail = RefusalReason.SUPPRESSED, f"{status} from this list"
         return {row.email_hash: row.id for row in found}
 
     def _refuse_left_every_list(self, candidates: list[Candidate], contacts: dict[str, int]) -> None:
@@ -154,8 +154,8 @@ class Batch:
         events = [self._event(c, contacts[c.email_hash], requests.get(contacts[c.email_hash])) for c in accepted]
         # A contact created by this chunk has no chain yet: its event is the first of it, computed
         # by the ledger's own function and copied in. The others join their chains (record_many).
-        write_rows(ConsentEvent.__table__, [_event_row(e, 1, GENESIS, e.actor or actors.current())
-                                              for e in events if e.contact_id in created])
+        make = RowMaker()
+        write_rows(ConsentEvent.__table__, [make(e, 1, GENESIS) for e in events if e.contact_id in created])
         record_many([e for e in events if e.contact_id not in created])
         rows = emails.repermission_rows(
             self.account, self.mailing_list,
@@ -233,6 +233,32 @@ def among(column, values):
     return column == any_(literal(values, type_=ARRAY(column.type)))
 
 
+def lookup(columns: tuple, key, keys, *conditions) -> list:
+    """The rows (``columns``) whose ``key`` is one of ``keys`` and that meet ``conditions``.
+
+    On PostgreSQL each key is one probe of an index (a ``LATERAL`` subquery over the unnested
+    keys, fenced by ``OFFSET 0``), whatever the planner believes of the table's size: an import's
+    own rows are not in the statistics until it commits, and a plan that reads every row of the
+    account (or list) for each chunk makes a large import quadratic.
+    """
+    keys = sorted(keys)
+    if not keys:
+        return []
+    if db.session.get_bind().dialect.name != "postgresql":
+        return [row for condition in where_in(key, keys)
+                for row in db.session.execute(select(*columns).where(condition, *conditions)).all()]
+    return db.session.execute(probes(columns, key, keys, *conditions)).all()
+
+
+def probes(columns: tuple, key, keys: list, *conditions):
+    """PostgreSQL: the query of :func:`lookup`, one index probe per key."""
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    wanted = func.unnest(literal(keys, type_=ARRAY(key.type))).table_valued("key").render_derived("wanted")
+    found = select(*columns).where(key == wanted.c.key, *conditions).offset(0).lateral("found")
+    return select(found).select_from(wanted).join(found, true())
+
+
 def insert_returning(table, rows: list[dict[str, Any]], returning: tuple[str, str], *,
                      ignore_conflicts: bool = False) -> list[tuple]:
     """Insert ``rows`` and answer two columns of each row inserted (a conflicting one is skipped
@@ -280,5 +306,5 @@ def _copy(target: str, table, rows: list[dict[str, Any]]) -> None:
     names = ", ".join(f'"{name}"' for name in columns)
     with cursor, cursor.copy(f'COPY "{target}" ({names}) FROM STDIN') as copy:
         for row in rows:
-            copy.write_row([Jsonb(row[name]) if name in json_columns and row[name] is not None else row[name]
-                            for name in columns])
+            copy.write_row([Jsonb(row[name], dumps=orjson.dumps) if name in json_columns and row[name] is not None
+                            else row[name] for name in columns])
