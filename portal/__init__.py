@@ -8,6 +8,7 @@ from flask import Flask, current_app, g, request
 from flask_babel import get_locale
 
 from portal import config as settings
+from portal import links
 from portal.config import Config, database_url
 from portal.extensions import babel, csrf, db, limiter, mail, migrate
 
@@ -77,6 +78,8 @@ def _init_extensions(app: Flask) -> None:
     limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or "en")
+    # Mail links open their page in the mail's language (templates/email/: ``{{ url|in_language }}``).
+    app.jinja_env.filters["in_language"] = lambda url: links.in_language(url, str(get_locale() or "en"))
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         _sqlite_pragmas(app)
 
