@@ -112,5 +112,5 @@ def _encoded_words(text: str) -> list[str]:
 
 
 def for_account(account) -> dict[str, Any]:
-    """:func:`on_behalf_of` an account (its name and contact address)."""
-    return on_behalf_of(account.name, account.contact_email)
+    """:func:`on_behalf_of` an account (its display name, else its name, and its contact address)."""
+    return on_behalf_of(account.display_name or account.name, account.contact_email)
