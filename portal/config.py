@@ -449,6 +449,10 @@ class TestingConfig(Config):
     RATELIMIT_STORAGE_URI = "memory://"
     MAIL_SERVER = None
     MAIL_TIMEOUT = 2.0
+    #: The sender the mail tests expect, whatever the environment says.
+    MAIL_DEFAULT_SENDER = "Consent Portal <no-reply@localhost>"
+    PORTAL_MAIL_FROM_DOMAIN = None
+    PORTAL_PLATFORM_NAME = "Consent Portal"
     PORTAL_SIGNUP_MIN_SECONDS = 0.0
     PORTAL_BASE_URL = "https://portal.test"
     PORTAL_DEVELOPMENT = False

@@ -26,7 +26,7 @@ def confirmation_context(account: Account, contact: Contact, lists: list[Mailing
         "lists": lists,
         "address": contact.email,
         "requested_at": request.created_at,
-        "page_host": (request.evidence or {}).get("page_host"),
+        "page_host": _site(request),
         "confirm_url": links.confirm_url(request.id),
         "max_age_days": max(1, current_app.config["PORTAL_CONFIRM_MAX_AGE"].days),
     }
@@ -44,6 +44,13 @@ def send_confirmation(contact: Contact, lists: list[MailingList], request: Signu
 def digest(message: OutboxMessage) -> str:
     """SHA-256 of the rendered text part: the ledger keeps it as proof of what was sent."""
     return hashlib.sha256(message.payload["text"].encode("utf-8")).hexdigest()
+
+
+def _site(request: SignupRequest) -> str | None:
+    """The host of the customer's page the request came from (kept only when on the form's allowed
+    origins or its hosted page); None for the portal's own hosted page, which is not their site."""
+    host = (request.evidence or {}).get("page_host")
+    return None if host == host_of(current_app.config["PORTAL_BASE_URL"]) else host
 
 
 def host_of(url: str | None) -> str | None:

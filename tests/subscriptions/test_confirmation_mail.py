@@ -56,9 +56,10 @@ def test_the_date_is_written_in_the_mails_language(client, create_form, create_l
     assert re.search(rf"Waktu: \d+ {month} \d{{4}}, pukul \d\d\.\d\d UTC", mail.payload["text"])
 
 
-@pytest.mark.parametrize("referer", [None, "https://evil.example/join", "https://shop.example.evil.example/"])
-def test_no_site_is_named_without_a_trusted_page(client, create_form, create_list, create_account, referer):
+@pytest.mark.parametrize("referer", [None, "https://evil.example/join", "https://shop.example.evil.example/", "HOSTED"])
+def test_no_site_is_named_without_a_trusted_page_of_the_customer(client, create_form, create_list, create_account, referer):
     form = _form(create_form, create_list, create_account)
+    referer = f"https://portal.test/f/{form.id}" if referer == "HOSTED" else referer  # the portal's page, not theirs
     signup(client, form, headers={"Referer": referer} if referer else {})
     [mail] = outbox()
     assert "Site:" not in mail.payload["text"] and "Site:" not in mail.payload["html"]
