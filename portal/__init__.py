@@ -9,6 +9,7 @@ from flask import Flask, current_app, g, request
 from flask_babel import get_locale
 
 from portal import config as settings
+from portal import links
 from portal.config import Config, database_url
 from portal.extensions import babel, csrf, db, limiter, mail, migrate
 
@@ -82,6 +83,8 @@ def _init_extensions(app: Flask) -> None:
 
     app.jinja_env.filters["masked"] = mask  # token pages name their address only masked
     app.jinja_env.filters["site_name"] = lambda origin: urlsplit(origin).hostname or origin
+    # Mail links open their page in the mail's language (templates/email/: ``{{ url|in_language }}``).
+    app.jinja_env.filters["in_language"] = lambda url: links.in_language(url, str(get_locale() or "en"))
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         _sqlite_pragmas(app)
 

@@ -94,6 +94,19 @@ def _parse_http_url(raw: str) -> str:
     return raw.rstrip("/")
 
 
+def _parse_domain(raw: str) -> str:
+    try:
+        domain = raw.strip().rstrip(".").encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        raise ValueError("must be a domain name such as mail.example.com") from None
+    labels = domain.split(".")
+    if len(domain) > 253 or len(labels) < 2 or not all(
+            0 < len(label) <= 63 and label.replace("-", "").isalnum() and label.isascii()
+            and not label.startswith("-") and not label.endswith("-") for label in labels):
+        raise ValueError("must be a domain name such as mail.example.com")
+    return domain
+
+
 def _parse_storage_uri(raw: str) -> str:
     if "://" not in raw:
         raise ValueError("must be a storage URI such as memory:// or redis://host:6379/0")
@@ -277,6 +290,10 @@ class Config:
     #: Seconds an SMTP connect, read or write may take before the worker gives up (and retries).
     MAIL_TIMEOUT = _float("MAIL_TIMEOUT", 30.0)
     MAIL_DEFAULT_SENDER = _str("MAIL_DEFAULT_SENDER", "Consent Portal <no-reply@localhost>")
+    #: The platform's sending domain: the From address (``MAIL_DEFAULT_SENDER``'s local part at it),
+    #: the envelope sender and the Message-ID of mail sent for the accounts. Unset: the domain of
+    #: ``MAIL_DEFAULT_SENDER``. SPF, DKIM (``DKIM_DOMAIN``) and DMARC must align with it.
+    PORTAL_MAIL_FROM_DOMAIN: str | None = _read("PORTAL_MAIL_FROM_DOMAIN", None, _parse_domain)
     DKIM_DOMAIN = _str("DKIM_DOMAIN")
     DKIM_SELECTOR = _str("DKIM_SELECTOR")
     DKIM_PRIVATE_KEY_PATH = _str("DKIM_PRIVATE_KEY_PATH")
@@ -438,6 +455,10 @@ class TestingConfig(Config):
     RATELIMIT_STORAGE_URI = "memory://"
     MAIL_SERVER = None
     MAIL_TIMEOUT = 2.0
+    #: The sender the mail tests expect, whatever the environment says.
+    MAIL_DEFAULT_SENDER = "Consent Portal <no-reply@localhost>"
+    PORTAL_MAIL_FROM_DOMAIN = None
+    PORTAL_PLATFORM_NAME = "Consent Portal"
     PORTAL_SIGNUP_MIN_SECONDS = 0.0
     PORTAL_MANAGE_MIN_SECONDS = 0.0
     PORTAL_BASE_URL = "https://portal.test"

@@ -14,6 +14,7 @@ import re
 from base64 import urlsafe_b64decode, urlsafe_b64encode
 from dataclasses import dataclass
 from functools import lru_cache
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESSIV
@@ -141,6 +142,16 @@ def load_mail_token(token: str) -> Target:
         return load_target("unsubscribe", token)
     data = load_compact("mailto", token, _MAIL_DATA)
     return Target(int.from_bytes(data[:8], "big"), data[8:].hex())
+
+
+def in_language(url: str, locale: str) -> str:
+    """``url`` with ``lang=<locale>`` when it is one of the portal's pages (others unchanged), so a
+    link in a mail opens its page in the mail's language whatever the browser prefers."""
+    if not isinstance(url, str) or not url.startswith(_base() + "/") or locale not in current_app.config["PORTAL_LOCALES"]:
+        return url
+    parts = urlsplit(url)
+    query = [(name, value) for name, value in parse_qsl(parts.query, keep_blank_values=True) if name != "lang"]
+    return urlunsplit(parts._replace(query=urlencode([*query, ("lang", locale)])))
 
 
 def unsubscribe_url(target: Target) -> str:

@@ -38,6 +38,8 @@ def environment(monkeypatch):
     ("PORTAL_SIGNUP_IP_LIMIT", "lots per hour"), ("PORTAL_BASE_URL", "ftp://portal.example"),
     ("RATELIMIT_STORAGE_URI", "localhost:6379"), ("PORTAL_FEEDBACK_MAX_BYTES", "10MB"),
     ("PORTAL_CONFIRM_MAX_AGE_DAYS", "0"), ("PORTAL_WEBHOOKS_ALLOW_HTTP_LOOPBACK", "sometimes"),
+    ("PORTAL_MAIL_FROM_DOMAIN", "mail example.com"), ("PORTAL_MAIL_FROM_DOMAIN", "localhost"),
+    ("PORTAL_MAIL_FROM_DOMAIN", "x.example\r\nBcc: victim@example.org"),
 ])
 def test_a_bad_value_stops_the_app_naming_the_variable(environment, tmp_path, name, value):
     config = environment(**{name: value, "DATABASE_URL": f"sqlite:///{tmp_path}/x.sqlite3"})

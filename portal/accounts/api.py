@@ -36,6 +36,7 @@ def _serialize(account: Account, review, window_rates) -> dict:
     return {
         "id": account.id,
         "name": account.name,
+        "display_name": account.display_name,
         "postal_address": account.postal_address,
         "contact_email": account.contact_email,
         "locale": account.locale,
@@ -65,7 +66,7 @@ def _review(review) -> dict | None:
 def create_account(body: AccountCreate):
     account = operations.create_account(
         name=body.name, postal_address=body.postal_address,
-        contact_email=normalise(body.contact_email), locale=body.locale)
+        contact_email=normalise(body.contact_email), locale=body.locale, display_name=body.display_name)
     db.session.commit()
     return serialize(account)
 
@@ -87,6 +88,8 @@ def get_account(account: Account):
            response=AccountOut, tag="accounts")
 def update_account(account: Account, body: AccountUpdate):
     changes = body.model_dump(exclude_unset=True, exclude_none=True)
+    if "display_name" in body.model_fields_set:  # null clears it
+        changes["display_name"] = body.display_name
     if "contact_email" in changes:
         changes["contact_email"] = normalise(changes["contact_email"])
     operations.update_account(account, **changes)

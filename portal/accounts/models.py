@@ -29,6 +29,9 @@ class Account(db.Model):
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     #: Shown on every subscriber page and in every mail.
     name: Mapped[str] = mapped_column(String(200))
+    #: A short name for subscriber pages and the From of its mails (``<display name> via <platform>``);
+    #: null: :attr:`name`. The legal :attr:`name` stays beside the postal address.
+    display_name: Mapped[str | None] = mapped_column(String(60))
     #: Required by law in every message; an account without one cannot send.
     postal_address: Mapped[str | None] = mapped_column(Text)
     #: Where policy notices (warnings, suspension) are sent.
@@ -43,6 +46,11 @@ class Account(db.Model):
 
     status_changes: Mapped[list[AccountStatusChange]] = relationship(
         back_populates="account", order_by="AccountStatusChange.id")
+
+    @property
+    def shown_name(self) -> str:
+        """The name people see: the display name, else the name."""
+        return self.display_name or self.name
 
 
 class AccountStatusChange(db.Model):

@@ -22,9 +22,9 @@ KEY_PREFIX = "cpk"
 
 
 def create_account(*, name: str, postal_address: str | None, contact_email: str,
-                   locale: str = "en") -> Account:
+                   locale: str = "en", display_name: str | None = None) -> Account:
     """A new active account."""
-    account = Account(name=name, postal_address=postal_address or None,
+    account = Account(name=name, postal_address=postal_address or None, display_name=display_name,
                       contact_email=contact_email, locale=locale, status=AccountStatus.ACTIVE)
     db.session.add(account)
     db.session.flush()
@@ -32,9 +32,9 @@ def create_account(*, name: str, postal_address: str | None, contact_email: str,
 
 
 def update_account(account: Account, **changes) -> Account:
-    """Change an account's name, address, contact email or locale (never its status here)."""
+    """Change an account's name, display name, address, contact email or locale (never its status here)."""
     for name, value in changes.items():
-        if name not in {"name", "postal_address", "contact_email", "locale"}:
+        if name not in {"name", "display_name", "postal_address", "contact_email", "locale"}:
             raise ValidationFailed(f"{name} cannot be changed here.")
         setattr(account, name, value)
     db.session.flush()

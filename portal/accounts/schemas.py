@@ -8,6 +8,9 @@ from pydantic import Field
 from portal.api import EMAIL, Schema
 
 Locale = Literal["en", "id"]
+#: A short name for pages and the From of mails: one line (no control or line-separator
+#: character), not blank.
+DISPLAY_NAME = r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f\u2028\u2029]*$"
 
 
 class AccountCreate(Schema):
@@ -15,6 +18,8 @@ class AccountCreate(Schema):
     postal_address: str = Field(min_length=1, max_length=1000)
     contact_email: str = Field(min_length=3, max_length=320, json_schema_extra=EMAIL)
     locale: Locale = "en"
+    #: Shown on pages and in the From of the account's mails instead of ``name``.
+    display_name: str | None = Field(default=None, min_length=1, max_length=60, pattern=DISPLAY_NAME)
 
 
 class AccountUpdate(Schema):
@@ -22,6 +27,8 @@ class AccountUpdate(Schema):
     postal_address: str | None = Field(default=None, min_length=1, max_length=1000)
     contact_email: str | None = Field(default=None, min_length=3, max_length=320, json_schema_extra=EMAIL)
     locale: Locale | None = None
+    #: null removes it (pages and mails then use ``name``).
+    display_name: str | None = Field(default=None, min_length=1, max_length=60, pattern=DISPLAY_NAME)
 
 
 class StatusChangeOut(Schema):
@@ -62,6 +69,7 @@ class ComplaintRateOut(Schema):
 class AccountOut(Schema):
     id: str
     name: str
+    display_name: str | None = None
     postal_address: str | None
     contact_email: str
     locale: str

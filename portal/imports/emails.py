@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from email.utils import make_msgid
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import current_app
 from sqlalchemy import select
@@ -13,6 +11,7 @@ from portal.accounts.models import Account, AccountStatus
 from portal.consent.models import EventType
 from portal.db import utcnow
 from portal.links import confirm_url
+from portal.outbox import identity
 from portal.outbox.models import OutboxMessage, OutboxStatus
 from portal.outbox.operations import MessageCancelled, context_loader
 from portal.subscriptions.models import MailingList
@@ -62,13 +61,12 @@ def repermission_rows(account: Account, mailing_list: MailingList, recipients: l
     spread over time (``PORTAL_IMPORT_MAILS_PER_MINUTE``) so an import never floods anyone's inbox.
     """
     per_minute = current_app.config["PORTAL_IMPORT_MAILS_PER_MINUTE"]
-    host = urlsplit(current_app.config["PORTAL_BASE_URL"]).hostname or "localhost"
-    locale = account.locale or "en"
+    locale, sender = account.locale or "en", identity.for_account(account)
     now, rows = utcnow(), []
     for offset, (address, contact_id, request_id) in enumerate(recipients):
         rows.append({
             "channel": "mail", "kind": KIND, "account_id": account.id, "recipient": address,
-            "payload": {"headers": {}, "message_id": make_msgid(domain=host), "locale": locale},
+            "payload": {"headers": {}, "message_id": identity.message_id(), "locale": locale, "sender": sender},
             "context": {"account_id": account.id, "list_id": mailing_list.id, "signup_request_id": request_id,
                         "ledger": {"type": EventType.CONFIRMATION_SENT, "contact_id": contact_id,
                                    "list_id": mailing_list.id, "source": f"import:{import_id}",

@@ -10,11 +10,8 @@ replaced, is cancelled then.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from email.utils import make_msgid
 from typing import Any
-from urllib.parse import urlsplit
 
-from flask import current_app
 from sqlalchemy import exists, func, select, update
 
 from portal.accounts.models import Account, AccountStatus
@@ -22,6 +19,7 @@ from portal.consent.models import EventType
 from portal.db import isoformat, utcnow
 from portal.extensions import db
 from portal.notices.models import PLATFORM, MailingStatus, NoticeMailing, PrivacyNotice
+from portal.outbox import identity
 from portal.outbox.models import OutboxMessage, OutboxStatus
 from portal.outbox.operations import MessageCancelled, context_loader, producer
 from portal.subscriptions.models import Contact, Subscription, SubscriptionStatus
@@ -50,21 +48,27 @@ def recipients_count(account_id: str | None) -> int:
 
 def _rows(notice: PrivacyNotice, recipients: list, at: datetime) -> list[dict[str, Any]]:
     """Outbox rows for one chunk: references (ids), rendered when each is sent."""
-    host = urlsplit(current_app.config["PORTAL_BASE_URL"]).hostname or "localhost"
-    locales, now, sent = {}, utcnow(), {"id": notice.id, "version": notice.version, "sha256": notice.sha256,
+    accounts, now, sent = {}, utcnow(), {"id": notice.id, "version": notice.version, "sha256": notice.sha256,
                                          "effective_at": isoformat(notice.effective_at)}
     rows = []
     for contact_id, email, account_id in recipients:
-        if account_id not in locales:
-            locales[account_id] = db.session.scalar(select(Account.locale).where(Account.id == account_id)) or "en"
+        if account_id not in accounts:
+            accounts[account_id] = _sender_of(account_id)
+        locale, sender = accounts[account_id]
         rows.append({
             "channel": "mail", "kind": KIND, "account_id": account_id, "recipient": email,
-            "payload": {"headers": {}, "message_id": make_msgid(domain=host), "locale": locales[account_id]},
+            "payload": {"headers": {}, "message_id": identity.message_id(), "locale": locale, "sender": sender},
             "context": {"notice_id": notice.id, "account_id": account_id, "contact_id": contact_id,
                         "ledger": {"type": EventType.PRIVACY_NOTICE_SENT, "contact_id": contact_id,
                                    "source": f"privacy_notice:{notice.id}", "evidence": {"notice_sent": sent}}},
             "status": OutboxStatus.PENDING, "attempts": 0, "next_attempt_at": at, "created_at": now})
     return rows
+
+
+def _sender_of(account_id: str) -> tuple[str, dict[str, Any]]:
+    """An account's mail locale and its sender (the notice goes from the account, sent by the platform)."""
+    account = db.session.get(Account, account_id)
+    return account.locale or "en", identity.for_account(account)
 
 
 def _release(mailing: NoticeMailing, now: datetime) -> bool:

@@ -7,20 +7,14 @@ the mail is sent): big imports store references, so that nothing is rendered in 
 """
 from __future__ import annotations
 
-from email.utils import make_msgid
 from typing import Any, Callable
-from urllib.parse import urlsplit
 
-from flask import current_app, render_template
+from flask import render_template
 from flask_babel import force_locale
 
 from portal.extensions import db
+from portal.outbox import identity
 from portal.outbox.models import OutboxMessage
-
-
-def _message_id() -> str:
-    host = urlsplit(current_app.config["PORTAL_BASE_URL"]).hostname or "localhost"
-    return make_msgid(domain=host)
 
 
 def render_mail(kind: str, locale: str, context: dict[str, Any]) -> dict[str, str]:
@@ -82,16 +76,19 @@ def render_message(message: OutboxMessage) -> dict[str, Any]:
 
 
 def enqueue_mail(kind: str, *, to: str, locale: str = "en", context: dict[str, Any],
-                 account_id: str | None = None, headers: dict[str, str] | None = None) -> OutboxMessage:
+                 account_id: str | None = None, headers: dict[str, str] | None = None,
+                 sender: dict[str, Any] | None = None) -> OutboxMessage:
     """Render a mail now and store it for the worker (flushes; leaves with the caller's commit).
 
     :param headers: extra headers (List-Unsubscribe...); values must not hold CR or LF.
+    :param sender: :func:`identity.on_behalf_of` an account, or :func:`identity.platform` (the default).
     """
     for name, value in (headers or {}).items():
         if any(c in f"{name}{value}" for c in "\r\n"):
             raise ValueError("header injection refused")
     payload = render_mail(kind, locale, context)
-    payload.update(headers=headers or {}, message_id=_message_id(), locale=locale)
+    payload.update(headers=headers or {}, message_id=identity.message_id(), locale=locale,
+                   sender=sender or identity.platform())
     message = OutboxMessage(channel="mail", kind=kind, recipient=to, payload=payload, account_id=account_id)
     db.session.add(message)
     db.session.flush()

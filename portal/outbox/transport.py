@@ -14,7 +14,7 @@ from typing import Protocol
 from flask import current_app
 from flask_mail import Message, sanitize_address
 
-from portal.outbox import dkim
+from portal.outbox import dkim, identity
 from portal.outbox.models import OutboxMessage
 
 _LINK = re.compile(r"https?://[^\s<>\"']+")
@@ -140,11 +140,36 @@ def transport() -> Transport:
 
 
 def render_bytes(message: OutboxMessage) -> tuple[str, bytes]:
-    """The sender and the MIME bytes (text and HTML parts, DKIM-signed when configured)."""
+    """The envelope sender and the MIME bytes (text and HTML parts, DKIM-signed when configured).
+
+    From, Reply-To and the envelope sender come from the row's ``sender`` (see
+    :mod:`portal.outbox.identity`; rows stored before it was kept go from the platform).
+    """
     from portal.outbox.operations import render_message
 
     payload = render_message(message)
-    mime = Message(subject=payload["subject"], recipients=[message.recipient], body=payload["text"],
-                   html=payload.get("html"), extra_headers=dict(payload.get("headers") or {}))
+    sender = payload.get("sender") or identity.platform()
+    extra = {name: value for name, value in (payload.get("headers") or {}).items()
+             if name.lower() not in ("from", "reply-to", "sender")}
+    mime = _Message(subject=payload["subject"], recipients=[message.recipient], body=payload["text"],
+                    html=payload.get("html"), extra_headers=extra, sender=sender["address"])
     mime.msgId = payload["message_id"]
-    return mime.sender, dkim.sign(mime.as_bytes())
+    mime.identity = sender
+    return sender["address"], dkim.sign(mime.as_bytes())
+
+
+class _Message(Message):
+    """Flask-Mail's message with From and Reply-To written by :func:`identity.from_header`
+    (Flask-Mail encodes every display name, ASCII ones too)."""
+
+    identity: dict
+
+    def _message(self):
+        msg = super()._message()
+        smtp, msg.policy = msg.policy, policy.compat32  # stores the folded value as it is given
+        msg.replace_header("From", identity.from_header(self.identity.get("name"), self.identity["address"]))
+        reply_to = identity.single_address(self.identity.get("reply_to"))
+        if reply_to:
+            msg["Reply-To"] = reply_to
+        msg.policy = smtp
+        return msg

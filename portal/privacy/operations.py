@@ -14,6 +14,7 @@ from portal.db import utcnow
 from portal.errors import TokenExpired, TokenInvalid
 from portal.extensions import db
 from portal.outbox.models import OutboxMessage
+from portal.outbox import identity
 from portal.outbox.operations import enqueue_mail
 from portal.privacy import redaction
 from portal.privacy.emails import erase_confirm_context
@@ -84,7 +85,8 @@ def request_erasure(contact: Contact, *, locale: str) -> OutboxMessage | None:
     if sent_today >= MAX_ERASE_MAILS_PER_DAY:
         return None
     return enqueue_mail("erase_confirm", to=contact.email, locale=locale, account_id=contact.account_id,
-                        context=erase_confirm_context(contact, erase_url(contact)))
+                        context=erase_confirm_context(contact, erase_url(contact)),
+                        sender=identity.for_account(contact.account))
 
 
 def erase_contact(contact: Contact, *, source: str = "subscriber") -> bool:

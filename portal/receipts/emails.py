@@ -11,6 +11,7 @@ from portal import links
 from portal.accounts.models import Account
 from portal.consent.models import ConsentEvent, EventType
 from portal.extensions import db
+from portal.outbox import identity
 from portal.outbox.models import OutboxMessage
 from portal.outbox.operations import enqueue_mail
 from portal.receipts.operations import receipt_token
@@ -54,4 +55,4 @@ def send_subscribed(contact: Contact, lists: list[MailingList], request: SignupR
     headers = {"List-Unsubscribe": f"<{links.unsubscribe_url(target)}>",
                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
     return enqueue_mail(KIND, to=contact.email, locale=locale_of(request, account), context=context,
-                        account_id=account.id, headers=headers)
+                        account_id=account.id, headers=headers, sender=identity.for_account(account))

@@ -10,36 +10,47 @@ from flask import current_app
 from portal import links
 from portal.accounts.models import Account
 from portal.extensions import db
+from portal.outbox import identity
 from portal.outbox.models import OutboxMessage
 from portal.outbox.operations import enqueue_mail
-from portal.subscriptions.models import Contact, Form, MailingList, SignupRequest
+from portal.subscriptions.models import Contact, MailingList, SignupRequest
 
 
-def confirmation_context(account: Account, lists: list[MailingList], request: SignupRequest,
-                         form: Form | None) -> dict[str, Any]:
-    """What ``templates/email/confirmation/`` shows: who asks, for what, where, and the link."""
-    page = (request.evidence or {}).get("page_host")
+def confirmation_context(account: Account, contact: Contact, lists: list[MailingList],
+                         request: SignupRequest) -> dict[str, Any]:
+    """What ``templates/email/confirmation/`` shows: who asks, which address, when, on which
+    trusted site (the host of a page on the form's allowed origins, never a raw Referer), for
+    what, and the link."""
     return {
         "account": account,
         "lists": lists,
-        "form_name": form.name if form else None,
-        "page_host": page,
+        "address": contact.email,
+        "requested_at": request.created_at,
+        "page_host": _site(request),
         "confirm_url": links.confirm_url(request.id),
         "max_age_days": max(1, current_app.config["PORTAL_CONFIRM_MAX_AGE"].days),
     }
 
 
 def send_confirmation(contact: Contact, lists: list[MailingList], request: SignupRequest, *,
-                      form: Form | None, locale: str) -> OutboxMessage:
+                      locale: str) -> OutboxMessage:
     """Queue the double-opt-in mail of ``request`` to ``contact`` (in the caller's transaction)."""
     account = db.session.get(Account, contact.account_id)
-    context = confirmation_context(account, lists, request, form)
-    return enqueue_mail("confirmation", to=contact.email, locale=locale, context=context, account_id=account.id)
+    context = confirmation_context(account, contact, lists, request)
+    return enqueue_mail("confirmation", to=contact.email, locale=locale, context=context, account_id=account.id,
+                        sender=identity.for_account(account))
 
 
 def digest(message: OutboxMessage) -> str:
     """SHA-256 of the rendered text part: the ledger keeps it as proof of what was sent."""
     return hashlib.sha256(message.payload["text"].encode("utf-8")).hexdigest()
+
+
+def _site(request: SignupRequest) -> str | None:
+    """The host of the customer's page the request came from (kept only when on the form's allowed
+    origins or its hosted page); None for the portal's own hosted page, which is not their site."""
+    host = (request.evidence or {}).get("page_host")
+    return None if host == host_of(current_app.config["PORTAL_BASE_URL"]) else host
 
 
 def host_of(url: str | None) -> str | None:

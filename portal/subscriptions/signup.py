@@ -182,7 +182,6 @@ def send_confirmation(request: SignupRequest, *, locale: str = "en") -> None:
     """
     contact = db.session.get(Contact, request.contact_id)
     lists = [db.session.get(MailingList, list_id) for list_id in request.list_ids]
-    form = db.session.get(Form, request.form_id) if request.form_id else None
     withheld = _WITHHOLDING.get(db.session.get(Account, contact.account_id).status)
     if withheld:
         for mailing_list in lists:
@@ -190,7 +189,7 @@ def send_confirmation(request: SignupRequest, *, locale: str = "en") -> None:
                           list_id=mailing_list.id, consent_text_id=request.consent_text_id,
                           evidence={"signup_request_id": request.id, "reason": withheld})
         return
-    message = emails.send_confirmation(contact, lists, request, form=form, locale=locale)
+    message = emails.send_confirmation(contact, lists, request, locale=locale)
     for mailing_list in lists:
         ledger.record(EventType.CONFIRMATION_SENT, contact=contact, source=f"signup_request:{request.id}",
                       list_id=mailing_list.id, message_ref=message.payload["message_id"],

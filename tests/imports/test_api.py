@@ -110,10 +110,13 @@ def test_single_opt_in_rows_are_pending_and_get_a_repermission_mail(upload, crea
     for part in (payload["text"], payload["html"]):
         assert account.name in part and "Weekly deals" in part and "Bandung" in part
         assert "nothing more" in part
-    token = payload["text"].split("https://portal.test/confirm/")[1].split()[0]
-    assert load_confirm(token) == request.id
-    assert f'href="https://portal.test/confirm/{token}"' in payload["html"]
+    token, _, query = payload["text"].split("https://portal.test/confirm/")[1].split()[0].partition("?")
+    assert load_confirm(token) == request.id and query == "lang=en"  # the link opens in the mail's language
+    assert f'href="https://portal.test/confirm/{token}?lang=en"' in payload["html"]
     assert payload["message_id"].startswith("<") and account.name in payload["subject"]
+    # From the account, sent by the platform; answers go to the account.
+    assert payload["sender"] == {"name": f"{account.name} via Consent Portal", "address": "no-reply@localhost",
+                                 "reply_to": account.contact_email}
 
 
 def test_repermission_mails_are_spread_over_minutes(upload, create_list, app, db):
@@ -319,7 +322,7 @@ def test_each_repermission_mail_carries_its_own_link(upload, create_list, db):
 
     for message in db.session.scalars(select(OutboxMessage)):
         payload = render_message(message)
-        token = payload["text"].split("https://portal.test/confirm/")[1].split()[0]
+        token = payload["text"].split("https://portal.test/confirm/")[1].split()[0].split("?")[0]
         assert load_confirm(token) == requests[contacts[message.recipient]]
         assert payload["html"].count(token) == 3 and "invalid" not in payload["html"]
 

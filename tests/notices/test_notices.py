@@ -195,6 +195,8 @@ def test_the_mails_leave_paced_through_the_outbox_and_each_is_recorded_in_the_le
     rendered = render_message(mails[0])  # as the worker rendered it when it left
     assert "is updating its privacy notice" in rendered["subject"] and "https://shop.example/privacy" in rendered["text"]
     assert "/preferences/" in rendered["text"] and mailing_list.account.postal_address in rendered["text"]
+    assert rendered["sender"]["name"] == f"{mailing_list.account.name} via Consent Portal"
+    assert rendered["sender"]["reply_to"] == mailing_list.account.contact_email
     assert ledger.verify().ok
 
 

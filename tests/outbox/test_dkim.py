@@ -52,3 +52,21 @@ def test_signed_mail_verifies_and_covers_list_unsubscribe(app, create_account, d
 def test_unsigned_without_dkim_config(app, create_account):
     _sender, data = render_bytes(_message(create_account))
     assert b"DKIM-Signature" not in data
+
+
+def test_a_folded_encoded_from_and_the_reply_to_are_signed_and_verify(app, create_account, dkim_key):
+    from portal.outbox import identity
+
+    path, record = dkim_key
+    app.config.update(DKIM_DOMAIN="portal.test", DKIM_SELECTOR="s1", DKIM_PRIVATE_KEY_PATH=path,
+                      PORTAL_MAIL_FROM_DOMAIN="portal.test")
+    account = create_account(display_name="Kedai Kopi Énak ☕ dari Bandung, Jawa Barat")
+    message = enqueue_mail("confirmation", to="ann@example.org", context={"account": account, **CONTEXT},
+                           account_id=account.id, sender=identity.for_account(account))
+    db.session.commit()
+    _sender, data = render_bytes(message)
+    head = data.split(b"\r\n\r\n", 1)[0]
+    assert b"\r\nFrom: =?utf-8?" in head and b"\r\nReply-To: " + account.contact_email.encode() in head
+    assert dkim.verify(data, dnsfunc=lambda name, timeout=5: record if name == b"s1._domainkey.portal.test." else None)
+    signed = head.decode().replace("\r\n", "").lower().split("h=", 1)[1].split(";", 1)[0].replace(" ", "").split(":")
+    assert "from" in signed and "reply-to" in signed

@@ -33,7 +33,7 @@ def test_signup_to_confirmed_through_real_smtp(app, client, create_form, smtp_se
     text = mail.get_body(("plain",)).get_content()
     html = mail.get_body(("html",)).get_content()
     assert form.account.postal_address in text and form.account.postal_address in html
-    assert form.lists[0].name in text and "ignore this email" in text
+    assert form.lists[0].name in text and "If you do nothing, nothing happens" in text
     path = CONFIRM_LINK.search(text).group(1)
     assert path in html
 
