@@ -15,6 +15,7 @@ from portal.addresses import email_hash, normalise
 from portal.errors import TokenInvalid
 from portal.extensions import db
 from portal.outbox.models import OutboxMessage
+from portal.outbox import identity
 from portal.outbox.operations import enqueue_mail
 from portal.subscriptions.models import Contact
 from portal.tokens import load_token, make_token
@@ -63,7 +64,7 @@ def send_links(email: str, account: Account | None, *, locale: str) -> list[Outb
         if sender.status in _SILENT:
             continue
         context = {"account": sender, "address": contact.email,
-                   "preferences_url": f"{links.preferences_url(links.Target(contact.id))}?lang={locale}"}
+                   "preferences_url": links.preferences_url(links.Target(contact.id))}
         messages.append(enqueue_mail("manage_links", to=contact.email, locale=locale, context=context,
-                                     account_id=sender.id))
+                                     account_id=sender.id, sender=identity.for_account(sender)))
     return messages

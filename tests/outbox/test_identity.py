@@ -111,3 +111,19 @@ def test_a_name_is_one_clean_line(app):
     assert identity.from_header('Kopi "Best", Ltd.', "a@send.example") == '"Kopi \\"Best\\", Ltd." <a@send.example>'
     assert identity.from_header("Kopi Énak", "a@send.example").startswith("=?utf-8?")
     assert identity.one_line("a\r\nb") == "a b" and identity.clean_name("x " * 80) == " ".join(["x"] * 50)
+
+
+@pytest.mark.app_config(**PLATFORM)
+def test_a_link_to_manage_subscriptions_comes_from_the_account_via_the_platform(app, client, create_contact,
+                                                                                smtp_server):
+    from portal.preferences.recovery import form_token
+
+    contact = create_contact(email="ann@example.org")
+    _rename(contact.account_id, name="PT Kopi Nusantara", display_name="Kopi", contact_email="hello@kopi.example")
+    assert client.post("/manage?lang=id", data={"email": "ann@example.org", "sender": form_token(None)}).status_code == 303
+    [message], [envelope] = _deliver(app, smtp_server)
+    [sender] = message["From"].addresses
+    assert (sender.display_name, sender.addr_spec) == ("Kopi via Kirim Kabar", "no-reply@mail.kirimkabar.example")
+    assert [a.addr_spec for a in message["Reply-To"].addresses] == ["hello@kopi.example"]
+    text = message.get_body(("plain",)).get_content()
+    assert "Kopi" in message["Subject"] and text.count("?lang=id") == 1 and "lang=id?lang" not in text
