@@ -8,11 +8,13 @@ from functools import lru_cache
 from importlib import resources
 
 import idna
-from email_validator import EmailNotValidError, validate_email
+from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
 from portal.errors import ValidationFailed
 
 MAX_LENGTH = 320
+#: The longest address that can be sent to (RFC 5321 path limit, as the validator counts it).
+MAX_SENDABLE = 254
 
 
 class InvalidAddress(ValidationFailed):
@@ -79,6 +81,26 @@ def try_normalise(address: str) -> str | None:
         return normalise(address)
     except InvalidAddress:
         return None
+
+
+#: Why an address is refused, in a word: what a page tells the person (see :func:`problem`).
+EMPTY, TOO_LONG, DOMAIN, FORMAT = "empty", "too_long", "domain", "format"
+
+
+def problem(address: str | None) -> str | None:
+    """Why ``address`` is refused: :data:`EMPTY`, :data:`TOO_LONG`, :data:`DOMAIN` (a reserved
+    name that cannot receive mail, like ``localhost``) or :data:`FORMAT`; None when it is valid."""
+    text = address.strip() if isinstance(address, str) else ""
+    if not text:
+        return EMPTY
+    if try_normalise(text) is not None:
+        return None
+    if len(text) > MAX_SENDABLE:
+        return TOO_LONG
+    local, at, domain = text.rpartition("@")
+    if local and at and domain.rstrip(".").rpartition(".")[2].lower() in SPECIAL_USE_DOMAIN_NAMES:
+        return DOMAIN
+    return FORMAT
 
 
 def email_hash(normalised: str) -> str:

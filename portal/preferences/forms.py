@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import EmailField, HiddenField, RadioField, SelectChoice, SelectMultipleField, SubmitField, widgets
-from wtforms.validators import DataRequired, Length
 
 from portal.antiforgery import TokenForm
+from portal.fields import Address
 
 from portal.preferences.operations import ACCOUNT, LIST
 
@@ -66,8 +66,7 @@ class ManageLinkForm(TokenForm):
     """An address to mail its preference links to; the anti-forgery value is bound to the form's
     signed ``sender`` value (:func:`portal.preferences.recovery.form_token`), not to a cookie."""
 
-    email = EmailField(_l("Your email address"), validators=[DataRequired(_l("Please enter your email address.")),
-                                                             Length(max=320)])
+    email = EmailField(_l("Your email address"), validators=[Address()])
     sender = HiddenField()
     submit = SubmitField(_l("Send me a link"))
 

@@ -19,6 +19,7 @@ from portal import links
 from portal.addresses import InvalidAddress, try_normalise
 from portal.errors import FormUnverified, PayloadTooLarge, TokenExpired, TokenInvalid
 from portal.extensions import csrf, db, limiter
+from portal.fields import address_message
 from portal.preferences import centre, operations, recovery, rejoin, undo as undoing
 from portal.preferences.forms import (ManageLinkForm, PreferencesForm, ReasonForm, RejoinForm, UndoForm,
                                       UnsubscribeForm, manage_form)
@@ -246,7 +247,7 @@ def manage_send():
     try:
         recovery.send_links(form.email.data, account, locale=_locale())
     except InvalidAddress:
-        form.email.errors = [gettext("Enter an email address in the correct format, like name@example.com")]
+        form.email.errors = [address_message(form.email.data)]
         return _manage_page(form, account), 422
     db.session.commit()
     answer_no_sooner_than(started + current_app.config["PORTAL_MANAGE_MIN_SECONDS"])

@@ -4,9 +4,19 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, StringField, SubmitField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import Length, Optional
 
 from portal.antiforgery import TokenForm
+from portal.fields import Address
+
+
+#: The longest page URL kept as evidence.
+MAX_PAGE_URL = 2000
+
+
+def _bounded(value: str | None) -> str | None:
+    """A page URL of at most :data:`MAX_PAGE_URL` characters, else none."""
+    return value if value and len(value) <= MAX_PAGE_URL else None
 
 
 class SignupForm(FlaskForm):
@@ -15,13 +25,14 @@ class SignupForm(FlaskForm):
     class Meta:
         csrf = False
 
-    email = EmailField(_l("Email"), validators=[DataRequired(_l("Please enter your email address.")),
-                                                Length(max=320)])
-    name = StringField(_l("Name (optional)"), validators=[Optional(), Length(max=200)])
+    email = EmailField(_l("Email"), validators=[Address()])
+    name = StringField(_l("Name (optional)"), validators=[
+        Optional(), Length(max=200, message=_l("Name must be %(max)d characters or fewer"))])
     #: The honeypot: hidden from people, filled in by bots. Its name is part of the embed snippet.
     website = StringField(_l("Leave this empty"), validators=[Optional()])
     #: The page the form sits on, when the embedding page fills it in (else the Referer counts).
-    page_url = HiddenField(validators=[Optional(), Length(max=2000)])
+    #: No person can mend it, so one that is too long is dropped rather than refused.
+    page_url = HiddenField(filters=[_bounded])
 
 
 class ConfirmForm(TokenForm):

@@ -10,8 +10,9 @@ from werkzeug.exceptions import BadRequest
 
 from portal import links
 from portal.addresses import InvalidAddress, mask, normalise, try_normalise
-from portal.errors import FormUnverified, TokenExpired, TokenInvalid, error_body
+from portal.errors import FormUnverified, TokenExpired, TokenInvalid, ValidationFailed, error_body
 from portal.extensions import csrf, db, limiter
+from portal.fields import address_message
 from portal.subscriptions import signup as doi
 from portal.subscriptions.forms import ConfirmForm, ResendForm, SignupForm
 from portal.preferences.forms import manage_form
@@ -130,13 +131,14 @@ def signup(form_id: str):
     if not target or origin_of(target) not in (signup_form.allowed_origins or []):
         target = _check_inbox_url(signup_form, form)
     if not form.website.data:
+        if not form.validate():
+            return _invalid(signup_form, form)
         try:
-            if not form.validate():
-                raise InvalidAddress(next(iter(form.errors.values()))[0])
             doi.request_signup(signup_form, email=form.email.data, name=form.name.data,
                                   evidence=_evidence(signup_form, form), locale=str(get_locale() or "en"))
-        except InvalidAddress as error:
-            return _invalid(signup_form, form, error)
+        except InvalidAddress:
+            form.email.errors = [address_message(form.email.data)]
+            return _invalid(signup_form, form)
         db.session.commit()
     _answer_no_sooner_than(started + current_app.config["PORTAL_SIGNUP_MIN_SECONDS"])
     if request.is_json:
@@ -168,13 +170,23 @@ def _formdata():
     return MultiDict(_posted())
 
 
-def _invalid(signup_form, form: SignupForm, error: InvalidAddress):
+def _invalid(signup_form, form: SignupForm):
+    """The form again with each error on its own field (422); for JSON, the API's error shape
+    with the first message, translated, and every field's in ``details``."""
     db.session.rollback()
     if request.is_json:
-        return jsonify(error_body(error.code, error.message)), 422
-    form.email.errors = [error.message]
+        return jsonify(_json_error(form)), 422
     return render_template("subscriptions/signup.html", form=form, signup_form=signup_form,
                            account=signup_form.account), 422
+
+
+def _json_error(form: SignupForm) -> dict:
+    """``invalid_email`` when the address is wrong, else ``validation_failed``; ``details`` names
+    each field (``loc``) with its message (``msg``)."""
+    invalid = [field for field in (form.email, form.name) if field.errors]
+    code = InvalidAddress.code if form.email.errors else ValidationFailed.code
+    details = [{"loc": [field.name], "msg": str(field.errors[0])} for field in invalid]
+    return error_body(code, details[0]["msg"], details)
 
 
 @bp.get("/f/<form_id>/thanks")
