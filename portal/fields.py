@@ -28,10 +28,4 @@ class Address:
     def __call__(self, form, field) -> None:
         reason = problem(field.data)
         if reason is not None:
-            field.errors[:] = []
             raise StopValidation(str(ADDRESS_MESSAGES[reason]))
-
-
-def invalid_fields(*fields) -> list:
-    """The fields with an error, in the order given: what the error summary lists."""
-    return [field for field in fields if field.errors]
