@@ -3,6 +3,12 @@
 Leaving a list happens at once. Joining or rejoining one never does: the link may have been
 forwarded or minted by the customer, so ticking a list only mails the address a confirmation
 link (:mod:`portal.preferences.rejoin`), and the list starts when it is confirmed.
+
+A list may be joined here when it is open for signup (at least one of the account's signup
+forms offers it: the customer already lets anyone ask for it) or the person has been on it
+before (confirmed, pending, declined, left). A list the person is suppressed from by a reason
+that is not their own unsubscribe (a complaint, a bounce, the customer's or the platform's
+entry) cannot be joined here: :attr:`ListState.refusal` says why.
 """
 from __future__ import annotations
 
@@ -14,12 +20,14 @@ from portal.extensions import db
 from portal.preferences import operations, rejoin
 from portal.preferences.holders import Holder
 from portal.preferences.operations import Context, Outcome
-from portal.subscriptions.models import MailingList, Subscription, SubscriptionStatus
+from portal.subscriptions.models import Form, MailingList, Subscription, SubscriptionStatus, form_lists
 from portal.subscriptions.operations import can, lock_contact
 from portal.suppression import operations as suppressions
 from portal.suppression.models import SuppressionReason, SuppressionScope
 
 SUBSCRIBED, PENDING, NOT_SUBSCRIBED = "subscribed", "pending", "not_subscribed"
+#: Why a list that is off cannot be ticked: a complaint, another suppression, not open for signup.
+COMPLAINED, BLOCKED, NOT_OPEN = "complained", "blocked", "not_open"
 
 
 @dataclass
@@ -30,6 +38,8 @@ class ListState:
     state: str
     #: Whether ticking it may ask (by a confirmation mail) to join the list.
     can_join: bool
+    #: Why a list that is off cannot be ticked (:data:`COMPLAINED`, :data:`BLOCKED`, :data:`NOT_OPEN`).
+    refusal: str | None = None
 
     @property
     def on(self) -> bool:
@@ -44,31 +54,54 @@ def states(holder: Holder) -> list[ListState]:
         select(Subscription).where(Subscription.contact_id == holder.contact.id))}
     entries = (suppressions.entries_for(holder.contact.email, holder.account.id)
                if holder.contact.email else [])
-    return [_state(item, subs.get(item.id), entries) for item in lists]
+    open_ids = open_for_signup(holder.account.id)
+    return [_state(item, subs.get(item.id), entries, item.id in open_ids) for item in lists]
+
+
+def open_for_signup(account_id: str) -> set[str]:
+    """The ids of the account's lists that at least one of its signup forms offers."""
+    return set(db.session.scalars(select(form_lists.c.list_id).join(Form, Form.id == form_lists.c.form_id)
+                                  .where(Form.account_id == account_id)))
 
 
 def _blocking(entries, list_id: str) -> list:
     return [e for e in entries if e.scope != SuppressionScope.LIST or e.list_id == list_id]
 
 
-def _state(mailing_list: MailingList, subscription: Subscription | None, entries) -> ListState:
+def _state(mailing_list: MailingList, subscription: Subscription | None, entries, open_: bool) -> ListState:
     blocking = _blocking(entries, mailing_list.id)
     status = subscription.status if subscription is not None else None
     if status == SubscriptionStatus.CONFIRMED and not blocking:
         state = SUBSCRIBED
-    elif status == SubscriptionStatus.PENDING and not blocking:
-        state = PENDING
+    elif status == SubscriptionStatus.PENDING and _own(blocking):
+        state = PENDING  # asked again after leaving: its confirmation lifts the person's own entries
     else:
         state = NOT_SUBSCRIBED
-    liftable = all(e.reason == SuppressionReason.UNSUBSCRIBED and e.scope != SuppressionScope.GLOBAL
-                   for e in blocking)
-    return ListState(mailing_list, state, state == SUBSCRIBED or (
-        state == NOT_SUBSCRIBED and can(subscription, "request") and liftable))
+    refusal = _refusal(subscription, blocking, open_) if state == NOT_SUBSCRIBED else None
+    return ListState(mailing_list, state, state == SUBSCRIBED or (state == NOT_SUBSCRIBED and refusal is None),
+                     refusal)
+
+
+def _refusal(subscription: Subscription | None, blocking, open_: bool) -> str | None:
+    """Why the person may not ask to join this list here; None when they may."""
+    if (subscription is not None and subscription.status == SubscriptionStatus.COMPLAINED) or any(
+            e.reason == SuppressionReason.COMPLAINT for e in blocking):
+        return COMPLAINED  # only the platform lifts a complaint, never this page
+    if not can(subscription, "request") or not _own(blocking):
+        return BLOCKED
+    return None if open_ or subscription is not None else NOT_OPEN
+
+
+def _own(blocking) -> bool:
+    """Whether every entry is the person's own unsubscribe, which only their confirmation lifts
+    (issue 14); a global entry is the platform's."""
+    return all(e.reason == SuppressionReason.UNSUBSCRIBED and e.scope != SuppressionScope.GLOBAL for e in blocking)
 
 
 def save(holder: Holder, wanted: set[str], context: Context, *, locale: str) -> Outcome:
     """Make the holder's lists match ``wanted``: leave the unticked at once; for the ticked ones
-    they may join, mail a confirmation link (``outcome.asked``)."""
+    they may join, mail a confirmation link (``outcome.asked``; ``outcome.held`` when today's
+    confirmation mails to the address are used up)."""
     lock_contact(holder.contact)
     current = states(holder)
     outcome = Outcome("lists")
@@ -77,7 +110,9 @@ def save(holder: Holder, wanted: set[str], context: Context, *, locale: str) -> 
             result = operations.unsubscribe_list(holder, item.mailing_list.id, context)
             outcome.lists += result.lists
             outcome.changed = outcome.changed or result.changed
-    outcome.asked = [s.mailing_list.id for s in current if s.mailing_list.id in wanted and not s.on and s.can_join]
-    if outcome.asked:
-        rejoin.request_rejoin(holder, outcome.asked, context, source="preferences", locale=locale)
+    ticked = [s.mailing_list.id for s in current if s.mailing_list.id in wanted and not s.on and s.can_join]
+    if ticked and rejoin.request_rejoin(holder, ticked, context, source="preferences", locale=locale):
+        outcome.asked = ticked
+    else:
+        outcome.held = ticked  # over the daily cap of confirmation mails: nothing sent, nothing changed
     return outcome

@@ -58,6 +58,8 @@ class Outcome:
     event_id: int | None = None
     #: Lists asked for by a confirmation mail (nothing changes for them until it is confirmed).
     asked: list[str] = field(default_factory=list)
+    #: Lists ticked but not asked for: today's confirmation mails to the address are used up.
+    held: list[str] = field(default_factory=list)
     #: The confirmed lists this unsubscribe ended: what an undo may give back (none: no undo).
     restorable: list[str] = field(default_factory=list)
 

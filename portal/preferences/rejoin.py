@@ -3,8 +3,9 @@
 A link can be forwarded, and the customer can mint the same links (``unsubscribe-links``), so
 nothing on a token page re-subscribes anyone. Ticking a list in the preference centre, or asking
 to undo an unsubscribe once its window is over, only queues a confirmation mail; the change
-happens when that mail's button is pressed, recorded as ``resubscribed`` with that
-confirmation's evidence (:func:`portal.subscriptions.signup.confirm`).
+happens when that mail's button is pressed, recorded with that confirmation's evidence as
+``resubscribed`` for a list the person had been confirmed on, ``confirmed`` for a list joined anew
+(:func:`portal.subscriptions.signup.confirm`).
 """
 from __future__ import annotations
 

@@ -204,7 +204,8 @@ def preferences(token: str):
                                   locale=_locale())
         db.session.commit()
     return _page("preferences.html", holder, token, form=form, states=centre.states(holder),
-                 saved=outcome is not None, asked=bool(outcome and outcome.asked))
+                 saved=outcome is not None, asked=bool(outcome and outcome.asked),
+                 held=bool(outcome and outcome.held))
 
 
 # --- "send me a link to manage my subscriptions" -----------------------------------------

@@ -288,9 +288,8 @@ def confirm(request_id: int, *, evidence: Evidence) -> Outcome:
             if e.reason not in lifted_by(request) and e.scope != SuppressionScope.LIST]:
         raise TokenInvalid()
     now = utcnow()
-    # Consent given back after an opt-out is recorded as such, with this confirmation's evidence.
-    type_ = EventType.RESUBSCRIBED if request.source in REJOIN_SOURCES else EventType.CONFIRMED
     for subscription in pending:
+        type_ = _confirmed_as(request, subscription)
         changed = _lift_withdrawals(contact, subscription.list_id, request)
         apply(subscription, "confirm", at=now)
         event = ledger.record(type_, contact=contact, source=f"signup_request:{request.id}",
@@ -307,6 +306,14 @@ def confirm(request_id: int, *, evidence: Evidence) -> Outcome:
     db.session.flush()
     receipt_mail.send_subscribed(contact, [s.list for s in pending], request)  # the receipt, the ways out
     return _outcome("confirmed", contact, subscriptions)
+
+
+def _confirmed_as(request: SignupRequest, subscription: Subscription) -> str:
+    """``resubscribed`` when the person gives back, from their own links, a list they had been
+    confirmed on (consent given back after an opt-out); else ``confirmed`` (a list joined anew)."""
+    if request.source in REJOIN_SOURCES and subscription.confirmed_at is not None:
+        return EventType.RESUBSCRIBED
+    return EventType.CONFIRMED
 
 
 def _lift_withdrawals(contact: Contact, list_id: str, request: SignupRequest) -> list:

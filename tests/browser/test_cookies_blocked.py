@@ -74,7 +74,7 @@ def _block_cookies(context) -> list:
 def test_confirm_change_preferences_and_leave_everything_with_cookies_blocked(
         app, guarded_server, open_page, create_form, create_list, lang):
     form = create_form()
-    other = create_list(form.account, name="Special offers")
+    other = create_form(lists=[create_list(form.account, name="Special offers")]).lists[0]  # open for signup
     form_id, list_id, other_id, account_id = form.id, form.lists[0].id, other.id, form.account_id
     email = f"nocookie.{lang}@example.org"
     db.session.commit()

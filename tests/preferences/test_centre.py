@@ -11,16 +11,18 @@ def _save(client, person, lists, **extra):
     return client.post(person.preferences_path, data={"lists": lists, "save": "1", **extra})
 
 
-def test_page_lists_every_list_of_the_account_and_the_data_links(client, subscriber, create_list):
+def test_page_lists_every_list_of_the_account_and_the_data_links(client, subscriber, create_list, create_form):
     person = subscriber()
     never = create_list(person.subscription.list.account, name="Weekly deals")
+    create_form(lists=[never])
     response = client.get(person.preferences_path)
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert response.headers["Referrer-Policy"] == "no-referrer" and response.headers["Cache-Control"] == "no-store"
     assert person.subscription.list.name in html and "Weekly deals" in html
     # Never joined: offered, but only through a confirmation mail.
-    assert re.search(rf'value="{never.id}"\s*aria-describedby', html) and "we will ask you to confirm" in html
+    assert re.search(rf'value="{never.id}"\s*aria-describedby', html)
+    assert "Tick it to join: we will send you an email to confirm." in html
     assert re.search(rf'value="{person.list_id}"\s*checked', html)
     token = person.preferences_path.rsplit("/", 1)[1]
     assert f"/preferences/{token}/data" in html and f"/preferences/{token}/erase" in html
@@ -63,9 +65,9 @@ def test_ticking_a_list_left_before_only_mails_a_confirmation(client, subscriber
     assert event.actor == "person"
 
 
-def test_d_8_a_list_never_confirmed_is_joined_only_by_a_confirmed_mail(client, subscriber, create_list):
+def test_d_8_a_list_never_confirmed_is_joined_only_by_a_confirmed_mail(client, subscriber, create_form):
     person = subscriber()
-    never = create_list(person.subscription.list.account)
+    [never] = create_form(person.subscription.list.account).lists
     pending_then_left = subscriber(contact=person.contact, status=SubscriptionStatus.PENDING)
     _save(client, person, [person.list_id, pending_then_left.list_id])  # keeps pending
     _save(client, person, [person.list_id])  # cancels the pending one

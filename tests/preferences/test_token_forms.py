@@ -198,9 +198,9 @@ def _nocookie_client(app, request, **config):
     return client
 
 
-def test_preferences_leave_and_ask_to_join(lang, nocookie, subscriber, create_list):
+def test_preferences_leave_and_ask_to_join(lang, nocookie, subscriber, create_form):
     person = _person(subscriber)
-    other = create_list(person.subscription.list.account)
+    [other] = create_form(person.subscription.list.account).lists  # open for signup
     _refused(_submit(nocookie, person.preferences_path, lang, "/preferences/", {"save": "1"}, forged=True), lang)
     assert person.status == SubscriptionStatus.CONFIRMED
     saved = _submit(nocookie, person.preferences_path, lang, "/preferences/", {"save": "1", "lists": [other.id]})
