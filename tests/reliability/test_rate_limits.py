@@ -14,7 +14,8 @@ from tests.reliability.support import LiveServer
 from tests.subscriptions.helpers import other_app
 
 #: Route -> the config key of its limit. Signup and resend have their own tests
-#: (tests/subscriptions/test_rate_limits.py).
+#: (tests/subscriptions/test_rate_limits.py), and so has "send me a link", limited per IP and per
+#: address (tests/preferences/test_manage_links.py).
 LIMITED = {
     "/confirm/{t}": "PORTAL_CONFIRM_IP_LIMIT",
     "/unsubscribe/{t}": "PORTAL_UNSUBSCRIBE_TOKEN_LIMIT",
@@ -27,7 +28,7 @@ LIMITED = {
     "/preferences/{t}/erase": "PORTAL_PRIVACY_IP_LIMIT",
     "/erase/{t}": "PORTAL_PRIVACY_IP_LIMIT",
 }
-ELSEWHERE = {"/f/<form_id>", "/confirm/<token>/resend"}
+ELSEWHERE = {"/f/<form_id>", "/confirm/<token>/resend", "/manage"}
 #: The compliance console's POSTs: its sign-in is limited per IP and per user name
 #: (tests/ops/test_views.py); the others need a signed-in operator.
 CONSOLE = {"/ops/signin", "/ops/signout", "/ops/accounts/<account_id>/decision"}
