@@ -68,7 +68,8 @@ class Evidence:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What a confirm or decline did: ``confirmed``, ``already_confirmed``, ``declined``, ``already_declined``."""
+    """What a confirm or decline did: ``confirmed``, ``already_confirmed``, ``declined``, ``already_declined``;
+    for the GET page of a link (:func:`current`): ``pending``, ``subscribed``, ``declined`` or ``left``."""
 
     status: str
     account: Account
@@ -267,6 +268,35 @@ def preview(request_id: int) -> Outcome:
         return done
     _request, contact, subscriptions = _load(request_id)
     return _outcome("pending", contact, subscriptions)
+
+
+def current(request_id: int) -> Outcome:
+    """Where the link's holder stands now, read only (the GET page of a link, issue 20).
+
+    ``pending`` (the question), ``declined`` (its own "no", whatever came after), ``subscribed``
+    (confirmed and still on some of its lists: those, with the address) or ``left`` (confirmed,
+    and since unsubscribed, complained or erased: one answer for all, so erasure is not told).
+    """
+    done = used(request_id)
+    if done is None:
+        return preview(request_id)
+    if done.status == "already_declined":
+        return Outcome("declined", done.account, done.lists)
+    request = db.session.get(SignupRequest, request_id)
+    contact = db.session.get(Contact, request.contact_id)
+    staying = sorted(_still_on(contact, request.list_ids), key=lambda s: request.list_ids.index(s.list_id))
+    if staying:
+        return Outcome("subscribed", done.account, [s.list for s in staying], contact.email)
+    return Outcome("left", done.account, done.lists)
+
+
+def _still_on(contact: Contact, list_ids: list[str]) -> list[Subscription]:
+    """The contact's confirmed subscriptions among ``list_ids``; none once erased."""
+    if contact.erased_at is not None or contact.email is None:
+        return []
+    return list(db.session.scalars(select(Subscription).where(
+        Subscription.contact_id == contact.id, Subscription.list_id.in_(list_ids),
+        Subscription.status == SubscriptionStatus.CONFIRMED)))
 
 
 def confirm(request_id: int, *, evidence: Evidence) -> Outcome:

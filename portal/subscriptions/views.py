@@ -235,25 +235,39 @@ def _request_id(payload) -> int | None:
 @bp.get("/confirm/<token>")
 @private
 def confirm_page(token: str):
-    """One button to confirm and one to decline; a GET (or HEAD, or prefetch) changes nothing."""
+    """The link's current state: the question while pending, else what came of it (issue 20);
+    a GET (or HEAD, or prefetch) changes nothing."""
     try:
-        outcome = doi.preview(links.load_confirm(token))
+        request_id = links.load_confirm(token)
+        outcome = doi.current(request_id)
     except TokenExpired as error:
         return _expired(error, token)
     use_account(outcome.account)
-    if outcome.status != "pending":  # a link already used: what it did, the same whatever came since
-        return _done(outcome)
+    if outcome.status != "pending":
+        return _state(outcome, request_id)
     return render_template("subscriptions/confirm.html", account=outcome.account, lists=outcome.lists,
                            form=ConfirmForm(token, "confirm"), token=token, address=outcome.address)
 
 
-def _done(outcome: doi.Outcome, receipt: str | None = None, request_id: int | None = None):
-    """The answer of a confirm or decline; only a fresh confirmation links the receipt, the
-    preferences and the site (they show the present state, which a replayed link must not tell)."""
-    fresh = outcome.status == "confirmed"
+def _state(outcome: doi.Outcome, request_id: int):
+    """The page of a used link: subscribed (with the receipt, the preferences and the site),
+    declined (with a way to sign up again) or left since (with "send me a link to manage")."""
+    extra: dict = {}
+    if outcome.status == "subscribed":
+        extra = {"receipt_url": receipt_url(request_id), **next_steps(request_id)}
+    elif outcome.status == "declined":
+        extra = {"again_url": signup_again(request_id)}
+    elif outcome.status == "left":
+        extra = {"manage_form": manage_form(outcome.account)}
     return render_template("subscriptions/confirm_done.html", account=outcome.account, lists=outcome.lists,
-                           status=outcome.status, receipt_url=receipt if fresh else None, address=outcome.address,
-                           **(next_steps(request_id) if fresh and request_id is not None else {}))
+                           status=outcome.status, address=outcome.address, **extra)
+
+
+def signup_again(request_id: int) -> str | None:
+    """Where a person who said "no" may sign up again: the form's hosted page, else none."""
+    signup_request = db.session.get(SignupRequest, request_id)
+    form = db.session.get(Form, signup_request.form_id) if signup_request.form_id else None
+    return url_for("subscriptions.signup_page", form_id=form.id) if form else None
 
 
 def next_steps(request_id: int) -> dict[str, str | None]:
@@ -273,7 +287,8 @@ def next_steps(request_id: int) -> dict[str, str | None]:
 @limiter.limit(config_limit("PORTAL_CONFIRM_IP_LIMIT"))
 @private
 def confirm(token: str):
-    """Confirm (or, with "No thanks", decline) the signup request the link is bound to."""
+    """Confirm (or, with "No thanks", decline) the signup request the link is bound to, then
+    answer 303 to the link's GET page, which shows the result (Post/Redirect/Get)."""
     try:
         request_id = links.load_confirm(token)
     except TokenExpired as error:
@@ -283,10 +298,16 @@ def confirm(token: str):
         raise FormUnverified(gettext("This form could not be checked, so nothing was changed."))
     evidence = doi.Evidence(ip=request.remote_addr, user_agent=request.user_agent.string or None)
     operation = doi.decline if form.decline.data else doi.confirm
-    outcome = operation(request_id, evidence=evidence)
+    operation(request_id, evidence=evidence)
     db.session.commit()
-    use_account(outcome.account)
-    return _done(outcome, receipt_url(request_id), request_id)
+    return redirect(_state_url(token), code=303)
+
+
+def _state_url(token: str) -> str:
+    """The GET page of the link (Post/Redirect/Get), in the language the form was posted in."""
+    lang = request.args.get("lang")
+    return url_for("subscriptions.confirm_page", token=token,
+                   lang=lang if lang in current_app.config["PORTAL_LOCALES"] else None)
 
 
 def receipt_url(request_id: int) -> str | None:

@@ -116,3 +116,52 @@ def test_confirm_change_preferences_and_leave_everything_with_cookies_blocked(
     assert any(path.startswith("/confirm/") for path in witness.paths)
     assert witness.received == [] and witness.set == [] and tried == []
     assert page.context.cookies() == []
+
+
+@pytest.mark.parametrize("lang", ["en", "id"])
+def test_the_confirm_result_survives_reload_back_and_the_language_switch_with_cookies_blocked(
+        app, guarded_server, open_page, create_form, lang):
+    """Post/Redirect/Get (issue 20): confirm -> the result page -> reload (no resubmission, no
+    second ledger event) -> Back -> the language switch, each showing the state, not the question."""
+    from sqlalchemy import func, select
+
+    from portal.consent.models import ConsentEvent, EventType
+
+    form = create_form()
+    form_id, account_id, list_id = form.id, form.account_id, form.lists[0].id
+    email = f"prg.{lang}@example.org"
+    db.session.commit()
+    page = open_page("phone", lang)
+    tried = _block_cookies(page.context)
+    posts = []
+    page.on("request", lambda request: posts.append(request.url) if request.method == "POST" else None)
+    page.goto(f"{guarded_server.url}/f/{form_id}")
+    page.fill("#email", email)
+    page.locator("main button[type=submit]").click()
+    page.wait_for_url(re.compile(r"/thanks"))
+    _mail, link = deliver(app, email, "/confirm/")
+    page.goto(link)
+    assert h1(page) == TEXT[lang]["confirm"]
+    page.locator("input[name=confirm]").click()
+    page.wait_for_load_state()
+    assert h1(page) == TEXT[lang]["confirmed"] and page.url.split("?")[0] == link.split("?")[0]
+    contact_id = find_contact(account_id, email).id
+
+    def confirmed_events() -> int:
+        db.session.commit()
+        return db.session.scalar(select(func.count(ConsentEvent.id)).where(
+            ConsentEvent.contact_id == contact_id, ConsentEvent.type == EventType.CONFIRMED))
+
+    assert confirmed_events() == 1 and len([url for url in posts if "/confirm/" in url]) == 1
+    page.reload()  # a GET: no "Confirm Form Resubmission", nothing posted again
+    assert h1(page) == TEXT[lang]["confirmed"]
+    page.go_back()  # the link's own page: now the state, not the question
+    page.wait_for_load_state()
+    assert h1(page) == TEXT[lang]["confirmed"] and page.locator("input[name=confirm]").count() == 0
+    other = "id" if lang == "en" else "en"
+    page.locator(f"nav.lang a[lang={other}]").click()
+    page.wait_for_load_state()
+    assert h1(page) == TEXT[other]["confirmed"] and page.url.endswith(f"?lang={other}")
+    assert confirmed_events() == 1 and len([url for url in posts if "/confirm/" in url]) == 1
+    assert subscription_status(contact_id, list_id) == "confirmed"
+    assert guarded_server.witness.received == [] and guarded_server.witness.set == [] and tried == []

@@ -83,7 +83,7 @@ def test_a_signup_the_person_declined_does_not_count_as_staying(client, left_alo
     form = create_form(account=person.subscription.list.account)
     client.post(f"/f/{form.id}", data={"email": person.contact.email})
     [mail] = [m for m in outbox() if m.kind == "confirmation"]
-    assert client.post(confirm_path(mail), data={"decline": "1"}).status_code == 200
+    assert client.post(confirm_path(mail), data={"decline": "1"}).status_code == 303
     refused_into_new_list(person)
 
 
@@ -116,7 +116,7 @@ def test_a_list_made_after_the_person_left_everything_is_covered_by_that_opt_out
     cookieless.post(f"/f/{form.id}", data={"email": person.contact.email})
     [mail] = [m for m in outbox() if m.kind == "confirmation"]
     confirm_fields = form_to(cookieless.get(confirm_path(mail)).get_data(as_text=True), "/confirm/")[1]
-    assert cookieless.post(confirm_path(mail), data=confirm_fields).status_code == 200
+    assert cookieless.post(confirm_path(mail), data=confirm_fields).status_code == 303
     refused_into_new_list(person, LEFT_EVERYTHING)
 
 
@@ -129,7 +129,7 @@ def test_an_erased_person_who_signed_up_again_for_one_list_is_not_imported_into_
     form = create_form(account=person.subscription.list.account)
     client.post(f"/f/{form.id}", data={"email": email})
     [mail] = [m for m in outbox() if m.kind == "confirmation"]
-    assert client.post(confirm_path(mail)).status_code == 200
+    assert client.post(confirm_path(mail)).status_code == 303
     again = Subscriber(subscription_of(find_contact(form.account_id, email).id, form.lists[0].id))
     assert again.status == SubscriptionStatus.CONFIRMED and again.contact.id != person.contact.id
     refused_into_new_list(again, LEFT_EVERYTHING)

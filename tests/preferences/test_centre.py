@@ -58,7 +58,7 @@ def test_ticking_a_list_left_before_only_mails_a_confirmation(client, subscriber
     # Nothing is given back by the page itself: the list waits, the suppression stays.
     assert person.status == SubscriptionStatus.PENDING and person.events("resubscribed") == []
     assert [(e.scope, e.reason) for e in person.suppressions()] == [("list", "unsubscribed")]
-    assert _confirm_mail(client, person).status_code == 200
+    assert _confirm_mail(client, person).status_code == 303
     assert person.status == SubscriptionStatus.CONFIRMED and person.suppressions() == []
     [event] = person.events("resubscribed")
     assert event.source.startswith("signup_request:") and event.evidence["request_source"] == "preferences"

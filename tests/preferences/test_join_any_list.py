@@ -72,7 +72,7 @@ def test_ticking_a_list_never_joined_mails_a_confirmation_and_only_its_button_jo
     assert (requested.list_id, requested.source, requested.actor) == (never.id, "preferences", "person")
     assert [e.list_id for e in person.events(EventType.CONFIRMATION_SENT)] == [never.id]
     assert [e.list_id for e in person.events(EventType.CONFIRMED)] == [person.list_id]  # the factory's own
-    assert _press_confirm(cookieless, mail).status_code == 200
+    assert _press_confirm(cookieless, mail).status_code == 303
     assert subscription_of(person.contact.id, never.id).status == SubscriptionStatus.CONFIRMED
     # A list joined anew is "confirmed" (not "resubscribed"), with the confirmation's evidence, by the person.
     [event] = [e for e in person.events(EventType.CONFIRMED) if e.list_id == never.id]
@@ -120,7 +120,7 @@ def test_a_pending_list_unticked_cancels_and_ticked_again_asks_again(cookieless,
     assert cookieless.get(confirm_path(first)).status_code == 404
     assert cookieless.post(first_form[0], data=first_form[1]).status_code == 404
     assert subscription_of(person.contact.id, never.id).status == SubscriptionStatus.PENDING
-    assert _press_confirm(cookieless, second).status_code == 200
+    assert _press_confirm(cookieless, second).status_code == 303
     assert subscription_of(person.contact.id, never.id).status == SubscriptionStatus.CONFIRMED
     assert person.suppressions() == []  # the cancellation's list entry went with the confirmation
 

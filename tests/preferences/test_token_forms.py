@@ -100,11 +100,15 @@ def test_confirm_and_decline(lang, nocookie, create_form, client):
     _refused(_submit(nocookie, ann, lang, "/confirm/", {"confirm": "1"}, forged=True), lang)
     assert subscription_of(_contact_id(form, "ann@example.org"), form.lists[0].id).status == SubscriptionStatus.PENDING
     done = _submit(nocookie, ann, lang, "/confirm/", {"confirm": "1"})
+    assert done.status_code == 303
+    done = nocookie.get(done.headers["Location"])
     assert done.status_code == 200 and DONE[lang]["confirm"] in done.get_data(as_text=True)
     assert subscription_of(_contact_id(form, "ann@example.org"), form.lists[0].id).status == SubscriptionStatus.CONFIRMED
     _refused(_submit(nocookie, bob, lang, "/confirm/", {"decline": "1"}, forged=True), lang)
     assert subscription_of(_contact_id(form, "bob@example.org"), form.lists[0].id).status == SubscriptionStatus.PENDING
     declined = _submit(nocookie, bob, lang, "/confirm/", {"decline": "1"})
+    assert declined.status_code == 303 and declined.headers["Location"].endswith(f"?lang={lang}")
+    declined = nocookie.get(declined.headers["Location"])
     assert declined.status_code == 200 and DONE[lang]["declined"] in declined.get_data(as_text=True)
     assert subscription_of(_contact_id(form, "bob@example.org"), form.lists[0].id).status == SubscriptionStatus.DECLINED
 

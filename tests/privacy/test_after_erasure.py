@@ -90,7 +90,7 @@ def test_an_erased_person_can_sign_up_again_and_only_their_confirmation_lifts_it
     assert answer.status_code == 303
     [mail] = [m for m in outbox() if m.kind == "confirmation" and m.recipient == EMAIL]
     assert _send_check(client, platform_auth, form.lists[0]) == "suppressed"  # not until confirmed
-    assert client.post(confirm_path(mail)).status_code == 200
+    assert client.post(confirm_path(mail)).status_code == 303
     assert _send_check(client, platform_auth, form.lists[0]) == "ok"
     # The person chose this list only: the other stays suppressed; the new contact has new links.
     assert _send_check(client, platform_auth, second) == "suppressed"

@@ -16,7 +16,7 @@ def confirmed_by_the_person(client, form, lang="en", email="rina@example.org"):
     """A signup on the hosted page in ``lang``, confirmed by pressing the mail's button."""
     client.post(f"/f/{form.id}?lang={lang}", data={"email": email})
     confirmation, = [m for m in outbox() if m.kind == "confirmation"]
-    assert client.post(confirm_path(confirmation), data={"confirm": "1"}).status_code == 200
+    assert client.post(confirm_path(confirmation), data={"confirm": "1"}).status_code == 303
     return [m for m in outbox() if m.kind == "subscribed"]
 
 

@@ -76,6 +76,6 @@ def test_the_confirmed_page_links_the_receipt(client, create_form):
     post_signup(client, form, "rina@example.org")
     request = db.session.query(signup.SignupRequest).one()
     token = links.confirm_token(request.id)
-    page = client.post(f"/confirm/{token}", data={"confirm": "1"})
+    page = client.post(f"/confirm/{token}", data={"confirm": "1"}, follow_redirects=True)
     assert page.status_code == 200, page.get_data(as_text=True)
     assert f'href="/receipts/{receipt_token(request.contact_id)}"' in page.get_data(as_text=True)

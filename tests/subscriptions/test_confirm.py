@@ -43,23 +43,24 @@ def test_confirm_page_has_buttons_and_no_script_I8(client, pending):
     assert page.headers["Referrer-Policy"] == "no-referrer" and page.headers["Cache-Control"] == "no-store"
 
 
-def test_second_post_says_already_confirmed_without_a_second_event_I10(client, pending):
+def test_second_post_says_subscribed_without_a_second_event_I10(client, pending):
     form, contact, path = pending
-    assert client.post(path).status_code == 200
-    again = client.post(path)
-    assert again.status_code == 200 and b"Already confirmed" in again.data
+    assert client.post(path).status_code == 303
+    again = client.post(path, follow_redirects=True)
+    assert again.status_code == 200 and b"you are subscribed" in again.data
     assert event_types(contact.id).count(EventType.CONFIRMED) == 1
 
 
 def test_decline_records_declined_I17(client, pending):
     form, contact, path = pending
-    response = client.post(path, data={"decline": "No thanks"})
+    response = client.post(path, data={"decline": "No thanks"}, follow_redirects=True)
     assert response.status_code == 200 and b"will not be subscribed" in response.data
     assert subscription_of(contact.id, form.lists[0].id).status == SubscriptionStatus.DECLINED
     assert event_types(contact.id)[-1] == EventType.DECLINED
     # A declined request cannot be confirmed later: the link answers its own "no" and changes nothing.
-    later = client.post(path)
+    later = client.post(path, follow_redirects=True)
     assert later.status_code == 200 and b"will not be subscribed" in later.data
+    assert b"not valid" not in later.data and f'href="/f/{form.id}">Sign up again'.encode() in later.data
     assert subscription_of(contact.id, form.lists[0].id).status == SubscriptionStatus.DECLINED
     assert event_types(contact.id).count(EventType.DECLINED) == 1
 
@@ -71,7 +72,7 @@ def test_confirm_needs_the_pages_csrf_token(app, pending):
         assert browser.post(path).status_code == 400
         page = browser.get(path).get_data(as_text=True)
         token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
-        assert browser.post(path, data={"csrf_token": token, "confirm": "Yes"}).status_code == 200
+        assert browser.post(path, data={"csrf_token": token, "confirm": "Yes"}).status_code == 303
     assert event_types(contact.id).count(EventType.CONFIRMED) == 1
 
 
@@ -102,7 +103,7 @@ def test_expired_link_is_410_with_a_resend_form_and_changes_nothing_I3(app, pend
         assert resent.status_code == 200
     assert subscription_of(contact.id, form.lists[0].id).status == SubscriptionStatus.PENDING
     assert len(outbox()) == 2
-    assert app.test_client().post(confirm_path(outbox()[1])).status_code == 200
+    assert app.test_client().post(confirm_path(outbox()[1])).status_code == 303
 
 
 def test_resend_answers_the_same_when_nothing_is_sent(client, pending):
@@ -123,10 +124,10 @@ def test_old_link_never_resubscribes_after_unsubscribe_I11(client, pending):
     subscription = subscription_of(contact.id, form.lists[0].id)
     apply(subscription, "unsubscribe")
     db.session.commit()
-    # The replay answers what the link did, exactly as before the person left, and changes nothing.
+    # The replay changes nothing; its page now says the link was used (issue 20: the current state).
     replay = client.post(path)
-    assert (replay.status_code, replay.data) == (while_subscribed.status_code, while_subscribed.data)
-    assert replay.status_code == 200 and b"Already confirmed" in replay.data
+    assert (replay.status_code, replay.headers["Location"]) == (303, while_subscribed.headers["Location"])
+    assert b"already been used" in client.get(path).data
     assert subscription_of(contact.id, form.lists[0].id).status == SubscriptionStatus.UNSUBSCRIBED
     assert event_types(contact.id).count(EventType.CONFIRMED) == 1
 
@@ -139,7 +140,7 @@ def test_superseded_request_is_refused(client, pending):
     signup(client, form)  # asking again after declining: a new request, a new mail
     assert db.session.query(SignupRequest).count() == 2 and len(outbox()) == 2
     assert client.post(path).status_code == 404
-    assert client.post(confirm_path(outbox()[1])).status_code == 200
+    assert client.post(confirm_path(outbox()[1])).status_code == 303
 
 
 def test_unsubscribed_person_may_ask_again_and_confirm(client, pending, app):
@@ -152,7 +153,7 @@ def test_unsubscribed_person_may_ask_again_and_confirm(client, pending, app):
                     list_id=form.lists[0].id)
     db.session.commit()
     signup(client, form)
-    assert client.post(confirm_path(outbox()[-1])).status_code == 200
+    assert client.post(confirm_path(outbox()[-1])).status_code == 303
     assert subscription_of(contact.id, form.lists[0].id).status == SubscriptionStatus.CONFIRMED
     assert suppression.entries_for(contact.email, form.account_id, form.lists[0].id) == []
 
@@ -171,7 +172,7 @@ def test_import_request_confirms_every_list_it_names(app, client, create_account
         subscription.signup_request_id = request.id
     db.session.commit()
     url = links.confirm_url(request.id)
-    assert client.post(url.removeprefix("https://portal.test")).status_code == 200
+    assert client.post(url.removeprefix("https://portal.test")).status_code == 303
     assert {subscription_of(contact.id, item.id).status for item in lists} == {SubscriptionStatus.CONFIRMED}
 
 

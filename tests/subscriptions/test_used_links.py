@@ -1,5 +1,7 @@
-"""A confirmation link already used answers with its own outcome, the same whatever the address
-has done since (still subscribed, left, erased): it never subscribes again and tells nothing new."""
+"""A confirmation link already used (issues 14 and 20): it never subscribes again nor changes
+anything; its POST answers 303 to its GET page, which shows where the link's holder stands now:
+subscribed (with the next steps), declined (with a way to sign up again, whatever came after) or
+"already used" (left since, or erased: one page for both, so erasure is never told)."""
 import re
 
 import pytest
@@ -16,6 +18,12 @@ from tests.subscriptions.helpers import confirm_path, outbox
 
 EMAIL = "ann@example.org"
 ONE_CLICK = "List-Unsubscribe=One-Click"
+TEXT = {
+    "en": {"subscribed": "Thank you, you are subscribed", "used": "This link has already been used",
+           "declined": "You will not be subscribed", "again": "Sign up again", "manage": "Send me a link"},
+    "id": {"subscribed": "Terima kasih, Anda sudah berlangganan", "used": "Tautan ini sudah pernah dipakai",
+           "declined": "Anda tidak akan didaftarkan", "again": "Daftar lagi", "manage": "Kirimi saya tautan"},
+}
 
 
 def _state() -> tuple:
@@ -25,27 +33,31 @@ def _state() -> tuple:
             sorted(db.session.execute(select(Subscription.id, Subscription.status)).all()))
 
 
-def _answers(client, path: str, fields: dict) -> list[tuple[int, str]]:
-    """The page of a GET, a confirm and a "No thanks" of the link, with nothing changed by them."""
+def _page(client, path: str, fields: dict, lang: str) -> str:
+    """The link's GET page, after checking that a confirm and a "No thanks" of it answer 303 to
+    that same page (in ``lang``) and change nothing."""
     before = _state()
-    answers = []
-    for method, data in (("GET", None), ("POST", fields), ("POST", {**fields, "decline": "1"})):
-        response = client.open(path, method=method, data=data)
-        answers.append((response.status_code, _stable(response.get_data(as_text=True))))
+    url = f"{path}?lang={lang}"
+    for extra in ({}, {"decline": "1"}):
+        response = client.post(url, data={**fields, **extra})
+        assert (response.status_code, response.headers["Location"]) == (303, url)
     assert _state() == before
-    return answers
+    page = client.get(url)
+    assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
+    return _stable(page.get_data(as_text=True))
 
 
 def _stable(html: str) -> str:
-    """The page without what changes on every request (CSP nonces)."""
-    return re.sub(r'nonce="[^"]*"', "", html)
+    """The page without what changes on every request (CSP nonces, anti-forgery tokens)."""
+    return re.sub(r'(nonce|value)="[^"]*"', "", html)
 
 
 def _press(client, path: str, button: str = "confirm") -> dict:
     """Open a confirmation link and press a button; the form's fields (kept to replay them)."""
     fields = form_to(client.get(path).get_data(as_text=True), "/confirm/")[1]
     extra = {"decline": "1"} if button == "decline" else {}
-    assert client.post(path, data={**fields, **extra}).status_code == 200
+    response = client.post(path, data={**fields, **extra})
+    assert (response.status_code, response.headers["Location"]) == (303, path)
     return fields
 
 
@@ -65,24 +77,28 @@ def used_link(cookieless, create_form):
     return path, _press(cookieless, path), form
 
 
-def test_a_used_link_answers_the_same_while_subscribed_after_leaving_and_after_erasure(cookieless, used_link):
+@pytest.mark.parametrize("lang", ["en", "id"])
+def test_a_used_link_shows_the_holder_where_they_stand_and_never_tells_erasure(cookieless, used_link, lang):
     path, fields, form = used_link
-    subscribed = _answers(cookieless, path, fields)
-    assert [status for status, _page in subscribed] == [200, 200, 200]
-    assert "Already confirmed" in subscribed[0][1] and form.lists[0].name in subscribed[0][1]
-    assert "receipt" not in subscribed[0][1]  # the receipt tells the present state: not offered here
+    subscribed = _page(cookieless, path, fields, lang)
+    assert TEXT[lang]["subscribed"] in subscribed and form.lists[0].name in subscribed
+    assert "a***@example.org" in subscribed and "/preferences/" in subscribed and "/receipt" in subscribed
+    assert TEXT[lang]["used"] not in subscribed
     contact = find_contact(form.account_id, EMAIL)
     _unsubscribe(cookieless, contact, form.lists[0].id)
-    assert _answers(cookieless, path, fields) == subscribed
+    left = _page(cookieless, path, fields, lang)
+    assert TEXT[lang]["used"] in left and TEXT[lang]["manage"] in left and form.lists[0].name in left
+    assert "***@" not in left and "/preferences/" not in left.replace("/preferences/manage", "")
+    assert TEXT[lang]["subscribed"] not in left
     assert db.session.get(Subscription, contact.subscriptions[0].id).status == SubscriptionStatus.UNSUBSCRIBED
     privacy.erase_contact(find_contact(form.account_id, EMAIL), source="erase_link")
     db.session.commit()
-    assert _answers(cookieless, path, fields) == subscribed
+    assert _page(cookieless, path, fields, lang) == left  # erased: the very page of one who left
 
 
 def test_a_replayed_resubscription_confirmation_never_resubscribes(cookieless, create_subscription, create_list):
     """A re-subscription asked from the preference centre, confirmed, then left again: its link,
-    replayed, shows what it did and changes nothing."""
+    replayed, changes nothing, and says it was used."""
     from portal import links
 
     mailing_list = create_list()
@@ -96,26 +112,37 @@ def test_a_replayed_resubscription_confirmation_never_resubscribes(cookieless, c
     cookieless.post(action, data={**fields, "lists": [list_id], "save": "1"})
     path = confirm_path(outbox()[-1])
     confirm_fields = _press(cookieless, path)
-    back_in = _answers(cookieless, path, confirm_fields)
-    assert "Already confirmed" in back_in[0][1]
+    assert TEXT["en"]["subscribed"] in _page(cookieless, path, confirm_fields, "en")
     cookieless.post(unsubscribe, data=ONE_CLICK, content_type="application/x-www-form-urlencoded")
-    assert _answers(cookieless, path, confirm_fields) == back_in
+    assert TEXT["en"]["used"] in _page(cookieless, path, confirm_fields, "en")
     db.session.expire_all()
     assert db.session.get(Subscription, subscription.id).status == SubscriptionStatus.UNSUBSCRIBED
 
 
-def test_a_declined_link_answers_its_own_no_whatever_came_after(cookieless, create_form):
+@pytest.mark.parametrize("lang", ["en", "id"])
+def test_a_declined_link_answers_its_own_no_whatever_came_after(cookieless, create_form, lang):
     form = create_form()
     cookieless.post(f"/f/{form.id}", data={"email": EMAIL})
     declined_path = confirm_path(outbox()[-1])
     fields = _press(cookieless, declined_path, "decline")
-    first = _answers(cookieless, declined_path, fields)
-    assert [status for status, _page in first] == [200, 200, 200]
-    assert "You will not be subscribed" in first[0][1]
+    first = _page(cookieless, declined_path, fields, lang)  # its "Yes" (an old tab) included
+    assert TEXT[lang]["declined"] in first and "not valid" not in first and "tidak valid" not in first
+    assert f'href="/f/{form.id}?lang={lang}">{TEXT[lang]["again"]}</a>' in first and "***@" not in first
     # The person signs up again later and confirms: the old "No thanks" link still says only that.
     cookieless.post(f"/f/{form.id}", data={"email": EMAIL})
     _press(cookieless, confirm_path(outbox()[-1]))
-    assert _answers(cookieless, declined_path, fields) == first
+    assert _page(cookieless, declined_path, fields, lang) == first
     privacy.erase_contact(find_contact(form.account_id, EMAIL), source="erase_link")
     db.session.commit()
-    assert _answers(cookieless, declined_path, fields) == first
+    assert _page(cookieless, declined_path, fields, lang) == first
+
+
+@pytest.mark.parametrize("lang", ["en", "id"])
+def test_the_language_switch_of_a_result_page_keeps_its_state(cookieless, used_link, lang):
+    path, fields, _form = used_link
+    other = "id" if lang == "en" else "en"
+    page = cookieless.get(f"{path}?lang={lang}").get_data(as_text=True)
+    base = re.search(rf'href="([^"]*)\?lang={other}" lang="{other}"', page).group(1)
+    assert base in ("", path)  # the same URL: the state page, not the question again
+    switched = cookieless.get(f"{path}?lang={other}").get_data(as_text=True)
+    assert TEXT[other]["subscribed"] in switched and 'name="confirm"' not in switched
