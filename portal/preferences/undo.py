@@ -2,8 +2,9 @@
 
 An unsubscribe event keeps in its evidence what an undo may give back (``restorable``: the lists
 whose *confirmed* subscription it ended, and the one suppression it added). The undo token is
-offered only on the event's own answer page, only when there is something to give back, and is
-bound to that event (``PORTAL_UNDO_MAX_AGE``). It works while nothing else has happened to the
+offered only on the link's page of that event's result, only when there is something to give back, and is
+bound to that event; the window (``PORTAL_UNDO_MAX_AGE``) runs from the event, so reopening the
+link offers the undo again only while it lasts. It works while nothing else has happened to the
 person since (the optional reason aside), so once only. The undo rejoins those lists and lifts
 that one suppression: never a list the event did not end, never a suppression it did not add.
 Links can be minted by the customer's key, so an unsubscribe the customer made itself can at
@@ -104,12 +105,15 @@ def _bound_event(holder: Holder, payload) -> ConsentEvent:
 
 
 def expired_undo_event(holder: Holder, token: str | None) -> ConsentEvent:
-    """The event of an undo token whose window is over (to offer a confirmation mail instead)."""
+    """The event of an undo token whose window is over (to offer a confirmation mail instead):
+    the token's own, or the event's (a token minted when the page was reopened)."""
     try:
-        load_token("undo", token or "")
+        event = _bound_event(holder, load_token("undo", token or ""))
     except TokenExpired as error:
         return _bound_event(holder, error.payload)
-    raise TokenInvalid()
+    if _in_window(event):
+        raise TokenInvalid()
+    return event
 
 
 def lists_of(event: ConsentEvent) -> list[str]:
