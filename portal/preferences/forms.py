@@ -35,7 +35,7 @@ class ReasonForm(TokenForm):
 class UndoForm(TokenForm):
     """Undo an unsubscribe made by mistake: only on its own answer page, with its undo token."""
 
-    #: The short-lived token bound to the unsubscribe event (see :func:`portal.preferences.undo.undo_token`).
+    #: The short-lived token bound to the unsubscribe event (see :func:`portal.preferences.undo.offered_token`).
     undo = HiddenField()
     submit = SubmitField(_l("Undo: keep me subscribed"))
 

@@ -172,6 +172,27 @@ def _unsubscribe_account(holder: Holder, context: Context) -> Outcome:
     return outcome
 
 
+def left_scope(holder: Holder) -> str | None:
+    """Where the person stands for this link: ``account`` when they left everything from the
+    sender, ``list`` when they left the link's list, None when they have not left (reads only)."""
+    if holder.contact.email is None:
+        return None
+    if _unsubscribed(SuppressionScope.ACCOUNT, holder, None):
+        return ACCOUNT
+    if holder.mailing_list is None:
+        return None
+    subscription = _subscription(holder, holder.mailing_list.id)
+    if ((subscription is not None and subscription.status == SubscriptionStatus.UNSUBSCRIBED)
+            or _unsubscribed(SuppressionScope.LIST, holder, holder.mailing_list.id)):
+        return LIST
+    return None
+
+
+def _unsubscribed(scope: str, holder: Holder, list_id: str | None) -> bool:
+    entry = suppressions.find(holder.contact.email, scope=scope, account_id=holder.account.id, list_id=list_id)
+    return entry is not None and entry.reason == SuppressionReason.UNSUBSCRIBED
+
+
 def _subscriptions_of(holder: Holder) -> list[Subscription]:
     return list(db.session.scalars(select(Subscription).where(
         Subscription.contact_id == holder.contact.id).order_by(Subscription.id)))

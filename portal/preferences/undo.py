@@ -2,8 +2,9 @@
 
 An unsubscribe event keeps in its evidence what an undo may give back (``restorable``: the lists
 whose *confirmed* subscription it ended, and the one suppression it added). The undo token is
-offered only on the event's own answer page, only when there is something to give back, and is
-bound to that event (``PORTAL_UNDO_MAX_AGE``). It works while nothing else has happened to the
+offered only on the link's page of that event's result, only when there is something to give back, and is
+bound to that event; the window (``PORTAL_UNDO_MAX_AGE``) runs from the event, so reopening the
+link offers the undo again only while it lasts. It works while nothing else has happened to the
 person since (the optional reason aside), so once only. The undo rejoins those lists and lifts
 that one suppression: never a list the event did not end, never a suppression it did not add.
 Links can be minted by the customer's key, so an unsubscribe the customer made itself can at
@@ -11,10 +12,12 @@ most be undone back to where it found the person.
 """
 from __future__ import annotations
 
+from flask import current_app
 from sqlalchemy import select
 
 from portal.addresses import email_hash
 from portal.consent.models import ConsentEvent, EventType
+from portal.db import utcnow
 from portal.errors import TokenExpired, TokenInvalid
 from portal.extensions import db
 from portal.preferences.holders import Holder
@@ -43,13 +46,52 @@ def undoable_event(holder: Holder, token: str | None) -> ConsentEvent:
     :raises TokenExpired: a genuine token whose window is over (its payload kept).
     :raises TokenInvalid: anything else: tampered, another person's, already undone or superseded.
     """
-    event = _bound_event(holder, load_token("undo", token or ""))
-    later = db.session.scalars(select(ConsentEvent.id).where(
-        ConsentEvent.contact_id == holder.contact.id, ConsentEvent.seq > event.seq,
-        ConsentEvent.type.not_in(_HARMLESS_AFTER)).limit(1)).first()
-    if later is not None:
+    payload = load_token("undo", token or "")
+    event = _bound_event(holder, payload)
+    if _later(holder, event):
         raise TokenInvalid()
+    if not _in_window(event):  # a token minted when the page was reopened lasts no longer
+        raise TokenExpired(payload=payload)
     return event
+
+
+def _later(holder: Holder, event: ConsentEvent) -> bool:
+    """Whether anything but a reason has happened to the person since ``event``."""
+    return db.session.scalars(select(ConsentEvent.id).where(
+        ConsentEvent.contact_id == holder.contact.id, ConsentEvent.seq > event.seq,
+        ConsentEvent.type.not_in(_HARMLESS_AFTER)).limit(1)).first() is not None
+
+
+def _in_window(event: ConsentEvent) -> bool:
+    """Whether the undo window of ``event`` (``PORTAL_UNDO_MAX_AGE`` from the event) still lasts."""
+    return utcnow() - event.occurred_at < current_app.config["PORTAL_UNDO_MAX_AGE"]
+
+
+def offered_event(holder: Holder) -> ConsentEvent | None:
+    """The unsubscribe this link's page made that an undo may still give back, or None: the
+    person's latest event, made on the page (``link``) in this link's scope, within its window."""
+    event = db.session.scalars(select(ConsentEvent).where(
+        ConsentEvent.contact_id == holder.contact.id, ConsentEvent.type.not_in(_HARMLESS_AFTER))
+        .order_by(ConsentEvent.seq.desc()).limit(1)).first()
+    if (event is None or event.type != EventType.UNSUBSCRIBED or event.source != "link"
+            or not restorable(event)[0] or not _in_window(event)):
+        return None
+    in_scope = event.list_id is None or (holder.mailing_list is not None and event.list_id == holder.mailing_list.id)
+    return event if in_scope else None
+
+
+def offered_token(holder: Holder) -> str | None:
+    """The undo token of :func:`offered_event`, or None when no undo is offered."""
+    event = offered_event(holder)
+    return make_token("undo", [holder.contact.id, event.id]) if event is not None else None
+
+
+def last_undone(holder: Holder) -> bool:
+    """Whether the person's latest event is the undo of an unsubscribe."""
+    event = db.session.scalars(select(ConsentEvent).where(
+        ConsentEvent.contact_id == holder.contact.id, ConsentEvent.type.not_in(_HARMLESS_AFTER))
+        .order_by(ConsentEvent.seq.desc()).limit(1)).first()
+    return event is not None and "undo_of" in (event.evidence or {})
 
 
 def _bound_event(holder: Holder, payload) -> ConsentEvent:
@@ -63,12 +105,15 @@ def _bound_event(holder: Holder, payload) -> ConsentEvent:
 
 
 def expired_undo_event(holder: Holder, token: str | None) -> ConsentEvent:
-    """The event of an undo token whose window is over (to offer a confirmation mail instead)."""
+    """The event of an undo token whose window is over (to offer a confirmation mail instead):
+    the token's own, or the event's (a token minted when the page was reopened)."""
     try:
-        load_token("undo", token or "")
+        event = _bound_event(holder, load_token("undo", token or ""))
     except TokenExpired as error:
         return _bound_event(holder, error.payload)
-    raise TokenInvalid()
+    if _in_window(event):
+        raise TokenInvalid()
+    return event
 
 
 def lists_of(event: ConsentEvent) -> list[str]:

@@ -68,9 +68,21 @@ def _page(template: str, holder: Holder, token: str, **context):
 @bp.get("/unsubscribe/<token>")
 @private
 def unsubscribe_page(token: str):
-    """The choice (this list, or everything); changes nothing (scanners fetch every link)."""
+    """The choice (this list, or everything), or once left, where the person stands and what they
+    can do; changes nothing (scanners fetch every link)."""
     holder = _holder("unsubscribe", token)
-    return _page("unsubscribe.html", holder, token, form=UnsubscribeForm(token, "unsubscribe"))
+    scope = operations.left_scope(holder)
+    if scope is None:
+        return _page("unsubscribe.html", holder, token, form=UnsubscribeForm(token, "unsubscribe"))
+    undo = undoing.offered_token(holder)
+    return _page("unsubscribed.html", holder, token, scope=scope, reason_form=ReasonForm(token, "reason"),
+                 undo_form=UndoForm(token, "undo", formdata=None, undo=undo) if undo else None,
+                 everything_form=UnsubscribeForm(token, "unsubscribe") if scope == operations.LIST else None)
+
+
+def _result(endpoint: str, token: str):
+    """Post/Redirect/Get: the GET page of a form's result, in the page's language."""
+    return redirect(url_for(endpoint, token=token, lang=request.args.get("lang")), code=303)
 
 
 def _form_fields() -> dict:
@@ -107,11 +119,9 @@ def unsubscribe(token: str):
         if not form.validate():
             # Refused with the person's choice kept, never narrowed to this list.
             return _page("unsubscribe.html", holder, token, form=form, refused=True), 400
-        outcome = operations.unsubscribe(holder, form.scope.data, _context("link", holder))
-        undo = undoing.undo_token(holder, outcome)
+        operations.unsubscribe(holder, form.scope.data, _context("link", holder))
         db.session.commit()
-        return _page("unsubscribed.html", holder, token, outcome=outcome, reason_form=ReasonForm(token, "reason"),
-                     undo_form=UndoForm(token, "undo", undo=undo) if undo else None)
+        return _result("preferences.unsubscribe_page", token)
     # One-click: no session is read or written, so no cookie is set; the body cannot retarget.
     operations.unsubscribe(holder, operations.LIST, _context("one_click", holder))
     db.session.commit()
@@ -132,7 +142,14 @@ def unsubscribe_reason(token: str):
     elif form.reason.data:
         operations.record_reason(holder, form.reason.data, _context("link", holder))
         db.session.commit()
-    return _page("thanks.html", holder, token)
+    return _result("preferences.unsubscribe_thanks", token)
+
+
+@bp.get("/unsubscribe/<token>/thanks")
+@private
+def unsubscribe_thanks(token: str):
+    """The answer to the reason form (a GET page: reload and Back never post it again)."""
+    return _page("thanks.html", _holder("unsubscribe", token), token)
 
 
 @bp.post("/unsubscribe/<token>/undo")
@@ -154,9 +171,19 @@ def unsubscribe_undo(token: str):
     except TokenExpired:
         undoing.expired_undo_event(holder, form.undo.data)
         return _page("undo_expired.html", holder, token, form=RejoinForm(token, "rejoin", undo=form.undo.data)), 410
-    outcome = undoing.undo(holder, event, _context("link", holder))
+    undoing.undo(holder, event, _context("link", holder))
     db.session.commit()
-    return _page("resubscribed.html", holder, token, outcome=outcome)
+    return _result("preferences.unsubscribe_undone", token)
+
+
+@bp.get("/unsubscribe/<token>/undone")
+@private
+def unsubscribe_undone(token: str):
+    """The undo's answer while it is the person's latest event; otherwise where they stand now."""
+    holder = _holder("unsubscribe", token)
+    if not undoing.last_undone(holder):
+        return _result("preferences.unsubscribe_page", token)
+    return _page("resubscribed.html", holder, token)
 
 
 @bp.post("/unsubscribe/<token>/rejoin")
@@ -173,8 +200,14 @@ def unsubscribe_rejoin(token: str):
     rejoin.request_rejoin(holder, _rejoinable(holder, event), _context("link", holder), source="undo",
                           locale=_locale())
     db.session.commit()
-    # The same page whether or not a mail went out: it tells nothing about the address.
-    return _page("rejoin_sent.html", holder, token)
+    return _result("preferences.unsubscribe_rejoin_sent", token)
+
+
+@bp.get("/unsubscribe/<token>/rejoin/sent")
+@private
+def unsubscribe_rejoin_sent(token: str):
+    """The same page whether or not a mail went out: it tells nothing about the address."""
+    return _page("rejoin_sent.html", _holder("unsubscribe", token), token)
 
 
 def _rejoinable(holder: Holder, event) -> list[str]:

@@ -109,7 +109,7 @@ def test_confirm_change_preferences_and_leave_everything_with_cookies_blocked(
     page.check("input[name=scope][value=account]")
     page.locator("main form button[type=submit]").click()
     page.wait_for_load_state()
-    assert h1(page) == TEXT[lang]["unsubscribed"]
+    assert h1(page).startswith(TEXT[lang]["unsubscribed"])
     assert subscription_status(contact_id, other_id) == "unsubscribed"
 
     witness = guarded_server.witness
@@ -165,3 +165,61 @@ def test_the_confirm_result_survives_reload_back_and_the_language_switch_with_co
     assert confirmed_events() == 1 and len([url for url in posts if "/confirm/" in url]) == 1
     assert subscription_status(contact_id, list_id) == "confirmed"
     assert guarded_server.witness.received == [] and guarded_server.witness.set == [] and tried == []
+
+
+def _unsubscribed_events(contact_id: int) -> int:
+    from sqlalchemy import func, select
+
+    from portal.consent.models import ConsentEvent
+
+    db.session.commit()
+    return db.session.scalar(select(func.count()).select_from(ConsentEvent).where(
+        ConsentEvent.contact_id == contact_id, ConsentEvent.type == "unsubscribed"))
+
+
+def test_the_unsubscribe_link_knows_its_state_with_cookies_blocked(guarded_server, open_page, create_subscription):
+    """Unsubscribe -> the result page (a GET) -> reload (no second event) -> Back -> the language
+    switch keeps the state -> the link reopened later shows it, at 360 px with cookies blocked."""
+    from tests.browser.conftest import check_page
+    from tests.browser.test_journeys import sender_of
+
+    subscription = create_subscription()
+    contact_id, list_id, list_name = subscription.contact_id, subscription.list_id, subscription.list.name
+    sender = sender_of(subscription.contact.account)
+    url = links.unsubscribe_url(links.Target(contact_id, list_id, None))
+    db.session.commit()
+    page = open_page("phone", "id")
+    tried = _block_cookies(page.context)
+
+    page.goto(url)
+    assert h1(page) == TEXT["id"]["unsubscribe"]
+    page.locator("main form button[type=submit]").click()  # this list (the default choice)
+    page.wait_for_load_state()
+    assert page.url == url and h1(page) == f'{TEXT["id"]["left"]} {list_name}'
+    check_page(page, "unsubscribe-state", "id", sender)
+    assert "***@" in page.locator("main").inner_text()  # the address, masked
+    assert subscription_status(contact_id, list_id) == "unsubscribed"
+    events = _unsubscribed_events(contact_id)
+    assert events == 1
+
+    page.reload()  # a GET: nothing is posted again
+    assert h1(page) == f'{TEXT["id"]["left"]} {list_name}' and _unsubscribed_events(contact_id) == events
+    page.go_back()
+    page.wait_for_load_state()
+    assert h1(page) == f'{TEXT["id"]["left"]} {list_name}' and _unsubscribed_events(contact_id) == events
+
+    page.locator("nav.lang a[hreflang=en]").click()
+    page.wait_for_load_state()
+    assert page.url == url + "?lang=en" and h1(page) == f'{TEXT["en"]["left"]} {list_name}'
+    assert page.locator("main form[action*='/undo'] button").count() == 1  # still in its window
+
+    later = open_page("phone", "id")
+    _block_cookies(later.context)
+    later.goto(url)
+    assert h1(later) == f'{TEXT["id"]["left"]} {list_name}'
+    assert later.locator("a[href*='/preferences/']").count() >= 1  # the way back, by double opt-in
+    assert _unsubscribed_events(contact_id) == events
+
+    witness = guarded_server.witness
+    assert witness.received == [] and witness.set == [] and tried == []
+    assert page.context.cookies() == [] and later.context.cookies() == []

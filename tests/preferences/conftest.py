@@ -71,9 +71,18 @@ def subscriber(create_subscription):
 
 @pytest.fixture
 def csrf_client(app):
-    """A client of a second app on the same database, with CSRF protection on (as in production)."""
+    """A client of a second app on the same database, with CSRF protection on (as in production),
+    that follows redirects as a browser does (Post/Redirect/Get) unless told otherwise."""
     other = make_app(app.config["SQLALCHEMY_DATABASE_URI"], WTF_CSRF_ENABLED=True)
-    yield other.test_client()
+    client = other.test_client()
+    original = client.open
+
+    def open_following(*args, **kwargs):
+        kwargs.setdefault("follow_redirects", True)
+        return original(*args, **kwargs)
+
+    client.open = open_following
+    yield client
     with other.app_context():
         _db.engine.dispose()
 
@@ -86,7 +95,8 @@ def csrf_token(html: str) -> str:
 @pytest.fixture
 def cookieless(app):
     """A client of a second app on the same database, anti-forgery on, that never sends a cookie
-    (as a browser that blocks them): every answer is also checked to set none."""
+    (as a browser that blocks them): every answer is also checked to set none; it follows
+    redirects as a browser does (Post/Redirect/Get) unless told otherwise."""
     other = make_app(app.config["SQLALCHEMY_DATABASE_URI"], WTF_CSRF_ENABLED=True)
     client = other.test_client(use_cookies=False)
     original = client.open
@@ -94,6 +104,7 @@ def cookieless(app):
     def open_without_cookies(*args, **kwargs):
         headers = dict(kwargs.pop("headers", None) or {})
         assert "Cookie" not in headers
+        kwargs.setdefault("follow_redirects", True)
         response = original(*args, headers=headers, **kwargs)
         assert "Set-Cookie" not in response.headers, response.headers
         return response

@@ -40,13 +40,15 @@ pytestmark = pytest.mark.parametrize("lang", ["en", "id"])
 
 @pytest.fixture
 def nocookie(app):
-    """A browser that blocks cookies: never sends one, and every answer is checked to set none."""
+    """A browser that blocks cookies: never sends one, and every answer is checked to set none;
+    it follows redirects (Post/Redirect/Get) unless told otherwise."""
     other = make_app(app.config["SQLALCHEMY_DATABASE_URI"], WTF_CSRF_ENABLED=True,
                      PORTAL_OUTBOX_DIR=app.config["PORTAL_OUTBOX_DIR"])
     client = other.test_client(use_cookies=False)
     original = client.open
 
     def open_without_cookies(*args, **kwargs):
+        kwargs.setdefault("follow_redirects", True)
         response = original(*args, **kwargs)
         assert "Set-Cookie" not in response.headers
         return response
@@ -166,11 +168,11 @@ def test_reason_and_undo_after_unsubscribing(lang, nocookie, subscriber):
     assert person.status == SubscriptionStatus.CONFIRMED
 
 
-def test_rejoin_after_the_undo_window(lang, app, subscriber, request):
+def test_rejoin_after_the_undo_window(lang, app, nocookie, subscriber, request):
     """The expired undo's page offers a confirmation mail: its form, posted with no cookie."""
     person = _person(subscriber)
     late = _nocookie_client(app, request, PORTAL_UNDO_MAX_AGE=timedelta(seconds=-1))
-    page = _submit(late, person.path, lang, "/unsubscribe/", {"scope": "list"}).get_data(as_text=True)
+    page = _submit(nocookie, person.path, lang, "/unsubscribe/", {"scope": "list"}).get_data(as_text=True)
     undo_action, undo_fields = form_to(page, "/undo")
     expired = late.post(undo_action, data=undo_fields)
     html = expired.get_data(as_text=True)
@@ -179,7 +181,7 @@ def test_rejoin_after_the_undo_window(lang, app, subscriber, request):
     _refused(late.post(rejoin_action, data={**rejoin_fields, "csrf_token": undo_fields["csrf_token"]}), lang)
     assert [m for m in outbox() if m.kind == "confirmation"] == []
     assert person.status == SubscriptionStatus.UNSUBSCRIBED
-    sent = late.post(rejoin_action, data=rejoin_fields)
+    sent = late.post(rejoin_action, data=rejoin_fields, follow_redirects=True)
     assert sent.status_code == 200 and DONE[lang]["rejoin_sent"] in sent.get_data(as_text=True)
     assert [m.recipient for m in outbox() if m.kind == "confirmation"] == [person.contact.email]
     assert person.status == SubscriptionStatus.PENDING and person.events(EventType.RESUBSCRIBED) == []
