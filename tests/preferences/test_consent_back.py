@@ -61,7 +61,7 @@ def test_an_account_key_minting_links_cannot_resubscribe_through_the_preference_
     # Only the mail's button gives it back, as "resubscribed" with that confirmation's evidence.
     done = cookieless.post(confirm_path(mail), data=form_to(
         cookieless.get(confirm_path(mail)).get_data(as_text=True), "/confirm/")[1],
-        environ_base={"REMOTE_ADDR": "198.51.100.20"})
+        environ_base={"REMOTE_ADDR": "198.51.100.20"}, follow_redirects=False)
     assert done.status_code == 303
     assert person.status == SubscriptionStatus.CONFIRMED and _send_check(cookieless, auth, person) == "ok"
     [event] = person.events(EventType.RESUBSCRIBED)

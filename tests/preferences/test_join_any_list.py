@@ -39,7 +39,7 @@ def _save(client, path: str, lists: list[str], lang: str = "en"):
 def _press_confirm(client, mail, ip="198.51.100.7"):
     path = confirm_path(mail)
     _action, fields = form_to(client.get(path).get_data(as_text=True), "/confirm/")
-    return client.post(path, data=fields, environ_base={"REMOTE_ADDR": ip})
+    return client.post(path, data=fields, environ_base={"REMOTE_ADDR": ip}, follow_redirects=False)
 
 
 def _send_check(client, auth, person, list_id) -> str:

@@ -39,7 +39,7 @@ def _page(client, path: str, fields: dict, lang: str) -> str:
     before = _state()
     url = f"{path}?lang={lang}"
     for extra in ({}, {"decline": "1"}):
-        response = client.post(url, data={**fields, **extra})
+        response = client.post(url, data={**fields, **extra}, follow_redirects=False)
         assert (response.status_code, response.headers["Location"]) == (303, url)
     assert _state() == before
     page = client.get(url)
@@ -56,7 +56,7 @@ def _press(client, path: str, button: str = "confirm") -> dict:
     """Open a confirmation link and press a button; the form's fields (kept to replay them)."""
     fields = form_to(client.get(path).get_data(as_text=True), "/confirm/")[1]
     extra = {"decline": "1"} if button == "decline" else {}
-    response = client.post(path, data={**fields, **extra})
+    response = client.post(path, data={**fields, **extra}, follow_redirects=False)
     assert (response.status_code, response.headers["Location"]) == (303, path)
     return fields
 
