@@ -1,8 +1,8 @@
 """Adding, removing and finding suppressions; every change goes to the changes feed.
 
-Commit order of the feed: a feed row is written with a provisional ``seq``; on PostgreSQL, just
+Commit order of the feed: on PostgreSQL a feed row is written with a provisional, negative ``seq``; just
 before its transaction commits, the writer takes one transaction-scoped advisory lock
-(:func:`lock_feed`) and gives its rows new numbers from the same sequence (:func:`_number_feed`),
+(:func:`lock_feed`) and gives its rows their numbers from the feed's sequence (:func:`_number_feed`),
 keeping the lock to its commit. Feed rows therefore carry their final ``seq`` in commit order, and
 a reader that has seen ``seq`` N never later sees a row below N appear (no skipped rows,
 concurrent writers included); a provisional number is never seen by anyone else. The lock is held
@@ -38,10 +38,15 @@ PROVISIONAL = "suppression_feed_provisional"
 #: New numbers for a transaction's feed rows, in the order of their provisional ones.
 RENUMBER = text("""
     UPDATE suppression_changes SET seq = renumbered.new FROM (
-        SELECT old, nextval(pg_get_serial_sequence('suppression_changes', 'seq')) AS new
-        FROM (SELECT unnest(CAST(:old AS BIGINT[])) AS old ORDER BY 1) AS ordered
+        SELECT old, nextval(pg_get_serial_sequence('suppression_changes', 'seq')) AS new FROM (
+            SELECT old FROM unnest(CAST(:old AS BIGINT[])) WITH ORDINALITY AS given(old, position) ORDER BY position
+        ) AS ordered
     ) AS renumbered
     WHERE suppression_changes.seq = renumbered.old""")
+#: Provisional numbers are negative and unique to their transaction (its id) and row, so the feed's
+#: sequence gives numbers only to rows as they commit: no gaps of the renumbering's making.
+ROWS_PER_TRANSACTION = 1 << 20
+CURRENT_XACT = text("SELECT CAST(CAST(pg_current_xact_id() AS TEXT) AS BIGINT)")
 
 
 def lock_feed(session: Session | None = None) -> None:
@@ -51,9 +56,20 @@ def lock_feed(session: Session | None = None) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": FEED_LOCK})
 
 
-def _provisional(changes: Iterable[SuppressionChange]) -> None:
-    """Remember the flushed feed rows of this transaction, numbered again before it commits."""
-    db.session.info.setdefault(PROVISIONAL, []).extend(change.seq for change in changes)
+def _provisional(changes: list[SuppressionChange]) -> None:
+    """Number feed rows before their flush, provisionally (PostgreSQL), and remember them: they are
+    numbered for good just before the transaction commits (:func:`_number_feed`)."""
+    pending = db.session.info.setdefault(PROVISIONAL, {"xact": None, "seqs": []})
+    if db.session.get_bind().dialect.name == "postgresql":
+        if pending["xact"] is None:
+            pending["xact"] = db.session.scalar(CURRENT_XACT)
+        for change in changes:
+            if len(pending["seqs"]) < ROWS_PER_TRANSACTION:  # beyond, the sequence numbers it
+                change.seq = -(pending["xact"] * ROWS_PER_TRANSACTION + len(pending["seqs"]) + 1)
+                pending["seqs"].append(change.seq)
+    db.session.add_all(changes)
+    db.session.flush()
+    pending["seqs"].extend(change.seq for change in changes if change.seq > 0)
 
 
 @event.listens_for(Session, "before_commit")
@@ -62,11 +78,11 @@ def _number_feed(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a savepoint's release (SQLAlchemy calls this hook for those too): not the commit
     session.flush()
-    provisional = session.info.pop(PROVISIONAL, None)
-    if not provisional or session.get_bind().dialect.name != "postgresql":
+    pending = session.info.pop(PROVISIONAL, None)
+    if not pending or not pending["seqs"] or session.get_bind().dialect.name != "postgresql":
         return
     lock_feed(session)
-    session.execute(RENUMBER, {"old": provisional})
+    session.execute(RENUMBER, {"old": pending["seqs"]})
     for change in [obj for obj in session.identity_map.values() if isinstance(obj, SuppressionChange)]:
         session.expunge(change)  # its identity was the provisional number
 
@@ -156,8 +172,6 @@ def _feed(op: str, entry: Suppression, *, note: str | None, source: str | None, 
                                account_id=entry.account_id, list_id=entry.list_id, reason=entry.reason,
                                note=note, source=source, at=entry.created_at if op == "add" else utcnow(),
                                channel=channel, ledger_event_id=ledger_event_id)
-    db.session.add(change)
-    db.session.flush()
     _provisional([change])
     entry.feed_change = change  # not a column: lets the caller name the ledger event it writes next (link)
     return change
@@ -253,8 +267,6 @@ def add_many(entries: Sequence[tuple[str, str, str | None]], *, account_id: str,
     changes = [SuppressionChange(op="add", email_hash=row["email_hash"], email=row["email"], scope=row["scope"],
                                  account_id=account_id, list_id=row["list_id"], reason=row["reason"], source=source,
                                  at=now, channel=channel) for row in added]
-    db.session.add_all(changes)
-    db.session.flush()
     _provisional(changes)
     return len(added), len(entries) - len(added)
 

@@ -51,8 +51,11 @@ def test_a_writer_commits_while_another_holds_its_transaction_open(app, postgres
     thread.join(timeout=60)
     assert not thread.is_alive() and "error" not in outcome
     db.session.commit()
-    # Commit order: the second writer's row first, though the first wrote its row before.
+    # Commit order: the second writer's row first, though the first wrote its row before; the
+    # numbers are given at the commits only, so the feed has no gap of the renumbering's making.
     assert feed() == [("add", outcome["value"]), ("add", first.email_hash)]
+    seqs = db.session.scalars(select(SuppressionChange.seq).order_by(SuppressionChange.seq)).all()
+    assert seqs[1] == seqs[0] + 1
 
 
 def test_a_reader_never_sees_a_row_appear_below_what_it_has_read(app, postgresql, create_account):
