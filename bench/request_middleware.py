@@ -6,7 +6,8 @@ Builds the portal on a scratch SQLite file with one suppressed address and a pla
 calls its WSGI stack in process (no network, no server) with a plain single-address lookup,
 which the suppression fast path answers: alternately through the whole stack and through the
 same stack without the outermost request layer (the baseline), and prints microseconds per
-call of each and their ratio.
+call of each and their ratio. ``--profile`` then runs the whole stack under cProfile and prints
+where a lookup's time goes: the functions with the most time of their own, as shares of the total.
 """
 from __future__ import annotations
 
@@ -64,6 +65,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=20000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--profile", action="store_true", help="then profile the whole stack (cProfile)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as directory:
         app, account_id, secret = build(directory)
@@ -77,6 +79,24 @@ def main() -> None:
             print(f"round {round_}: without the request layer {without:7.1f} us/call, "
                   f"with it {with_layer:7.1f} us/call, ratio {without / with_layer:.2f} "
                   f"(+{with_layer - without:.1f} us)")
+        if args.profile:
+            profile(whole, base, args.calls)
+
+
+def profile(wsgi, base: dict, calls: int, top: int = 20) -> None:
+    """Print the functions with the most time of their own over ``calls`` lookups, as shares."""
+    import cProfile
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.runcall(run, wsgi, base, calls)
+    stats = pstats.Stats(profiler)
+    total = sum(row[2] for row in stats.stats.values())  # tottime of every function
+    print(f"profile of {calls} lookups through the whole stack ({total / calls * 1e6:.1f} us a call under cProfile):")
+    rows = sorted(stats.stats.items(), key=lambda item: -item[1][2])[:top]
+    for (filename, line, name), (_cc, _nc, tottime, _ct, _callers) in rows:
+        where = filename.split("site-packages/")[-1].split("/work/main/")[-1]
+        print(f"  {tottime / total:6.1%}  {name} ({where}:{line})")
 
 
 if __name__ == "__main__":
