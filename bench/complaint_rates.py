@@ -33,27 +33,15 @@ import os
 import statistics
 import sys
 import time
-import uuid
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 os.environ.setdefault("PORTAL_LEDGER_CREATE_KEYS", "1")  # development ledger keys: a bench is not production
 sys.path.insert(0, ROOT)
 
 from portal import create_app  # noqa: E402
+from ledger_export import scratch_database as scratch  # noqa: E402  (bench/ is on the path)
 
 
-def scratch(url: str):
-    import psycopg
-
-    name = f"bench_rates_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    plain = url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(plain, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-    def drop():
-        with psycopg.connect(plain, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    return "postgresql+psycopg://" + plain.split("://", 1)[1].rsplit("/", 1)[0] + "/" + name, drop
 
 
 def median_ms(function, runs: int) -> float:

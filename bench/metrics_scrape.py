@@ -31,23 +31,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from portal import create_app  # noqa: E402
+from ledger_export import scratch_database as scratch  # noqa: E402  (bench/ is on the path)
 
 TOKEN = "bench-metrics-token"
 
 
-def scratch(url: str):
-    """A new PostgreSQL database next to ``url``: (its SQLAlchemy URL, a function that drops it)."""
-    import psycopg
-
-    name = f"bench_metrics_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    plain = url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(plain, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-    def drop():
-        with psycopg.connect(plain, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    return "postgresql+psycopg://" + plain.split("://", 1)[1].rsplit("/", 1)[0] + "/" + name, drop
 
 
 def median_ms(function, runs: int, between=None) -> float:
