@@ -1,5 +1,8 @@
 """The links in mail and headers: which token each carries, and the URL it makes.
 
+The one module that makes and reads :mod:`portal.tokens`: every purpose has its make/load pair
+here; who a loaded token names is :mod:`portal.subscriptions.holders`' answer.
+
 Payloads are opaque ids only (see :mod:`portal.tokens`). A message reference (the platform's
 ``message_id``), when given, rides along so that the ledger can say which message an unsubscribe
 or complaint came from: sealed (AES-SIV under a key derived from ``SECRET_KEY``), so that no one
@@ -20,7 +23,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESSIV
 from flask import current_app
 
-from portal.errors import TokenInvalid
+from portal.errors import TokenExpired, TokenInvalid
 from portal.tokens import load_compact, load_token, make_compact, make_compacts, make_token, make_tokens, token_minter
 
 MAX_MESSAGE_REF = 200
@@ -106,10 +109,12 @@ def target_token(purpose: str, target: Target) -> str:
 
 
 def load_target(purpose: str, token: str) -> Target:
-    """The target of a token of ``purpose`` (``mailto``: see :func:`load_mail_token`);
-    :class:`TokenInvalid` when it is not one."""
+    """The target of a token of ``purpose`` (``mailto``: see :func:`load_mail_token`; ``erase``:
+    :func:`load_erase`); :class:`TokenInvalid` when it is not one."""
     if purpose == "mailto":
         return load_mail_token(token)
+    if purpose == "erase":
+        return load_erase(token)
     return _unpack(load_token(purpose, token))
 
 
@@ -228,3 +233,66 @@ def load_confirm(token: str) -> int:
 
 def confirm_url(signup_request_id: int) -> str:
     return f"{_base()}/confirm/{confirm_token(signup_request_id)}"
+
+
+# --- links bound to more than a contact ------------------------------------------------
+
+def _ids(payload, count: int) -> tuple[int, ...] | None:
+    """``payload`` as ``count`` integer ids, or None when it is not that."""
+    if not isinstance(payload, list) or len(payload) != count or not all(type(item) is int for item in payload):
+        return None
+    return tuple(payload)
+
+
+def erase_url(contact_id: int) -> str:
+    """The short-lived link (``PORTAL_CONFIRM_MAX_AGE``) that confirms the erasure of a contact."""
+    return f"{_base()}/erase/{make_token('erase', [contact_id])}"
+
+
+def load_erase(token: str) -> Target:
+    """The contact an erase token names, as a target without a list.
+
+    :raises TokenExpired: too old; its ``payload`` is the target it named (None if malformed).
+    """
+    try:
+        ids = _ids(load_token("erase", token), 1)
+    except TokenExpired as error:
+        ids = _ids(error.payload, 1)
+        raise TokenExpired(payload=Target(ids[0]) if ids else None) from None
+    if ids is None:
+        raise TokenInvalid()
+    return Target(ids[0])
+
+
+def undo_token(contact_id: int, event_id: int) -> str:
+    """The short-lived token (``PORTAL_UNDO_MAX_AGE``) that undoes one unsubscribe event of a contact."""
+    return make_token("undo", [contact_id, event_id])
+
+
+def load_undo(token: str) -> tuple[int, int]:
+    """``(contact id, event id)`` of an undo token.
+
+    :raises TokenExpired: too old; its ``payload`` is that pair (None if malformed).
+    """
+    try:
+        ids = _ids(load_token("undo", token), 2)
+    except TokenExpired as error:
+        raise TokenExpired(payload=_ids(error.payload, 2)) from None
+    if ids is None:
+        raise TokenInvalid()
+    return ids
+
+
+def manage_token(account_id: str | None) -> str:
+    """The signed value of the "send me a link" form: the sender it names, if any (never expires)."""
+    return make_token("manage", [account_id] if account_id is not None else [])
+
+
+def load_manage(token: str) -> str | None:
+    """The account id a :func:`manage_token` names; None when it names none."""
+    payload = load_token("manage", token)
+    if payload == []:
+        return None
+    if not isinstance(payload, list) or len(payload) != 1 or not isinstance(payload[0], str):
+        raise TokenInvalid()
+    return payload[0]

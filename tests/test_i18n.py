@@ -67,7 +67,6 @@ def request(app, client, method: str, path: str, **kwargs):
 def _paths(create_form, create_subscription) -> dict[str, str]:
     """One URL of every subscriber page, for one account whose default locale is Indonesian."""
     from portal import links
-    from portal.privacy.operations import erase_url
 
     form = create_form(account=None, allowed_origins=["https://shop.example"])
     account = form.account
@@ -79,7 +78,7 @@ def _paths(create_form, create_subscription) -> dict[str, str]:
             "unsubscribe": path(links.unsubscribe_url(target)), "preferences": path(links.preferences_url(target)),
             "complaint": path(links.complaint_url(target)),
             "data": path(links.preferences_url(target)) + "/data", "erase": path(links.preferences_url(target)) + "/erase",
-            "erase_confirm": path(erase_url(subscription.contact))}
+            "erase_confirm": path(links.erase_url(subscription.contact_id))}
 
 
 def test_every_page_falls_back_to_the_accounts_locale(app, client, db, create_form, create_subscription):

@@ -23,6 +23,7 @@ from portal.consent.models import EventType
 from portal.errors import TokenInvalid, ValidationFailed
 from portal.extensions import db
 from portal.webhooks import operations as webhooks
+from portal.subscriptions import holders
 from portal.subscriptions import operations as subscriptions
 from portal.subscriptions.models import Contact, MailingList
 from portal.suppression import operations as suppressions
@@ -119,34 +120,13 @@ def _consequences(contact: Contact, complaint: Complaint, source: str, ip: str |
 
 # --- the web form ------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class LinkTarget:
-    """What a complaint link names, loaded."""
-
-    contact: Contact
-    mailing_list: MailingList | None
-    message_ref: str | None
-
-
-def load_link(token: str) -> LinkTarget:
-    """The contact, list and message a complaint link names; :class:`TokenInvalid` otherwise."""
-    target = links.load_target("complaint", token)
-    contact = db.session.get(Contact, target.contact_id)
-    if contact is None:
-        raise TokenInvalid()
-    if contact.erased_at is not None:  # an erased person has no live links; the page names the sender
-        raise TokenInvalid(account=contact.account)
-    list_id = _own_list(contact, target.list_id)
-    return LinkTarget(contact, db.session.get(MailingList, list_id) if list_id else None, target.message_ref)
-
-
 def complain_by_link(token: str, *, category: str, text: str | None, ip: str | None,
                      user_agent: str | None) -> Complaint:
-    """The complaint form's post: the link is the credential."""
-    target = load_link(token)
+    """The complaint form's post: the link is the credential (see :func:`holders.resolve`)."""
+    holder = holders.resolve("complaint", token)
     complaint, _created = file_complaint(
-        target.contact, category=category, source="web", ledger_source="complaint_form",
-        list_id=target.mailing_list.id if target.mailing_list else None, message_ref=target.message_ref,
+        holder.contact, category=category, source="web", ledger_source="complaint_form",
+        list_id=holder.mailing_list.id if holder.mailing_list else None, message_ref=holder.message_ref,
         text=text, ip=ip, user_agent=user_agent)
     return complaint
 

@@ -8,6 +8,7 @@ from portal.complaints import operations
 from portal.complaints.forms import ComplaintForm
 from portal.errors import FormUnverified
 from portal.extensions import csrf, db, limiter
+from portal.subscriptions.holders import resolve
 from portal.web import private, use_account
 
 bp = Blueprint("complaints", __name__)
@@ -21,11 +22,11 @@ def _post_limit() -> str:
 @private
 def complaint_form(token: str):
     """The form; changes nothing (mail scanners fetch every link)."""
-    target = operations.load_link(token)
-    account = target.contact.account
+    holder = resolve("complaint", token)
+    account = holder.account
     use_account(account)
     return render_template("complaints/form.html", form=ComplaintForm(token, "complaint"), account=account,
-                           mailing_list=target.mailing_list, address=target.contact.email)
+                           mailing_list=holder.mailing_list, address=holder.contact.email)
 
 
 @bp.route("/complaint/<token>", methods=["POST"])
@@ -34,15 +35,15 @@ def complaint_form(token: str):
 @private
 def submit_complaint(token: str):
     """Record the complaint; the same answer however often it is sent."""
-    target = operations.load_link(token)
-    account = target.contact.account
+    holder = resolve("complaint", token)
+    account = holder.account
     use_account(account)
     form = ComplaintForm(token, "complaint")
     if not form.validate_on_submit():
         if form.forged:
             raise FormUnverified(gettext("This form could not be checked, so nothing was changed."))
         return render_template("complaints/form.html", form=form, account=account,
-                               mailing_list=target.mailing_list, address=target.contact.email), 422
+                               mailing_list=holder.mailing_list, address=holder.contact.email), 422
     operations.complain_by_link(token, category=form.category.data, text=form.text.data,
                                 ip=request.remote_addr, user_agent=request.user_agent.string)
     db.session.commit()

@@ -18,8 +18,8 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.preferences import operations, rejoin
-from portal.preferences.holders import Holder
 from portal.preferences.operations import Context, Outcome
+from portal.subscriptions.holders import Holder
 from portal.subscriptions.models import Form, MailingList, Subscription, SubscriptionStatus, form_lists
 from portal.subscriptions.operations import can, lock_contact
 from portal.suppression import operations as suppressions

@@ -16,8 +16,8 @@ from email.parser import BytesHeaderParser
 from portal.errors import TokenInvalid, ValidationFailed
 from portal.preferences import operations
 from portal.preferences.headers import MAILTO_PREFIX
-from portal.preferences.holders import resolve
 from portal.preferences.operations import Context
+from portal.subscriptions.holders import resolve
 
 #: Where a recipient address may be found, most reliable (set by the receiving MTA) first.
 RECIPIENT_HEADERS = ("Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope-To", "Original-Recipient",

@@ -20,7 +20,7 @@ from portal.consent.models import ConsentEvent, EventType
 from portal.errors import ValidationFailed
 from portal.extensions import db
 from portal.webhooks import operations as webhooks
-from portal.preferences.holders import Holder
+from portal.subscriptions.holders import Holder
 from portal.subscriptions import operations as subscriptions
 from portal.subscriptions.models import Subscription, SubscriptionStatus
 from portal.suppression import operations as suppressions

@@ -12,13 +12,11 @@ from sqlalchemy import select
 from portal import links
 from portal.accounts.models import Account, AccountStatus
 from portal.addresses import email_hash, normalise
-from portal.errors import TokenInvalid
 from portal.extensions import db
 from portal.outbox.models import OutboxMessage
 from portal.outbox import identity
 from portal.outbox.operations import enqueue_mail
 from portal.subscriptions.models import Contact
-from portal.tokens import load_token, make_token
 
 #: At most this many accounts' links are mailed for one request (one mail each).
 MAX_ACCOUNTS = 10
@@ -28,7 +26,7 @@ _SILENT = (AccountStatus.SUSPENDED, AccountStatus.DEACTIVATED)
 
 def form_token(account: Account | None) -> str:
     """The signed value the form carries: the sender it names (verified), if any."""
-    return make_token("manage", [account.id] if account is not None else [])
+    return links.manage_token(account.id if account is not None else None)
 
 
 def sender_of(token: str) -> Account | None:
@@ -36,12 +34,8 @@ def sender_of(token: str) -> Account | None:
 
     :raises TokenInvalid: not a value this portal made.
     """
-    payload = load_token("manage", token)
-    if payload == []:
-        return None
-    if not isinstance(payload, list) or len(payload) != 1 or not isinstance(payload[0], str):
-        raise TokenInvalid()
-    return db.session.get(Account, payload[0])
+    account_id = links.load_manage(token)
+    return db.session.get(Account, account_id) if account_id is not None else None
 
 
 def _contacts(address: str, account: Account | None) -> list[Contact]:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from portal.consent import operations as ledger
 from portal.consent.models import EventType
 from portal.extensions import db
-from portal.preferences.holders import Holder
+from portal.subscriptions.holders import Holder
 from portal.preferences.operations import Context, person
 from portal.subscriptions import signup
 from portal.subscriptions.models import MailingList, SignupRequest, Subscription

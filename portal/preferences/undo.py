@@ -15,18 +15,18 @@ from __future__ import annotations
 from flask import current_app
 from sqlalchemy import select
 
+from portal import links
 from portal.addresses import email_hash
 from portal.consent.models import ConsentEvent, EventType
 from portal.db import utcnow
 from portal.errors import TokenExpired, TokenInvalid
 from portal.extensions import db
-from portal.preferences.holders import Holder
+from portal.subscriptions.holders import Holder
 from portal.preferences.operations import (ACCOUNT, LIST, UNSUBSCRIBE_REASON, Context, Outcome, record_event)
 from portal.subscriptions import operations as subscriptions
 from portal.subscriptions.models import Subscription, SubscriptionStatus
 from portal.suppression import operations as suppressions
 from portal.suppression.models import Suppression, SuppressionChannel, SuppressionReason
-from portal.tokens import load_token, make_token
 
 #: Events that may follow an unsubscribe without ending its undo: the reason asked right after it.
 _HARMLESS_AFTER = (UNSUBSCRIBE_REASON,)
@@ -37,7 +37,7 @@ def undo_token(holder: Holder, outcome: Outcome) -> str | None:
     nothing an undo could give back (no confirmed list ended). Offered only on its answer page."""
     if outcome.event_id is None or not outcome.restorable:
         return None
-    return make_token("undo", [holder.contact.id, outcome.event_id])
+    return links.undo_token(holder.contact.id, outcome.event_id)
 
 
 def undoable_event(holder: Holder, token: str | None) -> ConsentEvent:
@@ -46,12 +46,12 @@ def undoable_event(holder: Holder, token: str | None) -> ConsentEvent:
     :raises TokenExpired: a genuine token whose window is over (its payload kept).
     :raises TokenInvalid: anything else: tampered, another person's, already undone or superseded.
     """
-    payload = load_token("undo", token or "")
-    event = _bound_event(holder, payload)
+    bound = links.load_undo(token or "")
+    event = _bound_event(holder, bound)
     if _later(holder, event):
         raise TokenInvalid()
     if not _in_window(event):  # a token minted when the page was reopened lasts no longer
-        raise TokenExpired(payload=payload)
+        raise TokenExpired(payload=bound)
     return event
 
 
@@ -83,7 +83,7 @@ def offered_event(holder: Holder) -> ConsentEvent | None:
 def offered_token(holder: Holder) -> str | None:
     """The undo token of :func:`offered_event`, or None when no undo is offered."""
     event = offered_event(holder)
-    return make_token("undo", [holder.contact.id, event.id]) if event is not None else None
+    return links.undo_token(holder.contact.id, event.id) if event is not None else None
 
 
 def last_undone(holder: Holder) -> bool:
@@ -94,11 +94,11 @@ def last_undone(holder: Holder) -> bool:
     return event is not None and "undo_of" in (event.evidence or {})
 
 
-def _bound_event(holder: Holder, payload) -> ConsentEvent:
-    if (not isinstance(payload, list) or len(payload) != 2 or payload[0] != holder.contact.id
-            or not isinstance(payload[1], int)):
+def _bound_event(holder: Holder, bound: tuple[int, int] | None) -> ConsentEvent:
+    """The event of an undo token's ``(contact id, event id)``, if it is the holder's unsubscribe."""
+    if bound is None or bound[0] != holder.contact.id:
         raise TokenInvalid()
-    event = db.session.get(ConsentEvent, payload[1])
+    event = db.session.get(ConsentEvent, bound[1])
     if event is None or event.contact_id != holder.contact.id or event.type != EventType.UNSUBSCRIBED:
         raise TokenInvalid()
     return event
@@ -108,7 +108,7 @@ def expired_undo_event(holder: Holder, token: str | None) -> ConsentEvent:
     """The event of an undo token whose window is over (to offer a confirmation mail instead):
     the token's own, or the event's (a token minted when the page was reopened)."""
     try:
-        event = _bound_event(holder, load_token("undo", token or ""))
+        event = _bound_event(holder, links.load_undo(token or ""))
     except TokenExpired as error:
         return _bound_event(holder, error.payload)
     if _in_window(event):

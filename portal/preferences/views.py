@@ -23,8 +23,8 @@ from portal.fields import address_message
 from portal.preferences import centre, operations, recovery, rejoin, undo as undoing
 from portal.preferences.forms import (ManageLinkForm, PreferencesForm, ReasonForm, RejoinForm, UndoForm,
                                       UnsubscribeForm, manage_form)
-from portal.preferences.holders import Holder, resolve
 from portal.preferences.operations import Context
+from portal.subscriptions.holders import Holder, resolve
 from portal.web import answer_no_sooner_than, config_limit, private, token_key, use_account
 
 #: Unsubscribes are limited per link, not per IP: a mailbox provider's one-click POSTs for

@@ -2,16 +2,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
-from flask import current_app
 from sqlalchemy import func, select
 
 from portal import links
 from portal.consent import operations as ledger
 from portal.consent.models import EventType
 from portal.db import utcnow
-from portal.errors import TokenExpired, TokenInvalid
 from portal.extensions import db
 from portal.outbox.models import OutboxMessage
 from portal.outbox import identity
@@ -23,51 +20,11 @@ from portal.subscriptions import operations as subscriptions
 from portal.subscriptions.models import Contact, Subscription, SubscriptionStatus
 from portal.suppression import operations as suppression
 from portal.suppression.models import SuppressionChannel, SuppressionReason, SuppressionScope
-from portal.tokens import load_token, make_token
 
-__all__ = ["contact_for_preferences", "contact_for_erase_token", "erase_url", "export_contact",
-           "request_erasure", "erase_contact"]
+__all__ = ["export_contact", "request_erasure", "erase_contact"]
 
 #: At most this many erasure mails per address per day, whatever is posted.
 MAX_ERASE_MAILS_PER_DAY = 3
-
-
-def _contact(contact_id: Any) -> Contact:
-    contact = db.session.get(Contact, contact_id) if isinstance(contact_id, int) else None
-    if contact is None:
-        raise TokenInvalid()
-    if contact.erased_at is not None:  # an erased person has no live links; the page names the sender
-        raise TokenInvalid(account=contact.account)
-    return contact
-
-
-def contact_for_preferences(token: str) -> Contact:
-    """The contact a preferences token names; :class:`TokenInvalid` otherwise."""
-    return _contact(links.load_target("preferences", token).contact_id)
-
-
-def erase_url(contact: Contact) -> str:
-    """The short-lived link (``PORTAL_CONFIRM_MAX_AGE``) that confirms an erasure."""
-    return f"{current_app.config['PORTAL_BASE_URL']}/erase/{make_token('erase', [contact.id])}"
-
-
-def contact_for_erase_token(token: str) -> Contact:
-    """The contact of an erase token; :class:`TokenExpired` once it is too old (naming the sender)."""
-    try:
-        payload = load_token("erase", token)
-    except TokenExpired as error:
-        contact = _expired_contact(error.payload)
-        raise TokenExpired(payload=error.payload, account=contact.account if contact else None) from None
-    if not isinstance(payload, list) or len(payload) != 1:
-        raise TokenInvalid()
-    return _contact(payload[0])
-
-
-def _expired_contact(payload: Any) -> Contact | None:
-    """The contact a well-signed but expired erase token named, if it still exists."""
-    if isinstance(payload, list) and len(payload) == 1 and isinstance(payload[0], int):
-        return db.session.get(Contact, payload[0])
-    return None
 
 
 def request_erasure(contact: Contact, *, locale: str) -> OutboxMessage | None:
@@ -85,7 +42,7 @@ def request_erasure(contact: Contact, *, locale: str) -> OutboxMessage | None:
     if sent_today >= MAX_ERASE_MAILS_PER_DAY:
         return None
     return enqueue_mail("erase_confirm", to=contact.email, locale=locale, account_id=contact.account_id,
-                        context=erase_confirm_context(contact, erase_url(contact)),
+                        context=erase_confirm_context(contact, links.erase_url(contact.id)),
                         sender=identity.for_account(contact.account))
 
 

@@ -15,6 +15,7 @@ from portal import links
 from portal.extensions import csrf, db, limiter
 from portal.privacy import operations
 from portal.privacy.forms import ActionForm, require_valid
+from portal.subscriptions.holders import resolve
 from portal.web import config_limit, private, use_account
 
 bp = Blueprint("privacy", __name__)
@@ -25,7 +26,7 @@ _limited = limiter.shared_limit(config_limit("PORTAL_PRIVACY_IP_LIMIT"), scope="
 @bp.get("/preferences/<token>/data")
 @private
 def data_page(token: str):
-    contact = operations.contact_for_preferences(token)
+    contact = resolve("preferences", token).contact
     use_account(contact.account)
     return render_template("privacy/data.html", account=contact.account, form=ActionForm(token, "data"),
                            address=contact.email, token=token)
@@ -36,7 +37,7 @@ def data_page(token: str):
 @_limited
 @private
 def data_download(token: str):
-    contact = operations.contact_for_preferences(token)
+    contact = resolve("preferences", token).contact
     require_valid(ActionForm(token, "data"))
     document = operations.export_contact(contact)
     return Response(json.dumps(document, indent=2, ensure_ascii=False), mimetype="application/json",
@@ -46,7 +47,7 @@ def data_download(token: str):
 @bp.get("/preferences/<token>/erase")
 @private
 def erase_page(token: str):
-    contact = operations.contact_for_preferences(token)
+    contact = resolve("preferences", token).contact
     use_account(contact.account)
     return render_template("privacy/erase.html", account=contact.account, form=ActionForm(token, "erase_request"),
                            address=contact.email, token=token)
@@ -57,7 +58,7 @@ def erase_page(token: str):
 @_limited
 @private
 def erase_request(token: str):
-    contact = operations.contact_for_preferences(token)
+    contact = resolve("preferences", token).contact
     use_account(contact.account)
     require_valid(ActionForm(token, "erase_request"))
     operations.request_erasure(contact, locale=str(get_locale() or contact.account.locale))
@@ -69,7 +70,7 @@ def erase_request(token: str):
 @bp.get("/erase/<token>")
 @private
 def erase_confirm_page(token: str):
-    contact = operations.contact_for_erase_token(token)
+    contact = resolve("erase", token).contact
     use_account(contact.account)
     return render_template("privacy/erase_confirm.html", account=contact.account, form=ActionForm(token, "erase"),
                            address=contact.email, preferences_url=links.preferences_url(links.Target(contact.id)))
@@ -80,7 +81,7 @@ def erase_confirm_page(token: str):
 @_limited
 @private
 def erase_confirm(token: str):
-    contact = operations.contact_for_erase_token(token)
+    contact = resolve("erase", token).contact
     use_account(contact.account)
     require_valid(ActionForm(token, "erase"))
     operations.erase_contact(contact, source="erase_link")

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from portal import links
 from portal.consent.models import ConsentEvent, EventType
 from portal.db import isoformat
-from portal.errors import TokenInvalid
 from portal.extensions import db
+from portal.subscriptions import holders
 from portal.subscriptions.models import ConsentText, Contact, Subscription, SubscriptionStatus
 
 #: The receipt's ``version``: the Kantara specification whose fields it carries.
@@ -26,10 +26,7 @@ def receipt_token(contact_id: int) -> str:
 
 def contact_for_receipt(purpose: str, token: str) -> Contact:
     """The contact a receipt (or preferences) token names; :class:`TokenInvalid` otherwise."""
-    contact = db.session.get(Contact, links.load_target(purpose, token).contact_id)
-    if contact is None or contact.email is None:
-        raise TokenInvalid()
-    return contact
+    return holders.resolve(purpose, token).contact
 
 
 def _confirmation(contact_id: int, list_id: str) -> ConsentEvent | None:

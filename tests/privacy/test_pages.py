@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from portal.privacy.operations import erase_url
+from portal.links import erase_url
 
 
 def _page(client, path: str) -> str:
@@ -38,7 +38,7 @@ def test_the_data_page_links_back_to_the_preferences(client, create_subscription
 
 def test_the_erase_confirmation_page_warns_and_cancels_to_the_preferences(client, create_subscription):
     contact = create_subscription().contact
-    page = _page(client, erase_url(contact).replace("https://portal.test", ""))
+    page = _page(client, erase_url(contact.id).replace("https://portal.test", ""))
     assert '<button type="submit" class="warning">Erase my data</button>' in page
     assert f"For the address {contact.email[0]}***@example.org" in page and contact.email not in page
     cancel = re.search(r'<a href="([^"]+)">Cancel: back to your email preferences</a>', page).group(1)

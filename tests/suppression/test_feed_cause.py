@@ -6,7 +6,7 @@ from sqlalchemy import select
 from portal import links
 from portal.consent.models import ConsentEvent
 from portal.extensions import db
-from portal.preferences.holders import holder_of
+from portal.subscriptions.holders import holder_of
 from portal.preferences.operations import ACCOUNT, LIST, Context, unsubscribe
 from portal.preferences.undo import undo, undo_token, undoable_event
 from portal.suppression import operations as suppressions
