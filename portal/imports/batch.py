@@ -6,11 +6,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import orjson
-
-from sqlalchemy import JSON, and_, any_, func, literal, or_, select, true
+from sqlalchemy import and_, any_, func, literal, or_, select, true
 
 from portal.accounts.models import Account
+from portal.bulk import copy_rows, write_rows
 from portal.consent.models import EventType
 from portal.consent.models import GENESIS, ConsentEvent
 from portal.consent.operations import NewEvent, RowMaker, record_many
@@ -157,11 +156,10 @@ class Batch:
         make = RowMaker()
         write_rows(ConsentEvent.__table__, [make(e, 1, GENESIS) for e in events if e.contact_id in created])
         record_many([e for e in events if e.contact_id not in created])
-        rows = emails.repermission_rows(
+        emails.queue_repermission(
             self.account, self.mailing_list,
             [(c.email, contacts[c.email_hash], requests[contacts[c.email_hash]]) for c in pending],
             import_id=self.record.id, first_index=self.counts["pending"], start=self.now)
-        emails.insert_rows(rows)
         self.counts["pending"] += len(pending)
         self.counts["confirmed"] += len(accepted) - len(pending)
 
@@ -279,32 +277,8 @@ def insert_returning(table, rows: list[dict[str, Any]], returning: tuple[str, st
     connection.exec_driver_sql(f'CREATE TEMPORARY TABLE IF NOT EXISTS "{staging}" '
                                f'(LIKE "{table.name}" INCLUDING DEFAULTS) ON COMMIT DROP')
     connection.exec_driver_sql(f'TRUNCATE "{staging}"')
-    _copy(staging, table, rows)
+    copy_rows(staging, table, rows)
     conflict = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
     return connection.exec_driver_sql(
         f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM "{staging}"{conflict} '
         f'RETURNING "{returning[0]}", "{returning[1]}"').all()
-
-
-def write_rows(table, rows: list[dict[str, Any]]) -> None:
-    """Insert ``rows`` (all with the same keys): PostgreSQL ``COPY`` (psycopg), else one executemany."""
-    if not rows:
-        return
-    if db.session.get_bind().dialect.name != "postgresql":
-        db.session.execute(table.insert(), rows)
-        return
-    _copy(table.name, table, rows)
-
-
-def _copy(target: str, table, rows: list[dict[str, Any]]) -> None:
-    """``COPY target (columns of rows) FROM STDIN`` in the session's transaction (psycopg)."""
-    from psycopg.types.json import Jsonb
-
-    columns = list(rows[0])
-    json_columns = {name for name in columns if isinstance(table.c[name].type, JSON)}
-    cursor = db.session.connection().connection.driver_connection.cursor()
-    names = ", ".join(f'"{name}"' for name in columns)
-    with cursor, cursor.copy(f'COPY "{target}" ({names}) FROM STDIN') as copy:
-        for row in rows:
-            copy.write_row([Jsonb(row[name], dumps=orjson.dumps) if name in json_columns and row[name] is not None
-                            else row[name] for name in columns])

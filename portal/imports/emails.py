@@ -9,11 +9,9 @@ from sqlalchemy import select
 
 from portal.accounts.models import Account, AccountStatus
 from portal.consent.models import EventType
-from portal.db import utcnow
 from portal.links import confirm_url
 from portal.outbox import identity
-from portal.outbox.models import OutboxMessage, OutboxStatus
-from portal.outbox.operations import MessageCancelled, context_loader
+from portal.outbox.operations import MessageCancelled, Reference, context_loader, enqueue_many
 from portal.subscriptions.models import MailingList
 
 KIND = "repermission"
@@ -52,9 +50,9 @@ def send_at(start: datetime, index: int, per_minute: int) -> datetime:
     return start + timedelta(minutes=index // max(per_minute, 1))
 
 
-def repermission_rows(account: Account, mailing_list: MailingList, recipients: list[tuple[str, int, int]],
-                      *, import_id: str, first_index: int, start: datetime) -> list[dict[str, Any]]:
-    """``outbox_messages`` rows for (address, contact id, signup request id), stored as references.
+def queue_repermission(account: Account, mailing_list: MailingList, recipients: list[tuple[str, int, int]],
+                       *, import_id: str, first_index: int, start: datetime) -> int:
+    """Queue a mail for each (address, contact id, signup request id), stored as references; how many.
 
     Nothing is rendered here: the outbox renders each mail when it sends it (see
     :func:`load_context`) and records ``confirmation_sent`` in the ledger then. The mails are
@@ -62,22 +60,11 @@ def repermission_rows(account: Account, mailing_list: MailingList, recipients: l
     """
     per_minute = current_app.config["PORTAL_IMPORT_MAILS_PER_MINUTE"]
     locale, sender = account.locale or "en", identity.for_account(account)
-    now, rows = utcnow(), []
-    for offset, (address, contact_id, request_id) in enumerate(recipients):
-        rows.append({
-            "channel": "mail", "kind": KIND, "account_id": account.id, "recipient": address,
-            "payload": {"headers": {}, "message_id": identity.message_id(), "locale": locale, "sender": sender},
-            "context": {"account_id": account.id, "list_id": mailing_list.id, "signup_request_id": request_id,
-                        "ledger": {"type": EventType.CONFIRMATION_SENT, "contact_id": contact_id,
-                                   "list_id": mailing_list.id, "source": f"import:{import_id}",
-                                   "evidence": {"import_id": import_id, "signup_request_id": request_id}}},
-            "status": OutboxStatus.PENDING, "attempts": 0,
-            "next_attempt_at": send_at(start, first_index + offset, per_minute), "created_at": now})
-    return rows
-
-
-def insert_rows(rows: list[dict[str, Any]]) -> None:
-    """Store the messages (COPY on PostgreSQL, in the import's transaction)."""
-    from portal.imports.batch import write_rows
-
-    write_rows(OutboxMessage.__table__, rows)
+    return enqueue_many(KIND, (
+        Reference(address, account.id, {
+            "account_id": account.id, "list_id": mailing_list.id, "signup_request_id": request_id,
+            "ledger": {"type": EventType.CONFIRMATION_SENT, "contact_id": contact_id, "list_id": mailing_list.id,
+                       "source": f"import:{import_id}",
+                       "evidence": {"import_id": import_id, "signup_request_id": request_id}}},
+            locale, sender, send_at(start, first_index + offset, per_minute))
+        for offset, (address, contact_id, request_id) in enumerate(recipients)))

@@ -20,8 +20,7 @@ from portal.db import isoformat, utcnow
 from portal.extensions import db
 from portal.notices.models import PLATFORM, MailingStatus, NoticeMailing, PrivacyNotice
 from portal.outbox import identity
-from portal.outbox.models import OutboxMessage, OutboxStatus
-from portal.outbox.operations import MessageCancelled, context_loader, producer
+from portal.outbox.operations import MessageCancelled, Reference, context_loader, enqueue_many, producer
 from portal.subscriptions.models import Contact, Subscription, SubscriptionStatus
 
 KIND = "privacy_notice"
@@ -46,23 +45,21 @@ def recipients_count(account_id: str | None) -> int:
     return db.session.scalar(select(func.count()).select_from(_audience(account_id).subquery()))
 
 
-def _rows(notice: PrivacyNotice, recipients: list, at: datetime) -> list[dict[str, Any]]:
-    """Outbox rows for one chunk: references (ids), rendered when each is sent."""
-    accounts, now, sent = {}, utcnow(), {"id": notice.id, "version": notice.version, "sha256": notice.sha256,
-                                         "effective_at": isoformat(notice.effective_at)}
-    rows = []
+def _mails(notice: PrivacyNotice, recipients: list, at: datetime) -> list[Reference]:
+    """The mails of one chunk: references (ids), rendered when each is sent."""
+    accounts, sent = {}, {"id": notice.id, "version": notice.version, "sha256": notice.sha256,
+                          "effective_at": isoformat(notice.effective_at)}
+    mails = []
     for contact_id, email, account_id in recipients:
         if account_id not in accounts:
             accounts[account_id] = _sender_of(account_id)
         locale, sender = accounts[account_id]
-        rows.append({
-            "channel": "mail", "kind": KIND, "account_id": account_id, "recipient": email,
-            "payload": {"headers": {}, "message_id": identity.message_id(), "locale": locale, "sender": sender},
-            "context": {"notice_id": notice.id, "account_id": account_id, "contact_id": contact_id,
-                        "ledger": {"type": EventType.PRIVACY_NOTICE_SENT, "contact_id": contact_id,
-                                   "source": f"privacy_notice:{notice.id}", "evidence": {"notice_sent": sent}}},
-            "status": OutboxStatus.PENDING, "attempts": 0, "next_attempt_at": at, "created_at": now})
-    return rows
+        mails.append(Reference(email, account_id, {
+            "notice_id": notice.id, "account_id": account_id, "contact_id": contact_id,
+            "ledger": {"type": EventType.PRIVACY_NOTICE_SENT, "contact_id": contact_id,
+                       "source": f"privacy_notice:{notice.id}", "evidence": {"notice_sent": sent}}},
+            locale, sender, at))
+    return mails
 
 
 def _sender_of(account_id: str) -> tuple[str, dict[str, Any]]:
@@ -89,7 +86,7 @@ def _release(mailing: NoticeMailing, now: datetime) -> bool:
                 finished_at=None if len(chunk) == mailing.per_minute else now)
         .execution_options(synchronize_session=False)).rowcount
     if claimed and chunk:
-        db.session.execute(OutboxMessage.__table__.insert(), _rows(notice, chunk, due))
+        enqueue_many(KIND, _mails(notice, chunk, due))
     db.session.expire(mailing)
     return bool(claimed) and len(chunk) == mailing.per_minute
 

@@ -4,17 +4,24 @@ A mail is stored either rendered (``payload`` holds subject, text and HTML) or a
 (``context`` holds ids; its kind's context loader turns them into the template's context when
 the mail is sent): big imports store references, so that nothing is rendered in the import.
 :func:`render_message` is the one way from a row to its message, for the worker and any reader.
+
+This module is the only writer of outbox rows: :func:`enqueue_mail` (one rendered mail),
+:func:`enqueue_many` (references in bulk) and :func:`enqueue_webhook`; each mail's Message-ID is
+made here, in :func:`_mail_payload`.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from datetime import datetime
+from typing import Any, Callable, Iterable, NamedTuple
 
 from flask import render_template
 from flask_babel import force_locale
 
+from portal.bulk import write_rows
+from portal.db import utcnow
 from portal.extensions import db
 from portal.outbox import identity
-from portal.outbox.models import OutboxMessage
+from portal.outbox.models import OutboxMessage, OutboxStatus
 
 
 def render_mail(kind: str, locale: str, context: dict[str, Any]) -> dict[str, str]:
@@ -87,9 +94,47 @@ def enqueue_mail(kind: str, *, to: str, locale: str = "en", context: dict[str, A
         if any(c in f"{name}{value}" for c in "\r\n"):
             raise ValueError("header injection refused")
     payload = render_mail(kind, locale, context)
-    payload.update(headers=headers or {}, message_id=identity.message_id(), locale=locale,
-                   sender=sender or identity.platform())
+    payload.update(_mail_payload(locale, sender or identity.platform(), headers or {}))
     message = OutboxMessage(channel="mail", kind=kind, recipient=to, payload=payload, account_id=account_id)
     db.session.add(message)
     db.session.flush()
+    return message
+
+
+def _mail_payload(locale: str, sender: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
+    """What every mail row's payload holds besides its rendered text: a new Message-ID among them."""
+    return {"headers": headers, "message_id": identity.message_id(), "locale": locale, "sender": sender}
+
+
+class Reference(NamedTuple):
+    """One mail of :func:`enqueue_many`: ids its kind's context loader reads when it is sent."""
+
+    to: str
+    account_id: str | None
+    #: What the context loader needs (ids; ``ledger``: the event to record when it leaves).
+    context: dict[str, Any]
+    locale: str
+    #: :func:`identity.for_account` or :func:`identity.platform`.
+    sender: dict[str, Any]
+    #: When it may leave at the earliest (a paced mailing spreads these out).
+    send_at: datetime
+
+
+def enqueue_many(kind: str, mails: Iterable[Reference]) -> int:
+    """Store mails of ``kind`` as references in one bulk insert (COPY on PostgreSQL), none rendered
+    now (see :func:`context_loader`); how many. Runs in the caller's transaction, adds no ORM objects."""
+    now = utcnow()
+    rows = [{"channel": "mail", "kind": kind, "account_id": mail.account_id, "recipient": mail.to,
+             "payload": _mail_payload(mail.locale, mail.sender, {}), "context": mail.context,
+             "status": OutboxStatus.PENDING, "attempts": 0, "next_attempt_at": mail.send_at, "created_at": now}
+            for mail in mails]
+    write_rows(OutboxMessage.__table__, rows)
+    return len(rows)
+
+
+def enqueue_webhook(account_id: str, *, url: str, event: str, body: str, headers: dict[str, str]) -> OutboxMessage:
+    """Store a signed webhook call (``body`` and its ``headers``, made by the caller) for the worker."""
+    message = OutboxMessage(channel="webhook", kind=event, recipient=url, account_id=account_id,
+                            payload={"body": body, "headers": headers})
+    db.session.add(message)
     return message

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from portal.db import isoformat, utcnow
 from portal.errors import NotFound, ValidationFailed
 from portal.extensions import db
+from portal.outbox import operations as outbox
 from portal.outbox.models import OutboxMessage
 from portal.webhooks import targets
 from portal.webhooks.models import WebhookEndpoint, WebhookEvent
@@ -96,7 +97,4 @@ def _queue(endpoint: WebhookEndpoint, event: str, data: dict[str, Any]) -> Outbo
                       separators=(",", ":"), sort_keys=True, ensure_ascii=False)
     headers = {"Content-Type": "application/json", "X-Portal-Signature": sign(endpoint.secret, body),
                "X-Portal-Event": event, "X-Portal-Delivery": delivery}
-    message = OutboxMessage(channel="webhook", kind=event, recipient=endpoint.url,
-                            account_id=endpoint.account_id, payload={"body": body, "headers": headers})
-    db.session.add(message)
-    return message
+    return outbox.enqueue_webhook(endpoint.account_id, url=endpoint.url, event=event, body=body, headers=headers)

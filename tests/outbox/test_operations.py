@@ -1,0 +1,67 @@
+"""The outbox's writers: enqueue_many (references in bulk) and enqueue_webhook, beside enqueue_mail."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from portal import links
+from portal.accounts.models import Account
+from portal.db import utcnow
+from portal.extensions import db
+from portal.outbox import identity, operations
+from portal.outbox.models import OutboxMessage, OutboxStatus
+
+
+def _rows(kind: str) -> list[OutboxMessage]:
+    return list(db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == kind).order_by(OutboxMessage.id)))
+
+
+def _references(account, contacts, start):
+    sender = identity.for_account(account)
+    return [operations.Reference(contact.email, account.id, {"account_id": account.id, "contact_id": contact.id},
+                                 "id", sender, start + timedelta(minutes=n)) for n, contact in enumerate(contacts)]
+
+
+def test_enqueue_many_stores_references_rendered_only_when_sent(app, monkeypatch, create_account, create_contact):
+    account = create_account()
+    contacts = [create_contact(account) for _ in range(3)]
+    start = utcnow() + timedelta(hours=1)
+    assert operations.enqueue_many("manage_links", _references(account, contacts, start)) == 3
+    rows = _rows("manage_links")
+    assert [row.recipient for row in rows] == [contact.email for contact in contacts]
+    assert [row.next_attempt_at for row in rows] == [start + timedelta(minutes=n) for n in range(3)]
+    for row, contact in zip(rows, contacts):
+        assert (row.channel, row.status, row.attempts, row.account_id) == ("mail", OutboxStatus.PENDING, 0, account.id)
+        assert row.context == {"account_id": account.id, "contact_id": contact.id}
+        assert "subject" not in row.payload and row.payload["locale"] == "id"
+        assert row.payload["sender"] == identity.for_account(account)
+    # Each its own Message-ID, made as enqueue_mail makes it.
+    assert len({row.payload["message_id"] for row in rows}) == 3
+    assert all(row.payload["message_id"].endswith(f"@{identity.sending_domain()}>") for row in rows)
+
+    def load(reference):
+        contact = next(c for c in contacts if c.id == reference["contact_id"])
+        return {"account": db.session.get(Account, reference["account_id"]), "address": contact.email,
+                "preferences_url": links.preferences_url(links.Target(contact.id))}
+
+    monkeypatch.setitem(operations._LOADERS, "manage_links", load)
+    message = operations.render_message(rows[0])
+    assert message["subject"] and links.preferences_url(links.Target(contacts[0].id)) in message["text"]
+
+
+def test_enqueue_many_of_nothing_writes_nothing(app):
+    assert operations.enqueue_many("manage_links", iter(())) == 0
+    assert _rows("manage_links") == []
+
+
+def test_enqueue_webhook_stores_the_signed_call(app, create_account):
+    account = create_account()
+    message = operations.enqueue_webhook(account.id, url="https://hooks.example/x", event="confirmed",
+                                         body='{"a":1}', headers={"X-Portal-Event": "confirmed"})
+    db.session.flush()
+    (row,) = _rows("confirmed")
+    assert row is message
+    assert (row.channel, row.recipient, row.account_id, row.status) == (
+        "webhook", "https://hooks.example/x", account.id, OutboxStatus.PENDING)
+    assert row.payload == {"body": '{"a":1}', "headers": {"X-Portal-Event": "confirmed"}}
