@@ -1,0 +1,108 @@
+"""The house's rules about who may use what, read from the source of portal/ with ``ast``.
+
+Each rule is one test naming the modules that break it; more rules belong here as they are made.
+"""
+from __future__ import annotations
+
+import ast
+from functools import cache
+from pathlib import Path
+
+PORTAL = Path(__file__).resolve().parents[1] / "portal"
+
+
+@cache
+def modules() -> dict[str, ast.Module]:
+    """Dotted module name -> its parsed source, for every module of portal/."""
+    found = {}
+    for path in sorted(PORTAL.rglob("*.py")):
+        parts = path.relative_to(PORTAL.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        found[name] = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    return found
+
+
+def imported(tree: ast.Module) -> set[str]:
+    """Every module an ``import`` or ``from ... import`` names (``from a import b`` gives a and a.b),
+    at any depth: an import inside a function counts too."""
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def outside(*allowed: str) -> dict[str, ast.Module]:
+    """The modules of portal/ but ``allowed`` (a module, or a package and everything in it)."""
+    return {name: tree for name, tree in modules().items()
+            if not any(name == prefix or name.startswith(prefix + ".") for prefix in allowed)}
+
+
+def callees(tree: ast.Module) -> set[str]:
+    """The source of every callee in ``tree`` (``identity.message_id``, ``make_msgid``)."""
+    return {ast.unparse(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
+
+
+#: The outbox's model, its table as SQLAlchemy spells it, and the insert helpers a table is given to.
+OUTBOX = {"OutboxMessage", "OutboxMessage.__table__"}
+INSERTS = {"insert", "write_rows", "copy_rows", "insert_returning"}
+
+
+def outbox_writes(tree: ast.Module) -> list[str]:
+    """The source of every write of outbox rows in ``tree``: ``OutboxMessage(...)``,
+    ``OutboxMessage.__table__.insert()``, ``insert(OutboxMessage)``, ``write_rows(OutboxMessage.__table__, ...)``,
+    or SQL text that inserts into ``outbox_messages``."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            callee = ast.unparse(node.func)
+            base, _, method = callee.rpartition(".")
+            given = {ast.unparse(argument) for argument in node.args}
+            if callee in OUTBOX or (base in OUTBOX and method == "insert") or (method in INSERTS and given & OUTBOX):
+                found.append(ast.unparse(node))
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if "insert into outbox_messages" in " ".join(node.value.lower().replace('"', " ").split()):
+                found.append(node.value)
+    return found
+
+
+def test_only_links_imports_tokens():
+    """Every signed token is made and read in portal/links.py (issue 15)."""
+    offenders = [name for name, tree in outside("portal.links", "portal.tokens").items()
+                 if any(module == "portal.tokens" or module.startswith("portal.tokens.") for module in imported(tree))]
+    assert offenders == []
+
+
+def test_only_the_outbox_writes_outbox_rows():
+    """No module outside portal/outbox/ builds an OutboxMessage or inserts into its table: the
+    outbox's enqueue_mail, enqueue_many and enqueue_webhook are the only writers (issue 15)."""
+    offenders = {name: outbox_writes(tree) for name, tree in outside("portal.outbox").items()}
+    assert {name: writes for name, writes in offenders.items() if writes} == {}
+
+
+def test_message_ids_are_made_by_the_outbox_only():
+    """A mail's Message-ID is made in one place: the outbox's writers (issue 15)."""
+    makers = {"identity.message_id", "make_msgid", "email.utils.make_msgid"}
+    offenders = {name: sorted(makers & callees(tree)) for name, tree in outside("portal.outbox").items()}
+    assert {name: found for name, found in offenders.items() if found} == {}
+
+
+def test_the_checks_see_what_they_look_for():
+    """The rules above would catch a breach: each finds what it looks for in a made-up module."""
+    tree = ast.parse("from portal.tokens import make_token\n"
+                     "def f(rows):\n"
+                     "    import portal.tokens\n"
+                     "    db.session.add(OutboxMessage(kind='x'))\n"
+                     "    db.session.execute(OutboxMessage.__table__.insert(), rows)\n"
+                     "    db.session.execute(sa.insert(OutboxMessage).values(rows))\n"
+                     "    write_rows(OutboxMessage.__table__, rows)\n"
+                     "    db.session.execute(text('INSERT INTO \"outbox_messages\" (kind) VALUES (1)'))\n"
+                     "    db.session.scalar(select(func.count(OutboxMessage.id)))\n"
+                     "    return identity.message_id()\n")
+    assert {"portal.tokens", "portal.tokens.make_token"} <= imported(tree)
+    assert len(outbox_writes(tree)) == 5  # the count of outbox rows is a read, not a write
+    assert "identity.message_id" in callees(tree)
+    assert "portal.links" in modules() and "portal.outbox.operations" in modules()
