@@ -2,9 +2,9 @@
 
 Every refusal is the same :class:`TokenInvalid` (tampered, another purpose, an unknown contact,
 an erased one, a list of another account), so that the answer tells nothing about which check
-failed; it names the sender (``account``) when a well-signed token named a contact that exists:
-the contact's own account, never the other account a list belongs to. It lives here, below
-preferences, complaints, privacy and receipts (which all use it), and above accounts.
+failed. Only a well-signed token naming an erased contact (or an expired one) names the sender
+(``account``), so that the page can offer a way forward; the others, forgeries among them, name
+no one. It lives here, below preferences, complaints, privacy and receipts (which all use it).
 """
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def holder_of(target: links.Target) -> Holder:
     if target.list_id is not None:
         mailing_list = db.session.get(MailingList, target.list_id)
         if mailing_list is None or mailing_list.account_id != contact.account_id:
-            raise TokenInvalid(account=account)  # the contact's sender, never the list's
+            raise TokenInvalid()  # a forgery's answer: it names no one (STANDARDS I-16)
     return Holder(contact, account, mailing_list, target.message_ref)
 
 
