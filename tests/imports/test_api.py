@@ -119,6 +119,18 @@ def test_single_opt_in_rows_are_pending_and_get_a_repermission_mail(upload, crea
                                  "reply_to": account.contact_email}
 
 
+def test_the_repermission_mail_names_the_platform_that_sends_it(upload, create_list, db, app):
+    """The mail says who the importer put the address into: the platform's configured name."""
+    from portal.outbox.models import OutboxMessage
+    from portal.outbox.operations import render_message
+
+    app.config["PORTAL_PLATFORM_NAME"] = "Kirim Mail"
+    upload(create_list(), f"email,consented_at\nann@example.org,{day(3)}\n", method="single_opt_in")
+    payload = render_message(db.session.scalars(select(OutboxMessage)).one())
+    for part in (payload["text"], payload["html"]):
+        assert "imported your address into Kirim Mail, which sends" in part and "Consent Portal" not in part
+
+
 def test_repermission_mails_are_spread_over_minutes(upload, create_list, app, db):
     from portal.outbox.models import OutboxMessage
 
