@@ -96,7 +96,7 @@ def init_app(app: Flask) -> None:
     """Install the headers and the NUL guard; trust ``X-Forwarded-*`` from ``PORTAL_PROXY_COUNT`` proxies."""
     app.before_request(_refuse_nul)
     app.after_request(_set_headers)
-    proxies = int(app.config.get("PORTAL_PROXY_COUNT", 0) or 0)
+    proxies = app.config["PORTAL_PROXY_COUNT"]
     if proxies:
         from werkzeug.middleware.proxy_fix import ProxyFix
 

@@ -142,7 +142,7 @@ def _cache() -> _Cache:
 
 
 def _ttl() -> float:
-    return float(current_app.config.get("PORTAL_AUTH_CACHE_SECONDS", 0) or 0)
+    return current_app.config["PORTAL_AUTH_CACHE_SECONDS"]
 
 
 def _key_row(key_id: str) -> _CachedKey | None:

@@ -27,7 +27,7 @@ ROUTE = re.compile(re.escape(api.bp.url_prefix) + r"/accounts/([^/]+)/suppressio
 
 def init_app(app: Flask) -> None:
     """Serve plain lookups in front of Flask unless ``PORTAL_FAST_LOOKUP`` is off."""
-    if app.config.get("PORTAL_FAST_LOOKUP", True):
+    if app.config["PORTAL_FAST_LOOKUP"]:
         app.wsgi_app = LookupFastPath(app, app.wsgi_app)
 
 
