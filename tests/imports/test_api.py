@@ -10,6 +10,7 @@ from portal.imports.models import Import
 from portal.subscriptions.models import Contact, Subscription
 from portal.suppression import operations as suppression
 from tests.reliability.support import row_counts
+from tests.pagetools import refusal
 
 
 def day(days_ago: int) -> str:
@@ -260,14 +261,14 @@ def test_bad_requests_are_clear_and_change_nothing(upload, client, create_list, 
 def test_other_accounts_cannot_import_or_read(upload, client, create_list, create_account, account_auth):
     mailing_list = create_list()
     stranger = account_auth(create_account())
-    assert upload(mailing_list, "email\nann@example.org\n", headers=stranger).status_code == 404
+    assert refusal(upload(mailing_list, "email\nann@example.org\n", headers=stranger)) == (404, "not_found")
     report = upload(mailing_list, "email\nann@example.org\n").json
-    assert client.get(report["report_url"], headers=stranger).status_code == 404
-    assert client.get(report["refused_url"], headers=stranger).status_code == 404
+    assert refusal(client.get(report["report_url"], headers=stranger)) == (404, "not_found")
+    assert refusal(client.get(report["refused_url"], headers=stranger)) == (404, "not_found")
     other_list = create_list()
     url = report["report_url"].replace(mailing_list.id, other_list.id).replace(
         mailing_list.account_id, other_list.account_id)
-    assert client.get(url, headers=account_auth(other_list.account)).status_code == 404
+    assert refusal(client.get(url, headers=account_auth(other_list.account))) == (404, "not_found")
 
 
 def test_suspended_account_cannot_import(upload, create_list, db):
