@@ -1,5 +1,6 @@
 """An account's branding on its pages and mails: its accent colour in one <style> element that the
-page's CSP allows by its hash (never 'unsafe-inline')."""
+page's CSP allows by its hash (never 'unsafe-inline'), its display name in the header and the
+sentences that name it, its legal name with the postal address in the footer."""
 import base64
 import hashlib
 import re
@@ -77,6 +78,47 @@ def test_a_stored_value_that_is_no_colour_never_reaches_the_page(app, client, cr
     assert "<style" not in response.get_data(as_text=True) and _csp(response)["style-src"] == "'self'"
 
 
+def test_pages_show_the_display_name_and_keep_the_legal_name_in_the_footer(app, client, create_form,
+                                                                         create_subscription):
+    paths, account = _account_pages(create_form, create_subscription, name="PT Kopi Nusantara Sejahtera Tbk",
+                                    display_name="Kopi Nusantara")
+    for name, path in paths.items():
+        html = request(app, client, "GET", path, query_string={"lang": "en"}).get_data(as_text=True)
+        header = html.split('<header class="site">')[1].split("</header>")[0]
+        footer = html.split('<footer class="site">')[1].split("</footer>")[0]
+        assert "PT Kopi Nusantara Sejahtera Tbk" in footer and "Jl. Merdeka 1" in footer, name
+        if name in PLATFORM_PAGES:
+            assert "Consent Portal" in header, name
+        else:
+            assert '<p class="sender">Kopi Nusantara</p>' in header, name
+            assert "PT Kopi" not in header, name
+        assert "· Kopi Nusantara</title>" in html, name
+    signup_page = request(app, client, "GET", paths["signup"], query_string={"lang": "en"}).get_data(as_text=True)
+    assert "<h1>Subscribe to Kopi Nusantara</h1>" in signup_page
+    preferences = request(app, client, "GET", paths["preferences"], query_string={"lang": "en"}).get_data(as_text=True)
+    assert "Lists of Kopi Nusantara" in preferences
+
+
+def test_privacy_and_complaint_pages_name_the_legal_sender_beside_the_display_name(app, client, create_form,
+                                                                                  create_subscription):
+    paths, _account = _account_pages(create_form, create_subscription, name="PT Kopi Nusantara Sejahtera Tbk",
+                                     display_name="Kopi Nusantara")
+    both = "Kopi Nusantara (PT Kopi Nusantara Sejahtera Tbk)"
+    for name in ("data", "erase", "erase_confirm", "complaint"):
+        html = request(app, client, "GET", paths[name], query_string={"lang": "en"}).get_data(as_text=True)
+        main = html.split('<main id="main">')[1].split("</main>")[0]
+        assert both in main, name
+    complaint = request(app, client, "GET", paths["complaint"], query_string={"lang": "en"}).get_data(as_text=True)
+    assert f"You are reporting {both}, the sender of the message" in complaint
+    assert "<h1>Report a message from Kopi Nusantara</h1>" in complaint
+
+
+def test_without_a_display_name_pages_use_the_name_alone(app, client, create_form, create_subscription):
+    paths, account = _account_pages(create_form, create_subscription, name="Toko Kopi")
+    html = request(app, client, "GET", paths["data"], query_string={"lang": "en"}).get_data(as_text=True)
+    assert '<p class="sender">Toko Kopi</p>' in html and "Toko Kopi (" not in html
+
+
 def test_mail_buttons_take_the_accent_else_the_portal_colour(client, create_form, create_account):
     branded = create_form(account=create_account(accent_colour="#7a1f5c"))
     plain = create_form()
@@ -85,3 +127,13 @@ def test_mail_buttons_take_the_accent_else_the_portal_colour(client, create_form
     first, second = outbox()
     assert "background:#7a1f5c;" in first.payload["html"] and "#1f5fbf" not in first.payload["html"]
     assert "background:#1f5fbf;" in second.payload["html"] and "#7a1f5c" not in second.payload["html"]
+
+
+def test_a_privacy_notice_names_its_legal_owner_beside_the_display_name(app, client, account_auth, create_account):
+    from tests.notices.test_notices import publish
+
+    account = create_account(name="PT Kopi Nusantara Sejahtera Tbk", display_name="Kopi Nusantara")
+    notice = publish(client, account_auth(account), account.id).get_json()
+    html = request(app, client, "GET", f"/privacy-notices/{notice['id']}?lang=en").get_data(as_text=True)
+    assert "<h1>Privacy notice of Kopi Nusantara (PT Kopi Nusantara Sejahtera Tbk)</h1>" in html
+    assert '<p class="sender">Kopi Nusantara</p>' in html
