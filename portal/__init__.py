@@ -86,6 +86,11 @@ def _init_extensions(app: Flask) -> None:
     limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or "en")
+    from portal.accounts.branding import usable
+    from portal.web import accent_style
+
+    app.jinja_env.globals["accent_style"] = accent_style  # base.html: an account's colour, CSP-allowed
+    app.jinja_env.filters["accent_or"] = usable  # mails: {{ account.accent_colour|accent_or("#1f5fbf") }}
     from portal.addresses import mask
 
     app.jinja_env.filters["masked"] = mask  # token pages name their address only masked
