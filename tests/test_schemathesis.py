@@ -81,8 +81,8 @@ def _positive(case) -> bool:
 def _point_at_real_things(case, mailing_list) -> None:
     """Random ids only ever reach a 404: use the test's account and list instead. A valid request
     also gets, for what no JSON Schema can say, a real value: no cursor (a made-up one names no page,
-    as a made-up id names no list), a mail message as the raw mail body, and a redirect on an
-    allowed origin (a rule across two fields)."""
+    as a made-up id names no list), a mail message as the raw mail body, a redirect on an
+    allowed origin (a rule across two fields) and an accent colour dark enough for white text."""
     if _positive(case):
         _real_values_for_a_valid_request(case)
     if case.path_parameters:
@@ -122,6 +122,8 @@ def _real_values_for_a_valid_request(case) -> None:
         case.body["content"] = {locale: {"url": "https://example.org/privacy", **{
             key: value for key, value in (version or {}).items() if key == "text" and value}}
             for locale, version in case.body["content"].items()}
+    if isinstance(case.body, dict) and isinstance(case.body.get("accent_colour"), str):
+        case.body["accent_colour"] = "#0b5cad"  # a #rrggbb white text can be read on (a contrast, not a pattern)
     if isinstance(case.body, dict) and isinstance(case.body.get("redirect_url"), str):
         from portal.origins import NotAnOrigin, url_origin
 
