@@ -8,6 +8,7 @@ from portal.errors import TokenInvalid
 from portal.extensions import db
 from portal.privacy.operations import erase_contact
 from portal.subscriptions import holders
+from tests.pagetools import refusal
 
 #: Every purpose whose token names a holder; all but ``erase`` may name a list.
 PURPOSES = ["unsubscribe", "preferences", "complaint", "receipt", "mailto", "erase"]
@@ -77,7 +78,7 @@ def _refused(client, url: str) -> tuple[int, bytes]:
     assert answer.status_code == 404, (url, answer.status_code)
     assert answer.get_json()["error"]["code"] == "invalid_link", url
     page = client.get(url)
-    assert page.status_code == 404 and b'name="sender"' in page.data, url  # a way forward
+    assert refusal(page) == (404, "invalid_link") and b'name="sender"' in page.data, url  # a way forward
     return page.status_code, page.data
 
 
