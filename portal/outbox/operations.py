@@ -70,6 +70,24 @@ def produce(now=None) -> int:
     return sum(function(now) for function in _PRODUCERS)
 
 
+#: Functions the worker runs when a mail whose context names a ledger event has left (see :func:`on_sent`).
+_SENT_HOOKS: list[Callable[[int, dict[str, Any], str | None], None]] = []
+
+
+def on_sent(function):
+    """Register a function the worker calls, in the transaction that marks a mail sent, with the
+    message id, the ``ledger`` entry of its context and its Message-ID: the domain that queued the
+    mail records it in the ledger. The outbox stays a leaf: it calls what registered."""
+    _SENT_HOOKS.append(function)
+    return function
+
+
+def sent(message_id: int, ledger: dict[str, Any], message_ref: str | None) -> None:
+    """Run every :func:`on_sent` hook for a mail that left."""
+    for function in _SENT_HOOKS:
+        function(message_id, ledger, message_ref)
+
+
 def render_message(message: OutboxMessage) -> dict[str, Any]:
     """A mail row's message: subject, text, html, headers, message_id (rendered now if a reference).
 

@@ -1,6 +1,6 @@
 """Webhook delivery: an HTTP POST of a prepared body; 2xx is success, anything else a failure.
 
-The URL is checked again before every delivery (portal/webhooks/targets.py) and the connection
+The URL is checked again before every delivery (portal/outbox/targets.py) and the connection
 goes to the address that check resolved, with the name as Host and TLS server name. A redirect
 is never followed (it is a failure); a refused target is recorded on the delivery like any failure.
 """
@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import current_app
 
-from portal.webhooks import targets
+from portal.outbox import targets
 
 
 class WebhookFailed(Exception):

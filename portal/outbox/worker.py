@@ -27,7 +27,7 @@ from portal.db import utcnow
 from portal.extensions import db
 from portal.outbox import webhook
 from portal.outbox.models import OutboxMessage, OutboxStatus
-from portal.outbox.operations import MessageCancelled, produce
+from portal.outbox.operations import MessageCancelled, produce, sent
 from portal.outbox.transport import Transport, TransportDown, render_bytes, transport
 
 
@@ -123,26 +123,13 @@ def _mark_sent(message_id: int, attempts: int, context: dict | None = None,
                 .values(status=OutboxStatus.SENT, sent_at=utcnow(), last_error=None)
                 .execution_options(synchronize_session=False))
             if result.rowcount == 1 and context and context.get("ledger"):
-                _record_sent(message_id, context["ledger"], message_ref)
+                sent(message_id, context["ledger"], message_ref)
             db.session.commit()
             return
         except DBAPIError:
             db.session.rollback()
             if attempt == 1:
                 raise
-
-
-def _record_sent(message_id: int, ledger: dict, message_ref: str | None) -> None:
-    """The ledger event of a mail that left: who, which list, why (``ledger`` of its context)."""
-    from portal.consent.actors import SYSTEM_ACTOR
-    from portal.consent.operations import record
-    from portal.subscriptions.models import Contact
-
-    contact = db.session.get(Contact, ledger["contact_id"])
-    if contact is not None:  # the mail leaving is the system's work (the worker), whoever queued it
-        record(ledger["type"], contact=contact, source=ledger["source"], list_id=ledger.get("list_id"),
-               message_ref=message_ref, evidence={**(ledger.get("evidence") or {}), "outbox_message_id": message_id},
-               actor=SYSTEM_ACTOR)
 
 
 def _release(messages: list[OutboxMessage], now: datetime | None) -> None:

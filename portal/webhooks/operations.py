@@ -14,8 +14,8 @@ from portal.db import isoformat, utcnow
 from portal.errors import NotFound, ValidationFailed
 from portal.extensions import db
 from portal.outbox import operations as outbox
+from portal.outbox import targets
 from portal.outbox.models import OutboxMessage
-from portal.webhooks import targets
 from portal.webhooks.models import WebhookEndpoint, WebhookEvent
 
 MAX_ENDPOINTS = 20

@@ -65,3 +65,23 @@ def test_enqueue_webhook_stores_the_signed_call(app, create_account):
     assert (row.channel, row.recipient, row.account_id, row.status) == (
         "webhook", "https://hooks.example/x", account.id, OutboxStatus.PENDING)
     assert row.payload == {"body": '{"a":1}', "headers": {"X-Portal-Event": "confirmed"}}
+
+
+def test_a_sent_mail_is_recorded_by_the_hook_its_domain_registered(app, db, create_contact, create_list):
+    """The worker records a mail carrying a ``ledger`` entry through outbox.on_sent (the outbox
+    imports no domain): the subscriptions domain's hook writes the ledger event, as the system."""
+    from sqlalchemy import select
+
+    from portal.consent.models import ConsentEvent
+    from portal.outbox import operations
+    from portal.subscriptions.emails import record_sent
+
+    assert record_sent in operations._SENT_HOOKS
+    mailing_list = create_list()
+    contact = create_contact(mailing_list.account, "hook@example.org")
+    operations.sent(41, {"type": "confirmation_sent", "contact_id": contact.id, "list_id": mailing_list.id,
+                         "source": "import", "evidence": {"import_id": "i1"}}, "<m@portal.test>")
+    event = db.session.scalars(select(ConsentEvent).where(ConsentEvent.contact_id == contact.id)).one()
+    assert (event.type, event.list_id, event.actor, event.message_ref) == (
+        "confirmation_sent", mailing_list.id, "system", "<m@portal.test>")
+    assert event.evidence["outbox_message_id"] == 41 and event.evidence["import_id"] == "i1"
