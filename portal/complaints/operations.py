@@ -140,6 +140,11 @@ def load_link(token: str) -> LinkTarget:
     return LinkTarget(contact, db.session.get(MailingList, list_id) if list_id else None, target.message_ref)
 
 
+def reported(target: LinkTarget) -> bool:
+    """Whether the person has already reported the message a complaint link names."""
+    return find_complaint(target.contact, (target.message_ref or "")[:500] or None) is not None
+
+
 def complain_by_link(token: str, *, category: str, text: str | None, ip: str | None,
                      user_agent: str | None) -> Complaint:
     """The complaint form's post: the link is the credential."""

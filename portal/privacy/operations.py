@@ -25,7 +25,7 @@ from portal.suppression import operations as suppression
 from portal.suppression.models import SuppressionChannel, SuppressionReason, SuppressionScope
 from portal.tokens import load_token, make_token
 
-__all__ = ["contact_for_preferences", "contact_for_erase_token", "erase_url", "export_contact",
+__all__ = ["contact_for_preferences", "contact_for_erase_token", "erased_by_token", "erase_url", "export_contact",
            "request_erasure", "erase_contact"]
 
 #: At most this many erasure mails per address per day, whatever is posted.
@@ -53,6 +53,20 @@ def erase_url(contact: Contact) -> str:
 
 def contact_for_erase_token(token: str) -> Contact:
     """The contact of an erase token; :class:`TokenExpired` once it is too old (naming the sender)."""
+    return _contact(_erase_payload(token))
+
+
+def erased_by_token(token: str) -> Contact | None:
+    """The contact of an erase token once erased (its result page), else None."""
+    contact_id = _erase_payload(token)
+    contact = db.session.get(Contact, contact_id) if isinstance(contact_id, int) else None
+    if contact is None:
+        raise TokenInvalid()
+    return contact if contact.erased_at is not None else None
+
+
+def _erase_payload(token: str) -> Any:
+    """The contact id an erase token carries; :class:`TokenExpired` naming the sender when too old."""
     try:
         payload = load_token("erase", token)
     except TokenExpired as error:
@@ -60,7 +74,7 @@ def contact_for_erase_token(token: str) -> Contact:
         raise TokenExpired(payload=error.payload, account=contact.account if contact else None) from None
     if not isinstance(payload, list) or len(payload) != 1:
         raise TokenInvalid()
-    return _contact(payload[0])
+    return payload[0]
 
 
 def _expired_contact(payload: Any) -> Contact | None:
