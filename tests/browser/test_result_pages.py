@@ -11,7 +11,7 @@ never in full. Nothing after the one POST changes the ledger or the outbox.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import pytest
@@ -39,18 +39,16 @@ SAYS = {
            "left_all": "You have left everything from", "preferences": "Your email preferences",
            "saved": "Your choices are saved.", "asked": "we are sending a confirmation link",
            "pending": "waiting for your confirmation",
-           "erase_confirm": "Confirm erasure", "erased": "Your data is erased", "invalid": "This link is not valid",
-           "erase": "Erase your data", "report": "Report a message from", "reported": "Thank you for your report",
-           "unsubscribe": "Unsubscribe", "confirm": "Confirm your subscription"},
+           "erased": "Your data is erased", "invalid": "This link is not valid", "erase": "Erase your data",
+           "reported": "Thank you for your report"},
     "id": {"subscribe": "Berlangganan ke", "inbox": "Periksa kotak masuk Anda",
            "subscribed": "Terima kasih, Anda sudah berlangganan", "declined": "Anda tidak akan didaftarkan",
            "again": "Daftar lagi", "left": "Anda telah keluar dari",
            "left_all": "Anda telah berhenti menerima semua email dari", "preferences": "Preferensi email Anda",
            "saved": "Pilihan Anda telah disimpan.", "asked": "kami mengirimkan tautan konfirmasi",
-           "pending": "menunggu konfirmasi Anda", "erase_confirm": "Konfirmasi penghapusan",
-           "erased": "Data Anda telah dihapus", "invalid": "Tautan ini tidak valid", "erase": "Hapus data Anda",
-           "report": "Laporkan pesan dari", "reported": "Terima kasih atas laporan Anda",
-           "unsubscribe": "Berhenti berlangganan", "confirm": "Konfirmasi langganan Anda"},
+           "pending": "menunggu konfirmasi Anda", "erased": "Data Anda telah dihapus",
+           "invalid": "Tautan ini tidak valid", "erase": "Hapus data Anda",
+           "reported": "Terima kasih atas laporan Anda"},
 }
 
 
@@ -62,7 +60,7 @@ class Journey:
     act: Callable  #: ``act(page)``: fill the form; the test clicks ``button``
     result: str  #: SAYS key: the result page's h1
     back: str  #: SAYS key: the h1 of the page Back leads to (the link's page, in its new state)
-    reopen: str | None = None  #: the URL opened again (default: ``start``)
+    reopen: str | None = None  #: what is opened again: ``"result"``, the result's URL; else ``start``
     reopened: str | None = None  #: SAYS key of what it shows (default: ``result``)
     button: str = "main form [type=submit]"
     sender: tuple[str, str] | None = None
@@ -76,11 +74,11 @@ def _sender(account) -> tuple[str, str]:
     return account.name, account.postal_address
 
 
-def _subscriber(email: str, **list_names):
-    """A person confirmed on a list (or on each named list) of a new account."""
+def _subscriber(email: str, names=("Weekly news",)):
+    """A person confirmed on each named list of a new account."""
     account = factories.create_account()
     contact = factories.create_contact(account, email=email)
-    lists = [factories.create_list(account, name=name) for name in (list_names.get("names") or ["Weekly news"])]
+    lists = [factories.create_list(account, name=name) for name in names]
     for mailing_list in lists:
         factories.create_subscription(contact, mailing_list)
     return account, contact, lists
@@ -149,7 +147,7 @@ def leave_everything(app, server, lang, email):
 
 
 def centre_save(app, server, lang, email):
-    account, contact, [news, offers] = _subscriber(email, names=["Weekly news", "Special offers"])
+    account, contact, [news, offers] = _subscriber(email, names=("Weekly news", "Special offers"))
     url = links.preferences_url(links.Target(contact.id, news.id, None))
     offers_id = offers.id
 
