@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 from typing import Any
 
 from flask import Flask, current_app, g, request
@@ -86,6 +86,7 @@ def _init_extensions(app: Flask) -> None:
     limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or "en")
+    app.jinja_env.globals["switch_query"] = switch_query
     from portal.accounts.branding import usable
     from portal.web import accent_style
 
@@ -99,6 +100,12 @@ def _init_extensions(app: Flask) -> None:
     app.jinja_env.filters["in_language"] = lambda url: links.in_language(url, str(get_locale() or "en"))
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         _sqlite_pragmas(app)
+
+
+def switch_query(code: str) -> str:
+    """The language switch's query: the page's own (its state) with ``lang`` set to ``code``."""
+    args = [(key, value) for key, value in request.args.items(multi=True) if key != "lang"]
+    return "?" + urlencode([*args, ("lang", code)])
 
 
 def _sqlite_pragmas(app: Flask) -> None:

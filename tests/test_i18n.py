@@ -128,3 +128,16 @@ def test_forms_post_back_in_the_chosen_language(app, client, db, create_form, cr
     assert "Terima kasih" in text
     # A GET page: its language switch keeps the page.
     assert 'href="?lang=en" lang="en"' in text
+
+
+def test_the_language_switch_keeps_the_pages_state(app, client, create_form):
+    """The check-inbox page's state is in its query (the sealed masked address, the site): the
+    switch keeps it, with only ``lang`` changed."""
+    form = create_form(allowed_origins=["https://shop.example"])
+    response = request(app, client, "POST", f"/f/{form.id}?lang=id",
+                       data={"email": "ani@example.org", "page_url": "https://shop.example/join"})
+    text = request(app, client, "GET", response.headers["Location"]).get_data(as_text=True)
+    switch = re.search(r'<a href="([^"]+)" lang="en" hreflang="en">', text).group(1).replace("&amp;", "&")
+    assert switch.startswith("?to=") and "&site=https%3A%2F%2Fshop.example" in switch and switch.endswith("&lang=en")
+    english = request(app, client, "GET", f"/f/{form.id}/thanks{switch}").get_data(as_text=True)
+    assert "Check your inbox" in english and "a***@example.org" in english

@@ -120,6 +120,11 @@ def _consequences(contact: Contact, complaint: Complaint, source: str, ip: str |
 
 # --- the web form ------------------------------------------------------------------------
 
+def reported(holder: holders.Holder) -> bool:
+    """Whether the person has already reported the message a complaint link names."""
+    return find_complaint(holder.contact, (holder.message_ref or "")[:500] or None) is not None
+
+
 def complain_by_link(token: str, *, category: str, text: str | None, ip: str | None,
                      user_agent: str | None) -> Complaint:
     """The complaint form's post: the link is the credential (see :func:`holders.resolve`)."""

@@ -1,7 +1,7 @@
 """``/complaint/<token>``: a subscriber reports a message. GET shows the form; POST records it."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext
 
 from portal.complaints import operations
@@ -21,10 +21,13 @@ def _post_limit() -> str:
 @bp.route("/complaint/<token>", methods=["GET"])
 @private
 def complaint_form(token: str):
-    """The form; changes nothing (mail scanners fetch every link)."""
+    """The form, or once this message is reported, the report's result; changes nothing (mail
+    scanners fetch every link)."""
     holder = resolve("complaint", token)
     account = holder.account
     use_account(account)
+    if operations.reported(holder):
+        return render_template("complaints/done.html", account=account)
     return render_template("complaints/form.html", form=ComplaintForm(token, "complaint"), account=account,
                            mailing_list=holder.mailing_list, address=holder.contact.email)
 
@@ -34,7 +37,8 @@ def complaint_form(token: str):
 @limiter.limit(_post_limit, methods=["POST"])
 @private
 def submit_complaint(token: str):
-    """Record the complaint; the same answer however often it is sent."""
+    """Record the complaint, then answer 303 to the link's GET page, which shows the result
+    (Post/Redirect/Get); the same answer however often it is sent."""
     holder = resolve("complaint", token)
     account = holder.account
     use_account(account)
@@ -47,4 +51,4 @@ def submit_complaint(token: str):
     operations.complain_by_link(token, category=form.category.data, text=form.text.data,
                                 ip=request.remote_addr, user_agent=request.user_agent.string)
     db.session.commit()
-    return render_template("complaints/done.html", account=account)
+    return redirect(url_for("complaints.complaint_form", token=token, lang=request.args.get("lang")), code=303)

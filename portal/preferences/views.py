@@ -226,7 +226,6 @@ def preferences(token: str):
     """Every list of the account with the person's own state; leave them, ask to join, or leave all."""
     holder = _holder("preferences", token)
     form = PreferencesForm(token, "preferences")
-    outcome = None
     if request.method == "POST":
         if not form.validate():
             raise _refused()
@@ -236,9 +235,18 @@ def preferences(token: str):
             outcome = centre.save(holder, set(form.lists.data or []), _context("preferences", holder),
                                   locale=_locale())
         db.session.commit()
+        return _saved(token, outcome)
     return _page("preferences.html", holder, token, form=form, states=centre.states(holder),
-                 saved=outcome is not None, asked=bool(outcome and outcome.asked),
-                 held=bool(outcome and outcome.held))
+                 saved=request.args.get("saved") == "1", asked=request.args.get("asked") == "1",
+                 held=request.args.get("held") == "1")
+
+
+def _saved(token: str, outcome: operations.Outcome):
+    """Post/Redirect/Get: the centre as it now stands, saying what the save did (``?saved=1``,
+    and ``asked``/``held`` for the confirmation mails), in the page's language."""
+    flags = {"saved": 1, "asked": 1 if outcome.asked else None, "held": 1 if outcome.held else None}
+    return redirect(url_for("preferences.preferences", token=token, lang=request.args.get("lang"), **flags),
+                    code=303)
 
 
 # --- "send me a link to manage my subscriptions" -----------------------------------------

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, render_template
+from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 from flask_babel import get_locale
 
 from portal import links
+from portal.errors import TokenInvalid
 from portal.extensions import csrf, db, limiter
 from portal.privacy import operations
 from portal.privacy.forms import ActionForm, require_valid
@@ -63,7 +64,16 @@ def erase_request(token: str):
     require_valid(ActionForm(token, "erase_request"))
     operations.request_erasure(contact, locale=str(get_locale() or contact.account.locale))
     db.session.commit()
-    # The same page whether or not a mail went out: it tells nothing about the address.
+    return redirect(url_for("privacy.erase_sent", token=token, lang=_lang()), code=303)
+
+
+@bp.get("/preferences/<token>/erase/sent")
+@private
+def erase_sent(token: str):
+    """The erase request's answer (Post/Redirect/Get): the same page whether or not a mail went
+    out, it tells nothing about the address."""
+    contact = resolve("preferences", token).contact
+    use_account(contact.account)
     return render_template("privacy/erase_sent.html", account=contact.account)
 
 
@@ -86,4 +96,25 @@ def erase_confirm(token: str):
     require_valid(ActionForm(token, "erase"))
     operations.erase_contact(contact, source="erase_link")
     db.session.commit()
-    return render_template("privacy/erased.html", account=contact.account)
+    return redirect(url_for("privacy.erased", token=token, lang=_lang()), code=303)
+
+
+@bp.get("/erase/<token>/done")
+@private
+def erased(token: str):
+    """The erasure's answer (Post/Redirect/Get); before it, the link's own page. The erase link
+    itself, opened again, is the invalid-link page naming the sender."""
+    try:
+        resolve("erase", token)
+    except TokenInvalid as refused:
+        if refused.account is None:  # a forgery, or a link naming no one
+            raise
+        use_account(refused.account)  # only an erased contact's well-signed link names its sender
+        return render_template("privacy/erased.html", account=refused.account)
+    return redirect(url_for("privacy.erase_confirm_page", token=token, lang=_lang()), code=303)
+
+
+def _lang() -> str | None:
+    """The language the form was posted in (``?lang=``), kept on the page of its result."""
+    lang = request.args.get("lang")
+    return lang if lang in current_app.config["PORTAL_LOCALES"] else None

@@ -27,6 +27,8 @@ def test_the_form_speaks_as_the_platform_about_the_reported_sender(client, compl
 @pytest.mark.app_config(PORTAL_PLATFORM_NAME="Kirim Mail")
 def test_the_answer_says_what_the_platform_did(client, complaint_path):
     path, sender, _email = complaint_path
-    page = client.post(path + "?lang=id", data={"category": "not_requested"}).get_data(as_text=True)
+    answer = client.post(path + "?lang=id", data={"category": "not_requested"})
+    assert answer.status_code == 303 and answer.location == path + "?lang=id"  # Post/Redirect/Get
+    page = client.get(answer.location).get_data(as_text=True)
     assert '<p class="sender">Kirim Mail</p>' in page
     assert f"Kirim Mail telah menghentikan email dari {sender} ke alamat Anda" in page

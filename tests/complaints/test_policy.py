@@ -214,7 +214,7 @@ def test_a_too_frequent_complaint_suppresses_the_person(client, db, create_accou
     contact = create_contact(account)
     create_subscription(contact, mailing_list)
     token = links.target_token("complaint", links.Target(contact.id, mailing_list.id, "<weekly-9@shop.test>"))
-    assert client.post(f"/complaint/{token}", data={"category": "too_frequent"}).status_code == 200
+    assert client.post(f"/complaint/{token}", data={"category": "too_frequent"}).status_code == 303
     [entry] = suppressions.entries_for(contact.email, account.id)
     assert (entry.reason, entry.list_id) == ("complaint", None)  # the whole account, as any complaint
     assert db.session.scalars(select(Subscription.status)).all() == ["complained"]
@@ -235,7 +235,7 @@ def test_one_complaint_through_the_web_form_and_a_feedback_report_counts_once(
     create_subscription(contact, mailing_list)
     ref = "<promo-42@shop.test>"
     token = links.target_token("complaint", links.Target(contact.id, mailing_list.id, ref))
-    assert client.post(f"/complaint/{token}", data={"category": "not_requested"}).status_code == 200
+    assert client.post(f"/complaint/{token}", data={"category": "not_requested"}).status_code == 303
     report = rewrite("01", to=contact.email, list_unsubscribe=list_unsubscribe_for(contact, mailing_list, ref))
     response = client.post("/api/v1/feedback/arf", data=report,
                            headers={**platform_auth, "Content-Type": "message/rfc822"})

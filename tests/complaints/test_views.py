@@ -57,7 +57,8 @@ def test_post_records_the_complaint_and_its_consequences(client, db, subscribed)
     contact, mailing_list, token = subscribed
     response = client.post(f"/complaint/{token}", data={"category": "offensive", "text": "Rude\r\nstuff"},
                            headers={"User-Agent": "TestBrowser/1"})
-    assert response.status_code == 200 and "Thank you" in response.get_data(as_text=True)
+    assert response.status_code == 303 and response.location == f"/complaint/{token}"  # Post/Redirect/Get
+    assert "Thank you" in client.get(response.location).get_data(as_text=True)
     complaint = db.session.scalars(select(Complaint)).one()
     assert (complaint.source, complaint.category, complaint.text) == ("web", "offensive", "Rude\nstuff")
     assert complaint.message_ref == "<msg-1@platform>" and complaint.list_id == mailing_list.id
@@ -146,7 +147,7 @@ def test_csrf_is_required_when_enabled(app, client, db, subscribed):
     assert count(db, Complaint) == 0
     page = client.get(f"/complaint/{token}").get_data(as_text=True)
     csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    assert client.post(f"/complaint/{token}", data={"category": "other", "csrf_token": csrf}).status_code == 200
+    assert client.post(f"/complaint/{token}", data={"category": "other", "csrf_token": csrf}).status_code == 303
     assert count(db, Complaint) == 1
 
 
@@ -165,7 +166,7 @@ def test_g16_posts_are_rate_limited_per_ip(app, db, subscribed):
     client = limited.test_client()
     codes = [client.post(f"/complaint/{token}", data={"category": "other"},
                          environ_base={"REMOTE_ADDR": "198.51.100.7"}).status_code for _ in range(3)]
-    assert codes == [200, 200, 429]
+    assert codes == [303, 303, 429]
     assert client.get(f"/complaint/{token}", environ_base={"REMOTE_ADDR": "198.51.100.7"}).status_code == 200
     with limited.app_context():
         from portal.extensions import db as limited_db

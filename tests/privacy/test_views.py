@@ -73,7 +73,9 @@ def test_a_preferences_link_alone_only_mails_a_confirmation(csrf_client, people)
     page = csrf_client.get(path)
     assert page.status_code == 200 and "cannot be undone" in page.text
     response = csrf_client.post(path, data={"csrf_token": csrf_token(page.text)})
-    assert response.status_code == 200 and "Check your inbox" in response.text
+    assert response.status_code == 303 and response.location == path + "/sent"  # Post/Redirect/Get
+    sent = csrf_client.get(response.location)
+    assert sent.status_code == 200 and "Check your inbox" in sent.text
     db.session.expire_all()
     contact = db.session.get(Contact, person.contact.id)
     assert contact.email == person.email and contact.erased_at is None
@@ -94,7 +96,11 @@ def test_the_mailed_link_shows_a_button_then_erases(client, people):
     db.session.expire_all()
     assert db.session.get(Contact, person.contact.id).email == person.email  # GET changed nothing
 
-    done = client.post(link)
+    path, lang = link.split("?")
+    assert client.get(f"{path}/done?{lang}").location == link  # nothing erased yet: the link's own page
+    answer = client.post(link)
+    assert answer.status_code == 303 and answer.location == f"{path}/done?{lang}"  # Post/Redirect/Get
+    done = client.get(answer.location)
     assert done.status_code == 200 and "erased" in done.text
     db.session.expire_all()
     assert scan(person.needles()) == []
@@ -112,7 +118,7 @@ def test_the_erase_post_needs_csrf(csrf_client, people):
     db.session.expire_all()
     assert db.session.get(Contact, person.contact.id).email == person.email
     response = csrf_client.post(link, data={"csrf_token": csrf_token(csrf_client.get(link).text)})
-    assert response.status_code == 200
+    assert response.status_code == 303
     db.session.expire_all()
     assert db.session.get(Contact, person.contact.id).email is None
 
