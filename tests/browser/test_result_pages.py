@@ -22,7 +22,6 @@ from portal.addresses import mask
 from portal.consent.models import ConsentEvent
 from portal.extensions import db
 from portal.outbox.models import OutboxMessage
-from portal.privacy.operations import erase_url
 from portal.subscriptions import signup as doi
 from tests import factories
 from tests.browser.conftest import check_page, screenshot
@@ -189,7 +188,7 @@ def erase_request(app, server, lang, email):
 
 def erasure(app, server, lang, email):
     account, contact, _lists = _subscriber(email)
-    return Journey(erase_url(contact), lambda page: None, "erased", "invalid", sender=_sender(account),
+    return Journey(links.erase_url(contact.id), lambda page: None, "erased", "invalid", sender=_sender(account),
                    address=email, masked=False, reopened="invalid", names_sender_when_reopened=True)
 
 
