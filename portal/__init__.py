@@ -85,6 +85,9 @@ def _init_extensions(app: Flask) -> None:
     app.jinja_env.filters["site_name"] = lambda origin: urlsplit(origin).hostname or origin
     # Mail links open their page in the mail's language (templates/email/: ``{{ url|in_language }}``).
     app.jinja_env.filters["in_language"] = lambda url: links.in_language(url, str(get_locale() or "en"))
+    from portal.subscriptions import content
+
+    content.init_app(app)  # customer content in the page's language: ``{{ item|local("name") }}``
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         _sqlite_pragmas(app)
 

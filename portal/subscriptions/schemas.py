@@ -8,9 +8,28 @@ from pydantic import Field
 from portal.api import Schema
 
 
+#: A locale code (``id``); only the portal's supported locales are accepted (checked by the operation).
+LocaleKey = Annotated[str, Field(min_length=2, max_length=10)]
+LOCALE_HELP = "Per locale other than the account's own (a supported one: en, id)."
+
+
+class ListTranslation(Schema):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=2000)
+
+
 class ListCreate(Schema):
     name: str = Field(min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=2000)
+    translations: dict[LocaleKey, ListTranslation] = Field(default_factory=dict, description=LOCALE_HELP)
+
+
+class ListUpdate(Schema):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    #: null clears it.
+    description: str | None = Field(default=None, max_length=2000)
+    #: The locales given replace theirs; null removes a locale.
+    translations: dict[LocaleKey, ListTranslation | None] | None = Field(default=None, description=LOCALE_HELP)
 
 
 class ListOut(Schema):
@@ -18,6 +37,7 @@ class ListOut(Schema):
     account_id: str
     name: str
     description: str | None
+    translations: dict[str, ListTranslation]
     created_at: str
 
 
@@ -29,6 +49,11 @@ class ListPage(Schema):
 Origin = Annotated[str, Field(json_schema_extra={"format": "uri", "pattern": "^https?://[^/?#]+$"})]
 
 
+class FormTranslation(Schema):
+    consent_text: str | None = Field(default=None, min_length=1, max_length=5000)
+    heading: str | None = Field(default=None, min_length=1, max_length=200)
+
+
 class FormCreate(Schema):
     name: str = Field(default="Signup form", min_length=1, max_length=200)
     list_ids: list[str] = Field(min_length=1, max_length=50)
@@ -37,13 +62,35 @@ class FormCreate(Schema):
     redirect_url: str | None = Field(default=None, max_length=2000, json_schema_extra={"format": "uri",
                                                                                        "pattern": "^https?://"})
     consent_text: str | None = Field(default=None, min_length=1, max_length=5000)
+    #: The signup page's heading (null: "Subscribe to <account>").
+    heading: str | None = Field(default=None, min_length=1, max_length=200)
+    translations: dict[LocaleKey, FormTranslation] = Field(default_factory=dict, description=LOCALE_HELP)
+
+
+class FormUpdate(Schema):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    #: null clears it.
+    heading: str | None = Field(default=None, min_length=1, max_length=200)
+    consent_text: str | None = Field(default=None, min_length=1, max_length=5000)
+    #: The locales given replace theirs; null removes a locale.
+    translations: dict[LocaleKey, FormTranslation | None] | None = Field(default=None, description=LOCALE_HELP)
+    allowed_origins: list[Origin] | None = Field(default=None, max_length=50)
+    #: null clears it.
+    redirect_url: str | None = Field(default=None, max_length=2000, json_schema_extra={"format": "uri",
+                                                                                       "pattern": "^https?://"})
 
 
 class ConsentTextOut(Schema):
     id: int
     version: int
     text: str
+    locale: str
     created_at: str
+
+
+class FormTranslationOut(Schema):
+    heading: str | None = None
+    consent_text: ConsentTextOut | None = None
 
 
 class FormOut(Schema):
@@ -53,7 +100,9 @@ class FormOut(Schema):
     list_ids: list[str]
     allowed_origins: list[str]
     redirect_url: str | None
+    heading: str | None
     consent_text: ConsentTextOut
+    translations: dict[str, FormTranslationOut]
     hosted_url: str
     embed_html: str
     created_at: str

@@ -1,0 +1,66 @@
+"""content_per_locale: consent texts per locale (a version is one row per language), form
+headings, and translations of list names, descriptions and form headings (issue 20)
+
+Revision ID: b20c7e1a4f11
+Revises: a7d3e5c91b24
+Create Date: 2026-12-03 16:40:00
+
+"""
+from alembic import op
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+# revision identifiers, used by Alembic.
+revision = 'b20c7e1a4f11'
+down_revision = 'a7d3e5c91b24'
+branch_labels = None
+depends_on = None
+
+# Every existing text was written in its account's language (the default text is, and so the API's).
+BACKFILL_LOCALE = """
+UPDATE consent_texts SET locale = COALESCE(
+  (SELECT accounts.locale FROM forms JOIN accounts ON accounts.id = forms.account_id
+   WHERE forms.id = consent_texts.form_id), 'en')
+"""
+
+
+def _json():
+    return sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql')
+
+
+def _add_translations(table):
+    op.add_column(table, sa.Column('translations', _json(), nullable=True))
+    op.execute(f"UPDATE {table} SET translations = '{{}}'")
+    with op.batch_alter_table(table) as batch_op:
+        batch_op.alter_column('translations', existing_type=_json(), nullable=False)
+
+
+def upgrade():
+    _add_translations('lists')
+    op.add_column('forms', sa.Column('heading', sa.String(length=200), nullable=True))
+    _add_translations('forms')
+    op.add_column('consent_texts', sa.Column('locale', sa.String(length=10), nullable=True))
+    op.execute(BACKFILL_LOCALE)
+    with op.batch_alter_table('consent_texts') as batch_op:
+        batch_op.alter_column('locale', existing_type=sa.String(length=10), nullable=False)
+        batch_op.drop_constraint('uq_consent_texts_form_id_version', type_='unique')
+        batch_op.create_unique_constraint(batch_op.f('uq_consent_texts_form_id_version_locale'),
+                                          ['form_id', 'version', 'locale'])
+
+
+def downgrade():
+    # A version in two languages has two rows the ledger may name: one of them cannot go.
+    several = op.get_bind().execute(sa.text(
+        "SELECT form_id, version FROM consent_texts GROUP BY form_id, version HAVING COUNT(*) > 1")).first()
+    if several is not None:
+        raise RuntimeError(f"form {several[0]} has consent text version {several[1]} in several languages: "
+                           "the ledger may refer to each row, so this migration cannot go down")
+    with op.batch_alter_table('consent_texts') as batch_op:
+        batch_op.drop_constraint('uq_consent_texts_form_id_version_locale', type_='unique')
+        batch_op.create_unique_constraint(batch_op.f('uq_consent_texts_form_id_version'), ['form_id', 'version'])
+        batch_op.drop_column('locale')
+    with op.batch_alter_table('forms') as batch_op:
+        batch_op.drop_column('translations')
+        batch_op.drop_column('heading')
+    with op.batch_alter_table('lists') as batch_op:
+        batch_op.drop_column('translations')
