@@ -6,6 +6,8 @@ Revises: a7d3e5c91b24
 Create Date: 2026-12-03 16:40:00
 
 """
+from contextlib import contextmanager
+
 from alembic import op
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -24,24 +26,43 @@ UPDATE consent_texts SET locale = COALESCE(
 """
 
 
+#: ``{}``: every existing list and form has no translation yet.
+EMPTY = sa.text("'{}'")
+
+
 def _json():
     return sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql')
 
 
-def _add_translations(table):
-    op.add_column(table, sa.Column('translations', _json(), nullable=True))
-    op.execute(f"UPDATE {table} SET translations = '{{}}'")
-    with op.batch_alter_table(table) as batch_op:
-        batch_op.alter_column('translations', existing_type=_json(), nullable=False)
+@contextmanager
+def _foreign_keys_off_on_sqlite():
+    """SQLite alters a table by copying it and dropping the original; with foreign keys on, that
+    DROP fails while consent events name its rows. ``PRAGMA foreign_keys`` only works outside a
+    transaction (SQLite's DDL here is not transactional anyway), and the keys are checked after."""
+    bind = op.get_bind()
+    if bind.dialect.name != "sqlite":
+        yield
+        return
+    raw = bind.connection.dbapi_connection
+    raw.commit()
+    raw.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+        raw.commit()
+        broken = raw.execute("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise RuntimeError(f"foreign keys broken by the migration: {broken[:5]}")
+    finally:
+        raw.execute("PRAGMA foreign_keys=ON")
 
 
 def upgrade():
-    _add_translations('lists')
+    for table in ('lists', 'forms'):
+        op.add_column(table, sa.Column('translations', _json(), server_default=EMPTY, nullable=False))
     op.add_column('forms', sa.Column('heading', sa.String(length=200), nullable=True))
-    _add_translations('forms')
     op.add_column('consent_texts', sa.Column('locale', sa.String(length=10), nullable=True))
     op.execute(BACKFILL_LOCALE)
-    with op.batch_alter_table('consent_texts') as batch_op:
+    with _foreign_keys_off_on_sqlite(), op.batch_alter_table('consent_texts') as batch_op:
         batch_op.alter_column('locale', existing_type=sa.String(length=10), nullable=False)
         batch_op.drop_constraint('uq_consent_texts_form_id_version', type_='unique')
         batch_op.create_unique_constraint(batch_op.f('uq_consent_texts_form_id_version_locale'),
@@ -55,12 +76,13 @@ def downgrade():
     if several is not None:
         raise RuntimeError(f"form {several[0]} has consent text version {several[1]} in several languages: "
                            "the ledger may refer to each row, so this migration cannot go down")
-    with op.batch_alter_table('consent_texts') as batch_op:
-        batch_op.drop_constraint('uq_consent_texts_form_id_version_locale', type_='unique')
-        batch_op.create_unique_constraint(batch_op.f('uq_consent_texts_form_id_version'), ['form_id', 'version'])
-        batch_op.drop_column('locale')
-    with op.batch_alter_table('forms') as batch_op:
-        batch_op.drop_column('translations')
-        batch_op.drop_column('heading')
-    with op.batch_alter_table('lists') as batch_op:
-        batch_op.drop_column('translations')
+    with _foreign_keys_off_on_sqlite():
+        with op.batch_alter_table('consent_texts') as batch_op:
+            batch_op.drop_constraint('uq_consent_texts_form_id_version_locale', type_='unique')
+            batch_op.create_unique_constraint(batch_op.f('uq_consent_texts_form_id_version'), ['form_id', 'version'])
+            batch_op.drop_column('locale')
+        with op.batch_alter_table('forms') as batch_op:
+            batch_op.drop_column('translations')
+            batch_op.drop_column('heading')
+        with op.batch_alter_table('lists') as batch_op:
+            batch_op.drop_column('translations')

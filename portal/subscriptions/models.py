@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Column, ForeignKey, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Integer, String, Table, Text, UniqueConstraint, text as sql
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import BigIntKey, JSONType, UTCDateTime, new_id, utcnow
@@ -25,7 +25,8 @@ class MailingList(db.Model):
     #: Shown to subscribers on the preference centre.
     description: Mapped[str | None] = mapped_column(Text)
     #: ``{locale: {"name": ..., "description": ...}}``: the list in other languages than the account's.
-    translations: Mapped[dict[str, dict[str, str]]] = mapped_column(JSONType, default=dict)
+    translations: Mapped[dict[str, dict[str, str]]] = mapped_column(JSONType, default=dict,
+                                                                    server_default=sql("'{}'"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     account: Mapped["Account"] = relationship()
@@ -54,7 +55,8 @@ class Form(db.Model):
     #: The signup page's heading (null: "Subscribe to <account>").
     heading: Mapped[str | None] = mapped_column(String(200))
     #: ``{locale: {"heading": ...}}``: the heading in other languages than the account's.
-    translations: Mapped[dict[str, dict[str, str]]] = mapped_column(JSONType, default=dict)
+    translations: Mapped[dict[str, dict[str, str]]] = mapped_column(JSONType, default=dict,
+                                                                    server_default=sql("'{}'"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     account: Mapped["Account"] = relationship()
