@@ -132,7 +132,7 @@ def test_the_content_migration_gives_each_consent_text_its_accounts_locale(app, 
                               "VALUES (:a, 'p@example.org', :h, :at)"), {"a": account_id, "h": account_id * 2, "at": at})
             conn.execute(text(
                 "INSERT INTO signup_requests (contact_id, form_id, consent_text_id, list_ids, source, evidence, "
-                "created_at) SELECT contacts.id, :f, consent_texts.id, '[]', 'form', '{}', :at FROM contacts, "
+                "created_at) SELECT contacts.id, consent_texts.form_id, consent_texts.id, '[]', 'form', '{}', :at FROM contacts, "
                 "consent_texts WHERE contacts.account_id = :a AND consent_texts.form_id = :f AND version = 2"),
                 {"a": account_id, "f": f"f{account_id}"[:32], "at": at})
     db.engine.dispose()

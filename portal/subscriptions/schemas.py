@@ -6,11 +6,20 @@ from typing import Annotated
 from pydantic import Field
 
 from portal.api import Schema
+from portal.config import Config
 
 
-#: A locale code (``id``); only the portal's supported locales are accepted (checked by the operation).
+#: A locale code (``id``): one of the supported ones (the operation checks, naming the field).
 LocaleKey = Annotated[str, Field(min_length=2, max_length=10)]
-LOCALE_HELP = "Per locale other than the account's own (a supported one: en, id)."
+
+
+def by_locale(nullable: bool = False):
+    """A ``translations`` field: per supported locale other than the account's own."""
+    extra = {"propertyNames": {"enum": list(Config.PORTAL_LOCALES)}}
+    default = {"default": None} if nullable else {"default_factory": dict}
+    return Field(**default, max_length=len(Config.PORTAL_LOCALES), json_schema_extra=extra,
+                 description="Per supported locale other than the account's own (its text is the fields themselves)."
+                 + (" A locale given replaces that locale's; null removes it." if nullable else ""))
 
 
 class ListTranslation(Schema):
@@ -21,15 +30,14 @@ class ListTranslation(Schema):
 class ListCreate(Schema):
     name: str = Field(min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=2000)
-    translations: dict[LocaleKey, ListTranslation] = Field(default_factory=dict, description=LOCALE_HELP)
+    translations: dict[LocaleKey, ListTranslation] = by_locale()
 
 
 class ListUpdate(Schema):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     #: null clears it.
     description: str | None = Field(default=None, max_length=2000)
-    #: The locales given replace theirs; null removes a locale.
-    translations: dict[LocaleKey, ListTranslation | None] | None = Field(default=None, description=LOCALE_HELP)
+    translations: dict[LocaleKey, ListTranslation | None] | None = by_locale(nullable=True)
 
 
 class ListOut(Schema):
@@ -64,7 +72,7 @@ class FormCreate(Schema):
     consent_text: str | None = Field(default=None, min_length=1, max_length=5000)
     #: The signup page's heading (null: "Subscribe to <account>").
     heading: str | None = Field(default=None, min_length=1, max_length=200)
-    translations: dict[LocaleKey, FormTranslation] = Field(default_factory=dict, description=LOCALE_HELP)
+    translations: dict[LocaleKey, FormTranslation] = by_locale()
 
 
 class FormUpdate(Schema):
@@ -72,8 +80,7 @@ class FormUpdate(Schema):
     #: null clears it.
     heading: str | None = Field(default=None, min_length=1, max_length=200)
     consent_text: str | None = Field(default=None, min_length=1, max_length=5000)
-    #: The locales given replace theirs; null removes a locale.
-    translations: dict[LocaleKey, FormTranslation | None] | None = Field(default=None, description=LOCALE_HELP)
+    translations: dict[LocaleKey, FormTranslation | None] | None = by_locale(nullable=True)
     allowed_origins: list[Origin] | None = Field(default=None, max_length=50)
     #: null clears it.
     redirect_url: str | None = Field(default=None, max_length=2000, json_schema_extra={"format": "uri",

@@ -63,3 +63,18 @@ def test_the_data_download_the_export_and_the_receipt_name_the_locale(client, ac
     texts = [line["consent_text"] for line in lines if line["consent_text"]]
     assert texts and all(text == {"id": indonesian.id, "form_id": form.id, "version": 1, "locale": "id", "text": ID}
                          for text in texts)
+
+
+def test_the_receipt_page_marks_words_shown_in_another_language(client, confirmed):
+    from flask_babel import refresh
+
+    from portal.receipts.operations import receipt_token
+
+    _form, contact_id = confirmed
+    url = f"/receipts/{receipt_token(contact_id)}"
+    refresh()
+    english = client.get(url, query_string={"lang": "en"}).get_data(as_text=True)
+    assert f'<blockquote lang="id">{ID}</blockquote>' in english
+    refresh()
+    indonesian = client.get(url, query_string={"lang": "id"}).get_data(as_text=True)
+    assert f"<blockquote>{ID}</blockquote>" in indonesian
