@@ -64,7 +64,9 @@ def _object(schema: dict, components: dict, name: str, answer: bool) -> dict:
     properties = schema.get("properties")
     if properties is None:
         extra = schema.get("additionalProperties")
-        return {"key": example(extra, components, "value", answer)} if isinstance(extra, dict) and extra else {}
+        names = (schema.get("propertyNames") or {}).get("enum")  # locales: the last, as "en" is the usual own
+        key = names[-1] if names else "key"
+        return {key: example(extra, components, "value", answer)} if isinstance(extra, dict) and extra else {}
     return {field: example(sub, components, field, answer) for field, sub in properties.items()}
 
 

@@ -172,30 +172,35 @@ def update_form(form: Form, *, consent_text: str | None = None, translations: di
 
     Translations of the locales given replace theirs (None removes one). A consent text that
     changes in any language makes a new version with a row for every language; the same words
-    make none.
+    make none. Everything is checked before anything changes.
     """
-    for name, value in changes.items():
-        if name not in ("name", "heading", "allowed_origins", "redirect_url"):
-            raise ValidationFailed(f"{name} cannot be changed here.")
-    if "allowed_origins" in changes:
-        form.allowed_origins = clean_origins(list(changes["allowed_origins"] or []))
-    if "allowed_origins" in changes or "redirect_url" in changes:
-        form.redirect_url = check_redirect_url(changes.get("redirect_url", form.redirect_url), form.allowed_origins)
-    if "name" in changes:
-        form.name = changes["name"]
-    if "heading" in changes:
-        form.heading = changes["heading"] or None
-    texts = {text.locale: text.text for text in form.current_consent_texts}
-    if translations is not None:
-        merged = merged_translations(form.account, form_translations(form), translations, FORM_FIELDS)
+    if set(changes) - {"name", "heading", "allowed_origins", "redirect_url"}:
+        raise ValidationFailed(f"{sorted(set(changes))[0]} cannot be changed here.")
+    merged = None if translations is None else merged_translations(form.account, form_translations(form),
+                                                                   translations, FORM_FIELDS)
+    origins = clean_origins(list(changes["allowed_origins"] or [])) if "allowed_origins" in changes else None
+    if origins is not None or "redirect_url" in changes:
+        form.redirect_url = check_redirect_url(changes.get("redirect_url", form.redirect_url),
+                                               form.allowed_origins if origins is None else origins)
+        form.allowed_origins = form.allowed_origins if origins is None else origins
+    form.name = changes.get("name", form.name)
+    form.heading = changes.get("heading", form.heading) or None
+    if merged is not None:
         form.translations = _headings(merged)
-        texts = {locale: text for locale, text in texts.items() if locale == form.account.locale}
-        texts.update(_consent_texts(merged))
-    if consent_text:
-        texts[form.account.locale or "en"] = consent_text
-    set_consent_texts(form, texts)
+    set_consent_texts(form, _new_consent_texts(form, consent_text, merged))
     db.session.flush()
     return form
+
+
+def _new_consent_texts(form: Form, consent_text: str | None, merged: dict | None) -> dict[str, str]:
+    """``{locale: text}`` of the form once changed: its own language's text, then the translations'."""
+    own = form.account.locale or "en"
+    texts = {text.locale: text.text for text in form.current_consent_texts}
+    if merged is not None:
+        texts = {**{locale: text for locale, text in texts.items() if locale == own}, **_consent_texts(merged)}
+    if consent_text:
+        texts[own] = consent_text
+    return texts
 
 
 def form_translations(form: Form) -> dict[str, dict[str, str]]:
