@@ -17,6 +17,13 @@ from portal.extensions import babel, csrf, db, limiter, mail, migrate
 #: (a blueprint ``bp`` of HTML pages) and ``cli.py`` (click groups in ``commands``).
 DOMAINS = ("accounts", "subscriptions", "preferences", "complaints", "consent", "suppression",
            "outbox", "imports", "privacy", "webhooks", "receipts", "screening", "ops", "notices")
+#: The order of the domains, from the bottom up (issue 15): the core modules of a domain (all but its
+#: ``api.py``, ``views.py`` and ``cli.py``, the edge that serves routes and commands) import only the
+#: domains before it; ``consent`` (the ledger) and ``outbox`` import no domain at all. The package
+#: ``dev`` (development pages) comes last. ``tests/test_import_direction.py`` parses the imports and
+#: holds the arrows that still point the wrong way; ``python tools/domain_graph.py`` draws the graph.
+LAYERS = ("consent", "outbox", "webhooks", "accounts", "screening", "subscriptions", "notices", "suppression",
+          "receipts", "preferences", "complaints", "imports", "privacy", "ops", "dev")
 
 
 def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
@@ -79,6 +86,11 @@ def _init_extensions(app: Flask) -> None:
     limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or "en")
+    from portal.accounts.branding import usable
+    from portal.web import accent_style
+
+    app.jinja_env.globals["accent_style"] = accent_style  # base.html: an account's colour, CSP-allowed
+    app.jinja_env.filters["accent_or"] = usable  # mails: {{ account.accent_colour|accent_or("#1f5fbf") }}
     from portal.addresses import mask
 
     app.jinja_env.filters["masked"] = mask  # token pages name their address only masked

@@ -111,9 +111,45 @@ class Operation:
     raw_body: str | None = None  # a non-JSON request body's media type
     raw_response: str | None = None  # a non-JSON answer's media type
     optional_body: type[BaseModel] | None = None  # a JSON body the view may read (413 and 415 then)
+    account_row: bool = True  # the view gets the account's row (else only its checked id)
+    endpoint: str = ""  # the Flask endpoint, without the blueprint's name
+    view: Callable | None = None  # the view function as written (without the route's wrapper)
 
 
 OPERATIONS: list[Operation] = []
+
+
+def operation_of(endpoint: str) -> Operation:
+    """The declaration of the route whose endpoint is ``endpoint`` (``suppression_lookup``)."""
+    return next(operation for operation in OPERATIONS if operation.endpoint == endpoint)
+
+
+def guard(operation: Operation, authorization: str, values: dict[str, Any]):
+    """The route's own checks, in its order: the key for its scopes, then the account its path names.
+
+    Returns the key (None for a :data:`PUBLIC` route) and the view's arguments: ``account`` (the row)
+    or the checked ``account_id``. Every route runs it, and so does the lookup's fast path
+    (:mod:`portal.suppression.fastpath`), so a check added here holds for both.
+    """
+    key = authenticate(authorization, operation.scopes) if operation.scopes else None
+    values = dict(values)
+    if "account_id" in values and operation.account_row:
+        values["account"] = _load_account(key, values.pop("account_id"))
+    elif "account_id" in values:
+        values["account_id"] = check_account_id(key, values["account_id"])
+    return key, values
+
+
+def path_pattern(operation: Operation, converters: dict[str, type]) -> re.Pattern:
+    """A regular expression matching exactly the paths of ``operation``'s rule, built from the rule
+    and the URL map's own converters (their ``regex``); groups named for the rule's variables."""
+    pattern, position = "", 0
+    rule = bp.url_prefix + operation.rule
+    for variable in re.finditer(r"<(?:(\w+):)?(\w+)>", rule):
+        converter = converters[variable.group(1) or "default"]
+        pattern += re.escape(rule[position:variable.start()]) + f"(?P<{variable.group(2)}>{converter.regex})"
+        position = variable.end()
+    return re.compile(pattern + re.escape(rule[position:]) + r"\Z")
 
 
 def current_key():
@@ -226,17 +262,14 @@ def route(rule: str, method: str, *, summary: str, scopes: tuple[str, ...] = BOT
     query when the account is known to exist): only for routes that decide nothing on the
     account's status or other columns.
     """
-    OPERATIONS.append(Operation(rule, method, summary, scopes, body, response, status, query,
-                                [tag] if tag else [], raw_body, raw_response, optional_body))
+    operation = Operation(rule, method, summary, scopes, body, response, status, query, [tag] if tag else [],
+                          raw_body, raw_response, optional_body, account_row)
+    OPERATIONS.append(operation)
 
     def decorator(view: Callable) -> Callable:
         @functools.wraps(view)
         def wrapper(**kwargs):
-            key = g.api_key = authenticate(request.headers.get("Authorization", ""), scopes) if scopes else None
-            if "account_id" in kwargs and account_row:
-                kwargs["account"] = _load_account(key, kwargs.pop("account_id"))
-            elif "account_id" in kwargs:
-                kwargs["account_id"] = check_account_id(key, kwargs["account_id"])
+            g.api_key, kwargs = guard(operation, request.headers.get("Authorization", ""), kwargs)
             if body is not None:
                 kwargs["body"] = parse_body(body)
             if query is not None:
@@ -246,8 +279,8 @@ def route(rule: str, method: str, *, summary: str, scopes: tuple[str, ...] = BOT
                 return jsonify(result), status
             return result
 
-        endpoint = f"{view.__module__.split('.')[-2]}_{view.__name__}"
-        bp.add_url_rule(rule, endpoint=endpoint, view_func=wrapper, methods=[method])
+        operation.endpoint, operation.view = f"{view.__module__.split('.')[-2]}_{view.__name__}", view
+        bp.add_url_rule(rule, endpoint=operation.endpoint, view_func=wrapper, methods=[method])
         return wrapper
 
     return decorator

@@ -37,7 +37,6 @@ _token_routes: dict = {"starts": (), "path": None, "start": None}
 _MAILTO_TOKEN = re.compile(r"(unsubscribe(?:\+|%2B))[^@%+\s\"'&<>]+(@|%40)", re.IGNORECASE)
 #: A request id a client or proxy may hand us; anything else is replaced by our own.
 _GOOD_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}\Z")
-_FASTPATH_RULE = "/api/v1/accounts/<account_id>/suppressions/<path:email>"
 
 request_log = logging.getLogger("portal.request")
 
@@ -125,14 +124,18 @@ class RequestMiddleware:
     """The outermost WSGI layer: a request id (sent back in ``X-Request-ID``), metrics, the request log."""
 
     def __init__(self, wsgi_app, log_requests: bool, url_map=None) -> None:
-        from portal import metrics
-        from portal.suppression.fastpath import ROUTE
+        from werkzeug.routing import Map
+
+        from portal import api, metrics
+        from portal.suppression import fastpath
 
         self.wsgi_app = wsgi_app
         self.log_requests = log_requests
         self.url_map = url_map  # learnt at the first request, when every route is in it
         self.observe = metrics.observe
-        self.fast_route = ROUTE
+        fast = fastpath.LookupFastPath.declaration()
+        self.fast_rule = api.bp.url_prefix + fast.rule
+        self.fast_route = api.path_pattern(fast, (url_map or Map()).converters)
 
     def __call__(self, environ, start_response):
         if self.url_map is not None:  # Flask takes no new route after the first request
@@ -172,7 +175,7 @@ class RequestMiddleware:
 
     def _route(self, environ) -> str:
         """The route of a request Flask did not match (or never saw: the lookup fast path)."""
-        return _FASTPATH_RULE if self.fast_route.match(environ.get("PATH_INFO", "")) else "unmatched"
+        return self.fast_rule if self.fast_route.match(environ.get("PATH_INFO", "")) else "unmatched"
 
     @staticmethod
     def _log(environ, request_id, method, route, code, seconds) -> None:

@@ -3,9 +3,13 @@
 A view widens the policy for its own response by setting ``g.frame_ancestors`` (origins
 allowed to frame it: the hosted form), ``g.form_action`` (origins a form may post or
 redirect to) or ``g.csp_sources`` (more sources for other directives, e.g. ``{"frame-src":
-["'self'"]}``: the API docs page and the development pages only).
+["'self'"]}``: the API docs page and the development pages), or through :func:`allow`, which adds
+to it (a page of an account with an accent colour allows its one ``<style>`` element by hash).
 """
 from __future__ import annotations
+
+import base64
+import hashlib
 
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import BadRequest
@@ -37,6 +41,20 @@ def content_security_policy(frame_ancestors=(), form_action=(), sources=None) ->
     for name, more in (sources or {}).items():
         directives[name] = " ".join([directives[name], *more]) if name in directives else " ".join(more)
     return "; ".join(f"{name} {value}" for name, value in directives.items())
+
+
+def allow(directive: str, *sources: str) -> None:
+    """Widen this response's policy: ``sources`` join ``directive``, beside what the view set already."""
+    widened = dict(g.get("csp_sources") or {})
+    present = list(widened.get(directive, ()))
+    widened[directive] = present + [source for source in sources if source not in present]
+    g.csp_sources = widened
+
+
+def hash_source(text: str) -> str:
+    """The CSP source that allows exactly the inline element whose content is ``text``."""
+    digest = base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
+    return f"'sha256-{digest}'"
 
 
 #: The policy of every response whose view widened nothing (built once, not per response).
@@ -96,7 +114,7 @@ def init_app(app: Flask) -> None:
     """Install the headers and the NUL guard; trust ``X-Forwarded-*`` from ``PORTAL_PROXY_COUNT`` proxies."""
     app.before_request(_refuse_nul)
     app.after_request(_set_headers)
-    proxies = int(app.config.get("PORTAL_PROXY_COUNT", 0) or 0)
+    proxies = app.config["PORTAL_PROXY_COUNT"]
     if proxies:
         from werkzeug.middleware.proxy_fix import ProxyFix
 

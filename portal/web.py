@@ -7,12 +7,27 @@ import time
 from typing import Callable
 
 from flask import current_app, g, make_response, request
+from markupsafe import Markup
+
+from portal.accounts.branding import shade, usable
+from portal.security import allow, hash_source
 
 
 def use_account(account) -> None:
     """Make ``account``'s locale the fallback of this request (after ``?lang`` and Accept-Language)."""
     if account is not None:
         g.account_locale = account.locale
+
+
+def accent_style(account) -> Markup:
+    """The ``<style>`` element that gives a page ``account``'s accent colour, allowed by its hash in
+    this response's CSP; nothing for an account without one (the stylesheet's colour stays)."""
+    colour = usable(getattr(account, "accent_colour", None))
+    if colour is None:
+        return Markup("")
+    css = f":root{{--accent:{colour};--accent-dark:{shade(colour)}}}"
+    allow("style-src", hash_source(css))
+    return Markup(f"<style>{css}</style>")
 
 
 def token_key() -> str:

@@ -33,3 +33,14 @@ def form_to(page: str, action_part: str) -> tuple[str, dict[str, str]]:
         if action_part in action:
             return action.replace("https://portal.test", ""), fields
     raise AssertionError(f"no form posting to {action_part!r}")
+
+
+_ERROR_CODE = re.compile(r'<h1 data-error="([a-z0-9_]+)"')
+
+
+def refusal(response) -> tuple[int, str | None]:
+    """``(status, error code)`` of a refusal, from the JSON error shape or the error page's ``data-error``."""
+    if response.is_json:
+        return response.status_code, (response.get_json().get("error") or {}).get("code")
+    found = _ERROR_CODE.search(response.get_data(as_text=True))
+    return response.status_code, found.group(1) if found else None

@@ -3,6 +3,7 @@ import base64
 import json
 
 import pytest
+from tests.pagetools import refusal
 
 
 def test_nul_in_a_json_body_is_422(client, platform_auth):
@@ -12,7 +13,7 @@ def test_nul_in_a_json_body_is_422(client, platform_auth):
 
 
 def test_nul_in_an_account_id_is_404(client, platform_auth):
-    assert client.get("/api/v1/accounts/a%00b", headers=platform_auth).status_code == 404
+    assert refusal(client.get("/api/v1/accounts/a%00b", headers=platform_auth)) == (404, "not_found")
 
 
 def test_nul_in_the_query_string_is_422(client, create_account, platform_auth):

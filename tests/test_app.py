@@ -1,6 +1,7 @@
 """The app factory, configuration, health check, error shapes and the OpenAPI document."""
 from portal import create_app
 from portal.config import database_url
+from tests.pagetools import refusal
 
 
 def test_database_url_defaults_to_sqlite_under_instance(monkeypatch, tmp_path):
@@ -50,13 +51,13 @@ def test_healthz_reports_a_dead_database(tmp_path):
 
 def test_unknown_api_route_gets_the_json_error_shape(client):
     response = client.get("/api/v1/nothing-here")
-    assert response.status_code == 404
+    assert refusal(response) == (404, "not_found")
     assert set(response.json["error"]) >= {"code", "message"}
 
 
 def test_unknown_page_gets_a_friendly_page(client):
     response = client.get("/no-such-page", headers={"Accept": "text/html"})
-    assert response.status_code == 404
+    assert refusal(response) == (404, "not_found")
     assert b"<html" in response.data and b"not valid" in response.data
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from portal import links
 from portal.limits import ENDPOINT_LIMITS
 from portal.subscriptions.models import Contact
+from tests.pagetools import refusal
 
 MIB = 1024 * 1024
 
@@ -189,7 +190,7 @@ def test_the_largest_legal_batch_is_answered(client, create_list, platform_auth,
     response = client.post(path, data=json.dumps(body, indent=2), content_type="application/json",
                            headers=platform_auth)
     if links_route:
-        assert response.status_code == 404 and response.get_json()["error"]["message"] == "No such list."
+        assert refusal(response) == (404, "not_found") and response.get_json()["error"]["message"] == "No such list."
     else:
         assert response.status_code in {200, 202}, response.get_data(as_text=True)[:300]
 

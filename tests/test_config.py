@@ -91,6 +91,36 @@ def test_no_module_but_config_reads_the_environment():
     assert readers == []
 
 
+def _config_reads() -> list[tuple[str, str, bool]]:
+    """``(where, KEY, has_default)`` for each ``config["KEY"]`` / ``config.get("KEY"[, default])`` in portal/."""
+    reads = []
+    for path in sorted((ROOT / "portal").rglob("*.py")):
+        relative = path.relative_to(ROOT).as_posix()
+        if relative == "portal/config.py":  # the declarations themselves
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
+                target, key, has_default = node.value, node.slice.value, False
+            elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get"
+                  and node.args and isinstance(node.args[0], ast.Constant)):
+                target, key, has_default = node.func.value, node.args[0].value, len(node.args) > 1
+            else:
+                continue
+            named = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", "")
+            if named == "config" and isinstance(key, str) and key.startswith("PORTAL_"):
+                reads.append((f"{relative}:{node.lineno}", key, has_default))
+    return reads
+
+
+def test_every_setting_the_code_reads_is_declared_once_with_its_default_in_config():
+    """Issue 15: a default lives in portal/config.py only, never a second one at the point of use."""
+    reads = _config_reads()
+    assert len(reads) > 50  # the scan sees the code's reads
+    declared = {name for name in vars(portal.config.Config) if name.startswith("PORTAL_")}
+    assert sorted({key for _, key, _ in reads} - declared) == [], "read but not declared in Config"
+    assert [(where, key) for where, key, has_default in reads if has_default] == [], "a second default"
+
+
 def _readme_variables() -> set[str]:
     text = (ROOT / "README.md").read_text()
     section = text.split("\n## Configuration\n", 1)[1].split("\n## ", 1)[0]

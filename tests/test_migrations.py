@@ -116,7 +116,7 @@ def test_the_content_migration_gives_each_consent_text_its_accounts_locale(app, 
     indonesian, english = create_account(locale="id").id, create_account(locale="en").id
     db.session.remove()
     db.engine.dispose()
-    flask_migrate.downgrade(revision="a7d3e5c91b24")
+    flask_migrate.downgrade(revision="b20d8f2c5a12")
     at = datetime(2026, 12, 1, 9, tzinfo=timezone.utc)
     with db.engine.begin() as conn:
         for account_id in (indonesian, english):
@@ -161,7 +161,7 @@ def test_the_content_migration_does_not_go_down_over_a_version_in_two_languages(
     db.session.remove()
     db.engine.dispose()
     with pytest.raises(SystemExit):  # flask_migrate logs the RuntimeError and exits
-        flask_migrate.downgrade(revision="a7d3e5c91b24")
+        flask_migrate.downgrade(revision="b20d8f2c5a12")
     db.engine.dispose()
     with db.engine.connect() as conn:
         assert Context.configure(conn).get_current_revision() == "b20c7e1a4f11"

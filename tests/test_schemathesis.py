@@ -81,8 +81,8 @@ def _positive(case) -> bool:
 def _point_at_real_things(case, mailing_list) -> None:
     """Random ids only ever reach a 404: use the test's account and list instead. A valid request
     also gets, for what no JSON Schema can say, a real value: no cursor (a made-up one names no page,
-    as a made-up id names no list), a mail message as the raw mail body, and a redirect on an
-    allowed origin (a rule across two fields)."""
+    as a made-up id names no list), a mail message as the raw mail body, a redirect on an
+    allowed origin (a rule across two fields) and an accent colour dark enough for white text."""
     if _positive(case):
         _real_values_for_a_valid_request(case)
     if case.path_parameters:
@@ -126,6 +126,8 @@ def _real_values_for_a_valid_request(case) -> None:
         # A translation into the account's own language is refused (its text is the fields
         # themselves): a rule across the account and the body. The test's account is English.
         case.body["translations"].pop("en", None)
+    if isinstance(case.body, dict) and isinstance(case.body.get("accent_colour"), str):
+        case.body["accent_colour"] = "#0b5cad"  # a #rrggbb white text can be read on (a contrast, not a pattern)
     if isinstance(case.body, dict) and isinstance(case.body.get("redirect_url"), str):
         from portal.origins import NotAnOrigin, url_origin
 

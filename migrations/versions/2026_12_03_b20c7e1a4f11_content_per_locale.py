@@ -2,7 +2,7 @@
 headings, and translations of list names, descriptions and form headings (issue 20)
 
 Revision ID: b20c7e1a4f11
-Revises: a7d3e5c91b24
+Revises: b20d8f2c5a12
 Create Date: 2026-12-03 16:40:00
 
 """
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
 revision = 'b20c7e1a4f11'
-down_revision = 'a7d3e5c91b24'
+down_revision = 'b20d8f2c5a12'
 branch_labels = None
 depends_on = None
 

@@ -37,6 +37,7 @@ def _serialize(account: Account, review, window_rates) -> dict:
         "id": account.id,
         "name": account.name,
         "display_name": account.display_name,
+        "accent_colour": account.accent_colour,
         "postal_address": account.postal_address,
         "contact_email": account.contact_email,
         "locale": account.locale,
@@ -66,7 +67,8 @@ def _review(review) -> dict | None:
 def create_account(body: AccountCreate):
     account = operations.create_account(
         name=body.name, postal_address=body.postal_address,
-        contact_email=normalise(body.contact_email), locale=body.locale, display_name=body.display_name)
+        contact_email=normalise(body.contact_email), locale=body.locale, display_name=body.display_name,
+        accent_colour=body.accent_colour)
     db.session.commit()
     return serialize(account)
 
@@ -88,8 +90,9 @@ def get_account(account: Account):
            response=AccountOut, tag="accounts")
 def update_account(account: Account, body: AccountUpdate):
     changes = body.model_dump(exclude_unset=True, exclude_none=True)
-    if "display_name" in body.model_fields_set:  # null clears it
-        changes["display_name"] = body.display_name
+    for name in ("display_name", "accent_colour"):  # null clears them
+        if name in body.model_fields_set:
+            changes[name] = getattr(body, name)
     if "contact_email" in changes:
         changes["contact_email"] = normalise(changes["contact_email"])
     operations.update_account(account, **changes)

@@ -32,6 +32,9 @@ class Account(db.Model):
     #: A short name for subscriber pages and the From of its mails (``<display name> via <platform>``);
     #: null: :attr:`name`. The legal :attr:`name` stays beside the postal address.
     display_name: Mapped[str | None] = mapped_column(String(60))
+    #: ``#rrggbb`` (lower case) of the buttons and links of its pages and mails, in place of the portal's;
+    #: dark enough for white text (:mod:`portal.accounts.branding`); null: the portal's own.
+    accent_colour: Mapped[str | None] = mapped_column(String(7))
     #: Required by law in every message; an account without one cannot send.
     postal_address: Mapped[str | None] = mapped_column(Text)
     #: Where policy notices (warnings, suspension) are sent.
@@ -51,6 +54,13 @@ class Account(db.Model):
     def shown_name(self) -> str:
         """The name people see: the display name, else the name."""
         return self.display_name or self.name
+
+    @property
+    def shown_and_legal_name(self) -> str:
+        """Where the legal sender matters (privacy, complaints): ``Shown (Legal)``, or the name alone."""
+        if not self.display_name or self.display_name == self.name:
+            return self.name
+        return f"{self.display_name} ({self.name})"
 
 
 class AccountStatusChange(db.Model):

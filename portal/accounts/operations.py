@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from flask import current_app
 from sqlalchemy import select
 
-from portal.accounts import history
+from portal.accounts import branding, history
 from portal.accounts.models import Account, AccountStatus, AccountStatusChange, ApiKey
 from portal.db import utcnow
 from portal.errors import NotFound, ValidationFailed
@@ -21,10 +21,11 @@ from portal.webhooks import operations as webhooks
 KEY_PREFIX = "cpk"
 
 
-def create_account(*, name: str, postal_address: str | None, contact_email: str,
-                   locale: str = "en", display_name: str | None = None) -> Account:
-    """A new active account."""
+def create_account(*, name: str, postal_address: str | None, contact_email: str, locale: str = "en",
+                   display_name: str | None = None, accent_colour: str | None = None) -> Account:
+    """A new active account (an accent colour too light for white text is refused)."""
     account = Account(name=name, postal_address=postal_address or None, display_name=display_name,
+                      accent_colour=branding.checked_accent(accent_colour),
                       contact_email=contact_email, locale=locale, status=AccountStatus.ACTIVE)
     db.session.add(account)
     db.session.flush()
@@ -32,9 +33,12 @@ def create_account(*, name: str, postal_address: str | None, contact_email: str,
 
 
 def update_account(account: Account, **changes) -> Account:
-    """Change an account's name, display name, address, contact email or locale (never its status here)."""
+    """Change an account's name, display name, accent colour, address, contact email or locale (never
+    its status here); an accent colour too light for white text is refused and changes nothing."""
+    if "accent_colour" in changes:
+        changes["accent_colour"] = branding.checked_accent(changes["accent_colour"])
     for name, value in changes.items():
-        if name not in {"name", "display_name", "postal_address", "contact_email", "locale"}:
+        if name not in {"name", "display_name", "accent_colour", "postal_address", "contact_email", "locale"}:
             raise ValidationFailed(f"{name} cannot be changed here.")
         setattr(account, name, value)
     db.session.flush()
@@ -142,7 +146,7 @@ def _cache() -> _Cache:
 
 
 def _ttl() -> float:
-    return float(current_app.config.get("PORTAL_AUTH_CACHE_SECONDS", 0) or 0)
+    return current_app.config["PORTAL_AUTH_CACHE_SECONDS"]
 
 
 def _key_row(key_id: str) -> _CachedKey | None:

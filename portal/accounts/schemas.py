@@ -5,12 +5,17 @@ from typing import Literal
 
 from pydantic import Field
 
+from portal.accounts.branding import ACCENT_PATTERN
 from portal.api import EMAIL, Schema
 
 Locale = Literal["en", "id"]
 #: A short name for pages and the From of mails: one line (no control or line-separator
 #: character), not blank.
 DISPLAY_NAME = r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f\u2028\u2029]*$"
+
+#: What the accent's pattern cannot say.
+ACCENT = ("The accent colour of the account's pages and mails, #rrggbb (stored lower case). White text on it "
+          "must reach a WCAG 2.x contrast ratio of 4.5:1, else 422 validation_failed.")
 
 
 class AccountCreate(Schema):
@@ -20,6 +25,8 @@ class AccountCreate(Schema):
     locale: Locale = "en"
     #: Shown on pages and in the From of the account's mails instead of ``name``.
     display_name: str | None = Field(default=None, min_length=1, max_length=60, pattern=DISPLAY_NAME)
+    #: Buttons and links of its pages and mails; white text on it needs a contrast of 4.5:1.
+    accent_colour: str | None = Field(default=None, pattern=ACCENT_PATTERN, description=ACCENT)
 
 
 class AccountUpdate(Schema):
@@ -29,6 +36,8 @@ class AccountUpdate(Schema):
     locale: Locale | None = None
     #: null removes it (pages and mails then use ``name``).
     display_name: str | None = Field(default=None, min_length=1, max_length=60, pattern=DISPLAY_NAME)
+    #: null removes it (pages and mails then use the portal's colour).
+    accent_colour: str | None = Field(default=None, pattern=ACCENT_PATTERN, description=ACCENT)
 
 
 class StatusChangeOut(Schema):
@@ -70,6 +79,8 @@ class AccountOut(Schema):
     id: str
     name: str
     display_name: str | None = None
+    #: ``#rrggbb``, lower case; null: the portal's own colour.
+    accent_colour: str | None = None
     postal_address: str | None
     contact_email: str
     locale: str

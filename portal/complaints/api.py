@@ -10,9 +10,6 @@ from portal.complaints.schemas import FeedbackOut
 from portal.errors import PayloadTooLarge
 from portal.extensions import db
 
-#: Largest report accepted; mailbox providers attach the whole original message.
-DEFAULT_MAX_BYTES = 10 * 1024 * 1024
-
 
 def serialize(report: FeedbackReport, *, duplicate: bool) -> dict:
     """A stored report as the API answers it."""
@@ -21,7 +18,7 @@ def serialize(report: FeedbackReport, *, duplicate: bool) -> dict:
 
 
 def _raw_body() -> bytes:
-    limit = int(current_app.config.get("PORTAL_FEEDBACK_MAX_BYTES", DEFAULT_MAX_BYTES))
+    limit = current_app.config["PORTAL_FEEDBACK_MAX_BYTES"]
     if (request.content_length or 0) > limit:
         raise PayloadTooLarge(f"A feedback report may be at most {limit} bytes.")
     raw = request.stream.read(limit + 1)

@@ -15,6 +15,7 @@ from portal.complaints.models import Complaint, ComplaintCategory, FeedbackRepor
 from portal.extensions import db
 from portal.outbox.models import OutboxMessage
 from portal.outbox.operations import enqueue_mail
+from portal.subscriptions.personal import MARKER, mentions, needles
 
 
 def percent(value: float) -> str:
@@ -52,8 +53,6 @@ def subject_of(complaint: Complaint) -> str | None:
     the person, there is nothing to check the Subject against: it is withheld.
     """
     from portal.complaints import arf
-    from portal.privacy.redaction import MARKER, mentions
-
     report = db.session.get(FeedbackReport, complaint.feedback_report_id) if complaint.feedback_report_id else None
     if report is None:
         return None
@@ -69,7 +68,6 @@ def _person_needles(complaint: Complaint, report) -> list[str]:
     """What names the complainant, lower-cased: the contact's needles and the report's recipients."""
     from email.utils import formataddr, getaddresses
 
-    from portal.privacy.redaction import needles
     from portal.subscriptions.models import Contact
 
     contact = db.session.get(Contact, complaint.contact_id) if complaint.contact_id else None

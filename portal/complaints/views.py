@@ -14,7 +14,7 @@ bp = Blueprint("complaints", __name__)
 
 
 def _post_limit() -> str:
-    return current_app.config.get("PORTAL_COMPLAINT_FORM_LIMIT", "20 per hour")
+    return current_app.config["PORTAL_COMPLAINT_FORM_LIMIT"]
 
 
 @bp.route("/complaint/<token>", methods=["GET"])

@@ -20,5 +20,5 @@ def notice_page(notice_id: int):
         raise NotFound("No such privacy notice.")
     account = db.session.get(Account, notice.account_id) if notice.account_id else None
     use_account(account)
-    owner = account.name if account else current_app.config["PORTAL_PLATFORM_NAME"]
+    owner = account.shown_and_legal_name if account else current_app.config["PORTAL_PLATFORM_NAME"]
     return render_template("notices/notice.html", notice=notice, owner=owner, account=account)

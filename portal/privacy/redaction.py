@@ -5,61 +5,18 @@ hold; only the fields that say who the person is are set to NULL or to :data:`MA
 """
 from __future__ import annotations
 
-import json
 import re
-from typing import Any, Iterable
 
 from sqlalchemy import func, or_, select, update
 
 from portal.complaints.models import Complaint, FeedbackReport
 from portal.consent import operations as ledger
-from portal.consent.models import ConsentEvent
 from portal.db import utcnow
 from portal.extensions import db
 from portal.outbox.models import OutboxMessage, OutboxStatus
 from portal.subscriptions.models import Contact, SignupRequest
+from portal.subscriptions.personal import MARKER, mentions, needles, scrub  # noqa: F401 (needles: for erasure and retention)
 from portal.suppression.models import Suppression, SuppressionChange
-
-#: What replaces an erased value where a column cannot be NULL.
-MARKER = "[erased]"
-#: Evidence keys that hold personal data whatever their value.
-PERSONAL_KEYS = frozenset({"email", "name", "ip", "user_agent", "page_url", "referrer", "referer",
-                           "original_rcpt_to", "to", "from", "text"})
-
-
-def needles(contact: Contact) -> list[str]:
-    """What identifies the person, lower-cased: address, name (3+ letters), IPs seen in evidence."""
-    found = [contact.email, contact.name if contact.name and len(contact.name) >= 3 else None]
-    found += db.session.scalars(select(ConsentEvent.ip).where(
-        ConsentEvent.contact_id == contact.id, ConsentEvent.ip.is_not(None)).distinct())
-    for evidence in db.session.scalars(select(SignupRequest.evidence).where(SignupRequest.contact_id == contact.id)):
-        found += [str(v) for k, v in (evidence or {}).items() if k == "ip" and v]
-    return sorted({value.lower() for value in found if value}, key=len, reverse=True)
-
-
-def mentions(value: Any, found: Iterable[str]) -> bool:
-    """Whether ``value`` (text, bytes or JSON) contains any of ``found``, in any case."""
-    if value is None:
-        return False
-    if isinstance(value, bytes):
-        text = value.decode("utf-8", "replace")
-    elif isinstance(value, str):
-        text = value
-    else:
-        text = json.dumps(value, ensure_ascii=False)
-    text = text.lower()
-    return any(needle in text for needle in found)
-
-
-def scrub(value: Any, found: list[str]) -> Any:
-    """``value`` (JSON) without personal keys, and with every string mentioning the person erased."""
-    if isinstance(value, dict):
-        return {k: (None if k.lower() in PERSONAL_KEYS else scrub(v, found)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [scrub(item, found) for item in value]
-    if isinstance(value, str) and mentions(value, found):
-        return MARKER
-    return value
 
 
 def redact_contact(contact: Contact, found: list[str]) -> None:

@@ -212,8 +212,8 @@ class SuppressionIndex:
     def _load(self) -> None:
         app = current_app
         self.directory = index_directory(app)
-        self.merge_entries = app.config.get("PORTAL_SUPPRESSION_INDEX_MERGE_ENTRIES", 50_000)
-        self.merge_seconds = app.config.get("PORTAL_SUPPRESSION_INDEX_MERGE_SECONDS", 30.0)
+        self.merge_entries = app.config["PORTAL_SUPPRESSION_INDEX_MERGE_ENTRIES"]
+        self.merge_seconds = app.config["PORTAL_SUPPRESSION_INDEX_MERGE_SECONDS"]
         self._next_maintenance = time.monotonic() + self.merge_seconds
         generation = self._open_current()
         if generation is None:

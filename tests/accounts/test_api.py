@@ -1,5 +1,6 @@
 """The accounts API: scopes, validation and the JSON error shape."""
 import pytest
+from tests.pagetools import refusal
 
 BODY = {"name": "Toko Kopi", "postal_address": "Jl. Braga 5, Bandung", "contact_email": "Owner@Toko.EXAMPLE"}
 
@@ -24,8 +25,8 @@ def test_account_key_sees_only_its_own_account(client, create_account, account_a
     headers = account_auth(mine)
     assert client.get(f"/api/v1/accounts/{mine.id}", headers=headers).status_code == 200
     response = client.get(f"/api/v1/accounts/{other.id}", headers=headers)
-    assert response.status_code == 404
-    assert client.patch(f"/api/v1/accounts/{other.id}", json={"name": "x"}, headers=headers).status_code == 404
+    assert refusal(response) == (404, "not_found")
+    assert refusal(client.patch(f"/api/v1/accounts/{other.id}", json={"name": "x"}, headers=headers)) == (404, "not_found")
 
 
 @pytest.mark.parametrize("header", [None, "Bearer", "Bearer nope", "Basic abc", "Bearer cpk_x.y",

@@ -7,6 +7,7 @@ from portal.accounts import operations
 from portal.accounts.models import ApiKey
 from portal.db import utcnow
 from portal.extensions import db
+from tests.pagetools import refusal
 
 
 def _revoke_elsewhere(key_id: str) -> None:
@@ -85,15 +86,15 @@ def test_a_cached_account_key_cannot_reach_another_account(app, client, create_a
     assert client.get(lookup.format(mine.id), headers=auth).status_code == 200
     assert client.get(_feed_url(mine.id), headers=auth).status_code == 200
     # Both the id-only route (lookup) and a route loading the row refuse the other account.
-    assert client.get(lookup.format(other.id), headers=auth).status_code == 404
-    assert client.get(_feed_url(other.id), headers=auth).status_code == 404
+    assert refusal(client.get(lookup.format(other.id), headers=auth)) == (404, "not_found")
+    assert refusal(client.get(_feed_url(other.id), headers=auth)) == (404, "not_found")
 
 
 def test_an_unknown_account_is_404_on_the_id_only_route_and_misses_are_not_cached(app, client, platform_auth,
                                                                                    create_account):
     app.config["PORTAL_AUTH_CACHE_SECONDS"] = 60
     lookup = "/api/v1/accounts/{}/suppressions/ann@example.org"
-    assert client.get(lookup.format("nosuchaccount"), headers=platform_auth).status_code == 404
+    assert refusal(client.get(lookup.format("nosuchaccount"), headers=platform_auth)) == (404, "not_found")
     assert operations._cache().accounts == {}
     account = create_account()
     db.session.commit()

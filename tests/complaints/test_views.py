@@ -12,6 +12,7 @@ from portal.subscriptions.models import Subscription
 from portal.suppression import operations as suppressions
 from portal.suppression.models import Suppression
 from tests.complaints.support import bodies, deliver_outbox, review_args
+from tests.pagetools import refusal
 
 
 @pytest.fixture
@@ -45,10 +46,10 @@ def test_get_shows_the_form_and_changes_nothing(client, db, subscribed):
 
 def test_i_tampered_token_is_404_and_changes_nothing(client, db, subscribed):
     _contact, _list, token = subscribed
-    assert client.get(f"/complaint/{token}x").status_code == 404
-    assert client.post(f"/complaint/{token}x", data={"category": "offensive"}).status_code == 404
+    assert refusal(client.get(f"/complaint/{token}x")) == (404, "invalid_link")
+    assert refusal(client.post(f"/complaint/{token}x", data={"category": "offensive"})) == (404, "invalid_link")
     unsubscribe = links.target_token("unsubscribe", links.Target(1, None))
-    assert client.post(f"/complaint/{unsubscribe}", data={"category": "offensive"}).status_code == 404
+    assert refusal(client.post(f"/complaint/{unsubscribe}", data={"category": "offensive"})) == (404, "invalid_link")
     assert count(db, Complaint) == 0
 
 

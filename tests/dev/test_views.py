@@ -5,6 +5,7 @@ import pytest
 
 from portal.dev import mail, site
 from tests.subscriptions.helpers import outbox, signup
+from tests.pagetools import refusal
 
 development = pytest.mark.app_config(PORTAL_DEVELOPMENT=True)
 
@@ -13,7 +14,7 @@ def test_dev_pages_do_not_exist_in_production_configuration(client, create_form)
     create_form()
     for path in ("/_dev/mail", "/_dev/mail/1", "/_dev/mail/1/html", "/_dev/site", "/_dev/site/thanks"):
         page = client.get(path)
-        assert page.status_code == 404 and "This link is not valid" in page.get_data(as_text=True), path
+        assert refusal(page) == (404, "not_found") and "This link is not valid" in page.get_data(as_text=True), path
         answer = client.get(path, headers={"Accept": "application/json"})
         assert answer.status_code == 404 and answer.json["error"]["code"] == "not_found", path
 

@@ -10,6 +10,7 @@ from portal.imports.models import Import
 from portal.subscriptions.models import Contact, Subscription
 from portal.suppression import operations as suppression
 from tests.reliability.support import row_counts
+from tests.pagetools import refusal
 
 
 def day(days_ago: int) -> str:
@@ -117,6 +118,18 @@ def test_single_opt_in_rows_are_pending_and_get_a_repermission_mail(upload, crea
     # From the account, sent by the platform; answers go to the account.
     assert payload["sender"] == {"name": f"{account.name} via Consent Portal", "address": "no-reply@localhost",
                                  "reply_to": account.contact_email}
+
+
+def test_the_repermission_mail_names_the_platform_that_sends_it(upload, create_list, db, app):
+    """The mail says who the importer put the address into: the platform's configured name."""
+    from portal.outbox.models import OutboxMessage
+    from portal.outbox.operations import render_message
+
+    app.config["PORTAL_PLATFORM_NAME"] = "Kirim Mail"
+    upload(create_list(), f"email,consented_at\nann@example.org,{day(3)}\n", method="single_opt_in")
+    payload = render_message(db.session.scalars(select(OutboxMessage)).one())
+    for part in (payload["text"], payload["html"]):
+        assert "imported your address into Kirim Mail, which sends" in part and "Consent Portal" not in part
 
 
 def test_repermission_mails_are_spread_over_minutes(upload, create_list, app, db):
@@ -248,14 +261,14 @@ def test_bad_requests_are_clear_and_change_nothing(upload, client, create_list, 
 def test_other_accounts_cannot_import_or_read(upload, client, create_list, create_account, account_auth):
     mailing_list = create_list()
     stranger = account_auth(create_account())
-    assert upload(mailing_list, "email\nann@example.org\n", headers=stranger).status_code == 404
+    assert refusal(upload(mailing_list, "email\nann@example.org\n", headers=stranger)) == (404, "not_found")
     report = upload(mailing_list, "email\nann@example.org\n").json
-    assert client.get(report["report_url"], headers=stranger).status_code == 404
-    assert client.get(report["refused_url"], headers=stranger).status_code == 404
+    assert refusal(client.get(report["report_url"], headers=stranger)) == (404, "not_found")
+    assert refusal(client.get(report["refused_url"], headers=stranger)) == (404, "not_found")
     other_list = create_list()
     url = report["report_url"].replace(mailing_list.id, other_list.id).replace(
         mailing_list.account_id, other_list.account_id)
-    assert client.get(url, headers=account_auth(other_list.account)).status_code == 404
+    assert refusal(client.get(url, headers=account_auth(other_list.account))) == (404, "not_found")
 
 
 def test_suspended_account_cannot_import(upload, create_list, db):

@@ -15,6 +15,7 @@ from portal.extensions import db
 from portal.notices.models import NoticeMailing, PrivacyNotice
 from portal.outbox.models import OutboxMessage
 from portal.outbox.worker import run_once
+from tests.pagetools import refusal
 
 LATER = timedelta(days=30)
 
@@ -329,7 +330,7 @@ def test_the_public_page_shows_a_version_in_the_readers_language(app, client, ac
         english = client.get(f"/privacy-notices/{notice['id']}?lang=en").get_data(as_text=True)
     assert 'href="https://shop.example/privacy"' in english and "Privacy notice of Toko Sari" in english
     missing = client.get("/privacy-notices/999999")
-    assert missing.status_code == 404
+    assert refusal(missing) == (404, "not_found")
 
 
 def test_a_failing_producer_never_stops_delivery(client, create_form, monkeypatch, caplog):

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from portal import links
 from portal.errors import TokenInvalid
 from portal.subscriptions.models import Contact
+from tests.pagetools import refusal
 
 B1 = re.compile(r"^\s*<[^<>\s]+>(\s*,\s*<[^<>\s]+>)*\s*$")
 TOKEN_CHARS = re.compile(r"^[A-Za-z0-9._~-]+$")
@@ -114,10 +115,10 @@ def test_more_than_10000_recipients_is_413(client, setup):
 def test_another_accounts_list_or_account_is_404(client, setup, create_list, account_auth, create_account):
     account, _list, _auth = setup
     foreign = create_list()
-    assert _links(client, account, foreign, _auth, [{"email": "a@x.org"}]).status_code == 404
+    assert refusal(_links(client, account, foreign, _auth, [{"email": "a@x.org"}])) == (404, "not_found")
     other = create_account()
     response = _links(client, account, _list, account_auth(other), [{"email": "a@x.org"}])
-    assert response.status_code == 404
+    assert refusal(response) == (404, "not_found")
 
 
 def test_routes_are_in_the_openapi_document(client):

@@ -5,6 +5,7 @@ from portal import links
 from portal.subscriptions.models import SubscriptionStatus
 from tests.preferences.conftest import csrf_token
 from tests.subscriptions.helpers import confirm_path, outbox
+from tests.pagetools import refusal
 
 
 def _save(client, person, lists, **extra):
@@ -125,6 +126,6 @@ def test_the_form_needs_its_csrf_token(csrf_client, subscriber):
 def test_i_1_an_unsubscribe_token_is_not_a_preferences_token(client, subscriber):
     person = subscriber()
     token = person.path.rsplit("/", 1)[1]
-    assert client.get(f"/preferences/{token}").status_code == 404
-    assert client.post(f"/preferences/{token}", data={"unsubscribe_all": "1"}).status_code == 404
+    assert refusal(client.get(f"/preferences/{token}")) == (404, "invalid_link")
+    assert refusal(client.post(f"/preferences/{token}", data={"unsubscribe_all": "1"})) == (404, "invalid_link")
     assert person.status == SubscriptionStatus.CONFIRMED

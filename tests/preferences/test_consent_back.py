@@ -8,7 +8,7 @@ from portal.extensions import db as _db
 from portal.subscriptions.models import SubscriptionStatus
 from portal.tokens import make_token
 from tests.conftest import make_app
-from tests.pagetools import form_to
+from tests.pagetools import form_to, refusal
 from tests.subscriptions.helpers import confirm_path, outbox
 
 ONE_CLICK = "List-Unsubscribe=One-Click"
@@ -82,7 +82,7 @@ def test_an_account_key_minting_links_cannot_undo_an_unsubscribe(cookieless, lef
     for undo in ("", "garbage", None, make_token("undo", [person.contact.id, 10**9])):
         data = {"csrf_token": valid_form, **({"undo": undo} if undo is not None else {})}
         refused = cookieless.post(path + "/undo", data=data)
-        assert refused.status_code == 404 and "This link is not valid" in refused.get_data(as_text=True), undo
+        assert refusal(refused) == (404, "invalid_link") and "This link is not valid" in refused.get_data(as_text=True), undo
         assert person.status == SubscriptionStatus.UNSUBSCRIBED
     # Another form's value (the unsubscribe form's) does not pass for the undo form's.
     wrong_form = cookieless.post(path + "/undo", data={"csrf_token": fields["csrf_token"], "undo": "garbage"})
@@ -109,7 +109,7 @@ def test_the_undo_token_works_once_within_its_window_on_its_own_page(cookieless,
     # Replayed: the invalid-link page, nothing changed (even after leaving again).
     _unsubscribe_on_page(cookieless, person)
     replay = cookieless.post(action, data=fields)
-    assert replay.status_code == 404 and "This link is not valid" in replay.get_data(as_text=True)
+    assert refusal(replay) == (404, "invalid_link") and "This link is not valid" in replay.get_data(as_text=True)
     assert person.status == SubscriptionStatus.UNSUBSCRIBED and len(person.events(EventType.RESUBSCRIBED)) == 1
 
 
@@ -119,13 +119,13 @@ def test_an_undo_token_of_another_event_or_person_changes_nothing(cookieless, su
     theirs_page = _unsubscribe_on_page(cookieless, other)
     other_action, other_fields = form_to(theirs_page, "/undo")
     forged = cookieless.post(other_action, data={**other_fields, "undo": mine["undo"]})
-    assert forged.status_code == 404 and "This link is not valid" in forged.get_data(as_text=True)
+    assert refusal(forged) == (404, "invalid_link") and "This link is not valid" in forged.get_data(as_text=True)
     # An earlier event of the same person, superseded by a later unsubscribe, is not undone either.
     second = subscriber(contact=person.contact)
     _unsubscribe_on_page(cookieless, second)
     stale = cookieless.post(second.path + "/undo",
                             data={"csrf_token": _undo_value(cookieless, second), "undo": mine["undo"]})
-    assert stale.status_code == 404
+    assert refusal(stale) == (404, "invalid_link")
     assert person.status == other.status == second.status == SubscriptionStatus.UNSUBSCRIBED
 
 

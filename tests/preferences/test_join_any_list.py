@@ -11,7 +11,7 @@ import pytest
 from portal.consent.models import EventType
 from portal.subscriptions.models import SubscriptionStatus
 from portal.suppression import operations as suppressions
-from tests.pagetools import form_to
+from tests.pagetools import form_to, refusal
 from tests.subscriptions.helpers import confirm_path, outbox, subscription_of
 
 #: The page's words for a list that can be joined, in each language.
@@ -117,8 +117,8 @@ def test_a_pending_list_unticked_cancels_and_ticked_again_asks_again(cookieless,
     first_again, second = _mails_to(person)
     assert first_again.id == first.id and confirm_path(second) != confirm_path(first)
     # The cancelled request's link is dead; the new one joins.
-    assert cookieless.get(confirm_path(first)).status_code == 404
-    assert cookieless.post(first_form[0], data=first_form[1]).status_code == 404
+    assert refusal(cookieless.get(confirm_path(first))) == (404, "invalid_link")
+    assert refusal(cookieless.post(first_form[0], data=first_form[1])) == (404, "invalid_link")
     assert subscription_of(person.contact.id, never.id).status == SubscriptionStatus.PENDING
     assert _press_confirm(cookieless, second).status_code == 303
     assert subscription_of(person.contact.id, never.id).status == SubscriptionStatus.CONFIRMED

@@ -19,6 +19,7 @@ from portal.privacy.operations import erase_contact
 from portal.subscriptions import signup as doi
 from portal.subscriptions.models import Contact
 from tests.subscriptions.helpers import other_app, outbox
+from tests.pagetools import refusal
 
 PREFERENCES_LINK = re.compile(r"https://portal\.test(/preferences/[A-Za-z0-9._-]+)\?lang=(en|id)")
 
@@ -41,7 +42,7 @@ def test_a_tampered_link_offers_the_form_and_names_no_one(client, subscriber):
     tampered = person.path[:-3] + "AAA"
     for response in (client.get(tampered), client.get(person.preferences_path[:-3] + "AAA")):
         page = response.get_data(as_text=True)
-        assert response.status_code == 404
+        assert refusal(response) == (404, "invalid_link")
         assert 'action="/manage"' in page and 'name="email"' in page
         assert person.contact.account.name not in page
         assert sender_of(_sender_value(page)) is None
@@ -55,7 +56,7 @@ def test_an_erased_persons_link_names_its_sender_and_offers_the_form(client, sub
     for url in paths:
         response = client.get(url)
         page = response.get_data(as_text=True)
-        assert response.status_code == 404 and "This link is not valid" in page
+        assert refusal(response) == (404, "invalid_link") and "This link is not valid" in page
         assert f"The link came in an email from {account_name}" in page
         assert sender_of(_sender_value(page)).name == account_name
 

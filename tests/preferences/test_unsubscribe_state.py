@@ -8,7 +8,7 @@ from portal.consent.models import EventType
 from portal.db import utcnow
 from portal.extensions import db as _db
 from portal.subscriptions.models import SubscriptionStatus
-from tests.pagetools import form_to
+from tests.pagetools import form_to, refusal
 from tests.conftest import make_app
 
 WORDS = {"en": {"left": "You have left", "everything": "You have left everything from", "undo": "Undo: keep me subscribed",
@@ -155,7 +155,7 @@ def test_an_erased_persons_link_stays_the_invalid_link_page(client, subscriber, 
     db.session.commit()
     for path in (person.path, person.path + "/thanks", person.path + "/undone"):
         page = client.get(path, headers={"Accept": "text/html"})
-        assert page.status_code == 404 and "This link is not valid" in _text(page)
+        assert refusal(page) == (404, "invalid_link") and "This link is not valid" in _text(page)
 
 
 def _dispose(other) -> None:

@@ -11,6 +11,7 @@ from portal.subscriptions.models import SignupRequest
 from portal.subscriptions.operations import find_contact
 from portal.tokens import make_token
 from tests.subscriptions.helpers import confirm_path, outbox
+from tests.pagetools import refusal
 
 EMAIL = "erin@example.org"
 
@@ -68,11 +69,11 @@ def test_every_forwarded_link_of_an_erased_person_is_dead(client, erased):
         for method, data in (("GET", None), ("POST", {"lists": [form.lists[0].id], "save": "1",
                                                        "scope": "account", "category": "other"})):
             response = client.open(path, method=method, data=data)
-            assert response.status_code == 404, (name, method, response.status_code)
+            assert refusal(response) == (404, "invalid_link"), (name, method, response.status_code)
             assert "This link is not valid" in response.get_data(as_text=True), (name, method)
     one_click = client.post(saved["unsubscribe"], data="List-Unsubscribe=One-Click",
                             content_type="application/x-www-form-urlencoded")
-    assert one_click.status_code == 404
+    assert refusal(one_click) == (404, "invalid_link")
     assert _counts() == before  # nothing recorded, nothing mailed
 
 
@@ -96,7 +97,7 @@ def test_an_erased_person_can_sign_up_again_and_only_their_confirmation_lifts_it
     assert _send_check(client, platform_auth, second) == "suppressed"
     fresh = find_contact(form.account_id, EMAIL)
     assert fresh.id != old_id
-    assert client.get(saved["preferences"]).status_code == 404
+    assert refusal(client.get(saved["preferences"])) == (404, "invalid_link")
 
 
 def test_a_stranger_signing_up_an_erased_address_lifts_nothing(client, erased, platform_auth):

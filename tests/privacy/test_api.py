@@ -8,6 +8,7 @@ from portal.consent import operations as ledger
 from portal.db import utcnow
 from portal.extensions import db
 from portal.privacy import ledger_export
+from tests.pagetools import refusal
 
 
 def ndjson(response) -> list[dict]:
@@ -82,7 +83,7 @@ def test_bad_filters_are_clear_errors(client, people, platform_auth, params, sta
 def test_another_accounts_key_cannot_export(client, people, create_account, account_auth):
     person, _ = people
     response = client.get(url(person.account), headers=account_auth(create_account()))
-    assert response.status_code == 404
+    assert refusal(response) == (404, "not_found")
 
 
 def test_erased_contacts_export_without_personal_data(client, people, platform_auth):

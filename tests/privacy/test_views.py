@@ -13,6 +13,7 @@ from portal.subscriptions.models import Contact
 from portal.tokens import make_token
 from tests.conftest import make_app
 from tests.privacy.conftest import scan
+from tests.pagetools import refusal
 
 
 @pytest.fixture
@@ -61,9 +62,9 @@ def test_download_is_a_json_attachment_with_csrf(csrf_client, people):
 
 
 def test_a_bad_token_is_404(client):
-    assert client.get("/preferences/garbage/data").status_code == 404
-    assert client.post("/preferences/garbage/erase").status_code == 404
-    assert client.get("/erase/garbage").status_code == 404
+    assert refusal(client.get("/preferences/garbage/data")) == (404, "invalid_link")
+    assert refusal(client.post("/preferences/garbage/erase")) == (404, "invalid_link")
+    assert refusal(client.get("/erase/garbage")) == (404, "invalid_link")
 
 
 def test_a_preferences_link_alone_only_mails_a_confirmation(csrf_client, people):
@@ -99,7 +100,7 @@ def test_the_mailed_link_shows_a_button_then_erases(client, people):
     assert scan(person.needles()) == []
     assert scan([bystander.email])
     again = client.post(link)  # an erased person has no live links: nothing more happens
-    assert again.status_code == 404 and "This link is not valid" in again.text
+    assert refusal(again) == (404, "invalid_link") and "This link is not valid" in again.text
     erased = db.session.scalars(select(ConsentEvent).where(ConsentEvent.type == "erased")).all()
     assert len(erased) == 1
 
@@ -128,6 +129,6 @@ def test_an_expired_erase_link_is_410_and_erases_nothing(app, client, people):
 def test_a_preferences_token_is_not_an_erase_token(client, people):
     person, _ = people
     token = person.preferences_path.rsplit("/", 1)[1]
-    assert client.post(f"/erase/{token}").status_code == 404
+    assert refusal(client.post(f"/erase/{token}")) == (404, "invalid_link")
     db.session.expire_all()
     assert db.session.get(Contact, person.contact.id).email == person.email

@@ -8,6 +8,7 @@ from portal.extensions import db
 from portal.receipts.operations import receipt_token
 from portal.subscriptions import signup
 from portal.subscriptions.signup import Evidence
+from tests.pagetools import refusal
 
 
 @pytest.fixture
@@ -56,7 +57,7 @@ def test_a_bad_receipt_token_is_refused_and_names_no_one(client, confirmed):
     preferences = links.target_token("preferences", links.Target(contact_id))
     for url in ("/receipts/not-a-token", f"/receipts/{preferences}", "/preferences/nope/receipt"):
         response = client.get(url)
-        assert response.status_code == 404
+        assert refusal(response) == (404, "invalid_link")
         assert "This link is not valid" in response.get_data(as_text=True)
         assert "dewi@example.org" not in response.get_data(as_text=True)
 

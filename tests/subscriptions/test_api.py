@@ -1,4 +1,5 @@
 """The lists and forms API."""
+from tests.pagetools import refusal
 
 
 def test_lists_are_created_and_paged(client, create_account, account_auth):
@@ -54,7 +55,7 @@ def test_form_cannot_use_another_accounts_list(client, create_list, create_accou
     account = create_account()
     response = client.post(f"/api/v1/accounts/{account.id}/forms", headers=account_auth(account),
                            json={"list_ids": [other_list.id]})
-    assert response.status_code == 404
+    assert refusal(response) == (404, "not_found")
 
 
 def test_bad_origins_are_refused(client, create_list, account_auth):

@@ -12,6 +12,7 @@ from portal.subscriptions import signup as doi
 from portal.subscriptions.models import SignupRequest, SubscriptionStatus
 from portal.subscriptions.operations import apply, find_contact, get_or_create_contact, get_or_create_subscription
 from tests.subscriptions.helpers import confirm_path, event_types, other_app, outbox, signup, subscription_of
+from tests.pagetools import refusal
 
 
 @pytest.fixture
@@ -114,7 +115,7 @@ def test_resend_answers_the_same_when_nothing_is_sent(client, pending):
     assert (first.status_code, first.data) == (second.status_code, second.data)
     # Two confirmation mails (the first and the resent one), then only the confirmation's follow-up.
     assert [m.kind for m in outbox()] == ["confirmation", "confirmation", "subscribed"]
-    assert client.post("/confirm/garbage/resend").status_code == 404
+    assert refusal(client.post("/confirm/garbage/resend")) == (404, "invalid_link")
 
 
 def test_old_link_never_resubscribes_after_unsubscribe_I11(client, pending):
@@ -139,7 +140,7 @@ def test_superseded_request_is_refused(client, pending):
     db.session.commit()
     signup(client, form)  # asking again after declining: a new request, a new mail
     assert db.session.query(SignupRequest).count() == 2 and len(outbox()) == 2
-    assert client.post(path).status_code == 404
+    assert refusal(client.post(path)) == (404, "invalid_link")
     assert client.post(confirm_path(outbox()[1])).status_code == 303
 
 

@@ -9,6 +9,7 @@ from portal.subscriptions.models import SignupRequest, SubscriptionStatus
 from portal.subscriptions.operations import find_contact, get_or_create_contact
 from portal.suppression import operations as suppression
 from tests.subscriptions.helpers import event_types, other_app, outbox, signup, subscription_of
+from tests.pagetools import refusal
 
 
 def test_hosted_page_shows_sender_lists_consent_and_honeypot(client, create_form):
@@ -23,8 +24,8 @@ def test_hosted_page_shows_sender_lists_consent_and_honeypot(client, create_form
 
 
 def test_unknown_form_is_404(client):
-    assert client.get("/f/nope").status_code == 404
-    assert client.post("/f/nope", data={"email": "a@example.org"}).status_code == 404
+    assert refusal(client.get("/f/nope")) == (404, "not_found")
+    assert refusal(client.post("/f/nope", data={"email": "a@example.org"})) == (404, "not_found")
 
 
 def test_signup_links_the_consent_text_version(client, create_form):

@@ -2,6 +2,7 @@
 import pytest
 
 from portal.suppression import operations
+from tests.pagetools import refusal
 
 
 def url(account, rest=""):
@@ -28,7 +29,7 @@ def test_lookup_add_and_remove_round_trip(client, create_account, account_auth, 
     assert client.delete(url(account, "/ann@x.org"), headers=auth).status_code == 422  # no reason
     removed = client.delete(url(account, "/ann@x.org?reason=asked+by+phone"), headers=auth)
     assert removed.status_code == 200 and removed.json["suppressed"] is False
-    assert client.delete(url(account, "/ann@x.org"), json={"reason": "again"}, headers=auth).status_code == 404
+    assert refusal(client.delete(url(account, "/ann@x.org"), json={"reason": "again"}, headers=auth)) == (404, "not_found")
     notes = [c.note for c in db.session.query(operations.SuppressionChange).order_by("seq")]
     assert notes == [None, "asked by phone"]
 
@@ -42,8 +43,8 @@ def test_list_scope_and_other_accounts(client, create_list, account_auth, create
                      headers=auth)
     assert put.json["entries"][0] == {**put.json["entries"][0], "scope": "list", "list_id": mailing_list.id}
     other = create_account()
-    assert client.get(url(other, "/b@x.org"), headers=auth).status_code == 404
-    assert client.put(url(account, "/b@x.org"), json={"list_id": "nope"}, headers=auth).status_code == 404
+    assert refusal(client.get(url(other, "/b@x.org"), headers=auth)) == (404, "not_found")
+    assert refusal(client.put(url(account, "/b@x.org"), json={"list_id": "nope"}, headers=auth)) == (404, "not_found")
 
 
 def test_account_key_cannot_lift_a_complaint(client, create_account, account_auth, platform_auth, db):

@@ -5,6 +5,7 @@ from portal.accounts.operations import change_status
 from portal.db import utcnow
 from portal.suppression import operations
 from portal.subscriptions.models import SubscriptionStatus
+from tests.pagetools import refusal
 
 
 def send_check(client, auth, mailing_list, emails):
@@ -69,7 +70,7 @@ def test_other_accounts_list_is_404(client, create_list, account_auth):
     mine, theirs = create_list(), create_list()
     response = client.post(f"/api/v1/accounts/{mine.account_id}/send-check",
                            json={"list_id": theirs.id, "emails": ["a@x.org"]}, headers=account_auth(mine.account))
-    assert response.status_code == 404
+    assert refusal(response) == (404, "not_found")
 
 
 def test_many_addresses_in_few_queries(client, db, create_list, platform_auth, app):

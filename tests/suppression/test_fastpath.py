@@ -171,3 +171,55 @@ def test_behind_a_proxy_the_fast_path_sees_the_forwarded_scheme(app, dispatched)
         from portal.extensions import db
 
         db.engine.dispose()
+
+
+def test_a_check_added_to_the_routes_guard_holds_on_the_fast_path_too(app, dispatched, db, monkeypatch):
+    """Issue 15: the fast path runs the route's own guard (portal.api.guard), not a copy of it."""
+    from portal import api
+    from portal.errors import Forbidden
+
+    account = factories.create_account()
+    _key, secret = factories.create_api_key("platform")
+    db.session.commit()
+    client, auth = app.test_client(), {"Authorization": f"Bearer {secret}"}
+    assert client.get(url(account.id, "a@x.org"), headers=auth).status_code == 200 and dispatched == []
+    route_guard = api.guard
+
+    def stricter(operation, authorization, values):
+        if values.get("account_id") == account.id:
+            raise Forbidden("This account is closed to lookups.")
+        return route_guard(operation, authorization, values)
+
+    monkeypatch.setattr(api, "guard", stricter)
+    refused = client.get(url(account.id, "a@x.org"), headers=auth)
+    assert refused.status_code == 403 and refused.json["error"]["code"] == "forbidden"
+    assert len(dispatched) == 1  # the fast path's guard refused it too, so Flask answered
+
+
+def test_the_fast_path_serves_the_routes_own_rule_and_view(app):
+    from portal import api
+    from portal.suppression import api as suppression_api, fastpath
+
+    layer = fastpath.LookupFastPath(app, app.wsgi_app)
+    assert layer.operation.view is suppression_api.lookup.__wrapped__
+    assert layer.operation.rule == "/accounts/<account_id>/suppressions/<path:email>"
+    rule = next(r for r in app.url_map.iter_rules() if r.endpoint == f"api.{fastpath.ENDPOINT}")
+    assert rule.rule == api.bp.url_prefix + layer.operation.rule and rule.methods >= {layer.operation.method}
+    match = layer.pattern.match("/api/v1/accounts/abc/suppressions/a/b@x.org")
+    assert match.groupdict() == app.url_map.bind("localhost").match(
+        "/api/v1/accounts/abc/suppressions/a/b@x.org", method="GET")[1]
+    assert layer.pattern.match("/api/v1/accounts/abc/suppressions/") is None
+    assert layer.pattern.match("/api/v1/accounts/a/b/suppressions/x@y.org") is None
+
+
+def test_in_debug_the_fast_path_writes_the_same_indented_json_as_flask(app, flask_only, dispatched, db):
+    """Flask's compact-or-indented decision is made in one place (OrjsonProvider.answer_text)."""
+    account = factories.create_account()
+    operations.add("s@x.org", scope="account", reason="manual", account_id=account.id)
+    _key, secret = factories.create_api_key("platform")
+    db.session.commit()
+    app.debug = flask_only.debug = True
+    auth = {"Authorization": f"Bearer {secret}"}
+    got = answer(app.test_client(), url(account.id, "s@x.org"), headers=auth)
+    assert got == answer(flask_only.test_client(), url(account.id, "s@x.org"), headers=auth)
+    assert got[2].startswith(b'{\n  "email"') and dispatched == []

@@ -1,6 +1,7 @@
 """The webhook endpoints API: create (secret once), list, delete; scopes and validation."""
 from portal.outbox.models import OutboxMessage
 from portal.webhooks import operations
+from tests.pagetools import refusal
 
 
 def test_create_shows_the_secret_once_then_lists_without_it(client, create_account, account_auth):
@@ -54,8 +55,8 @@ def test_another_accounts_key_sees_nothing(client, db, create_account, account_a
     endpoint = operations.create_endpoint(account.id, url="https://a.example/h", events=["confirmed"])
     db.session.commit()
     auth = account_auth(other)
-    assert client.get(f"/api/v1/accounts/{account.id}/webhooks", headers=auth).status_code == 404
-    assert client.delete(f"/api/v1/accounts/{other.id}/webhooks/{endpoint.id}", headers=auth).status_code == 404
+    assert refusal(client.get(f"/api/v1/accounts/{account.id}/webhooks", headers=auth)) == (404, "not_found")
+    assert refusal(client.delete(f"/api/v1/accounts/{other.id}/webhooks/{endpoint.id}", headers=auth)) == (404, "not_found")
     assert operations.active_endpoints(account.id) == [endpoint]
 
 
