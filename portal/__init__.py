@@ -98,13 +98,21 @@ def _init_extensions(app: Flask) -> None:
     app.jinja_env.filters["site_name"] = lambda origin: urlsplit(origin).hostname or origin
     # Mail links open their page in the mail's language (templates/email/: ``{{ url|in_language }}``).
     app.jinja_env.filters["in_language"] = lambda url: links.in_language(url, str(get_locale() or "en"))
+    from portal.subscriptions import content
+
+    content.init_app(app)  # customer content in the page's language: ``{{ item|local("name") }}``
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         _sqlite_pragmas(app)
 
 
-def switch_query(code: str) -> str:
-    """The language switch's query: the page's own (its state) with ``lang`` set to ``code``."""
-    args = [(key, value) for key, value in request.args.items(multi=True) if key != "lang"]
+def switch_query(code: str, state: dict[str, str | None] | None = None) -> str:
+    """The language switch's query: the page's state with ``lang`` set to ``code``. The state is the
+    page's own query, or ``state`` where the view vouches only for some of it (``switch_state``: the
+    values it checked, so that nothing it refused is reflected)."""
+    if state is None:
+        args = [(key, value) for key, value in request.args.items(multi=True) if key != "lang"]
+    else:
+        args = [(key, value) for key, value in state.items() if value is not None]
     return "?" + urlencode([*args, ("lang", code)])
 
 

@@ -22,6 +22,7 @@ _BY_NAME = (
     (re.compile(r"postal_address$"), "Jl. Braga 5, Bandung 40111, Indonesia"),
     (re.compile(r"(^|_)name$"), "Toko Kopi"),
     (re.compile(r"^locale$"), "en"),
+    (re.compile(r"(^|_)colour$"), "#0b5cad"),
     (re.compile(r"^(from_)?status$"), "active"),
     (re.compile(r"^to_status$"), "warned"),
     (re.compile(r"^actor$"), "system"),
@@ -64,7 +65,9 @@ def _object(schema: dict, components: dict, name: str, answer: bool) -> dict:
     properties = schema.get("properties")
     if properties is None:
         extra = schema.get("additionalProperties")
-        return {"key": example(extra, components, "value", answer)} if isinstance(extra, dict) and extra else {}
+        names = (schema.get("propertyNames") or {}).get("enum")  # locales: the last, as "en" is the usual own
+        key = names[-1] if names else "key"
+        return {key: example(extra, components, "value", answer)} if isinstance(extra, dict) and extra else {}
     return {field: example(sub, components, field, answer) for field, sub in properties.items()}
 
 

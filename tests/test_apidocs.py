@@ -18,7 +18,7 @@ def test_every_route_has_an_example_request_and_answer_that_its_models_accept(ap
     checked = 0
     for op in OPERATIONS:
         path = "/api/v1" + op.rule
-        for name in ("account_id", "list_id", "import_id", "webhook_id", "path:email"):
+        for name in ("account_id", "list_id", "form_id", "import_id", "webhook_id", "path:email"):
             path = path.replace(f"<{name}>", "{" + name.replace("path:", "") + "}")
         entry = document["paths"][path][op.method.lower()]
         if op.body is not None or op.raw_body:

@@ -102,3 +102,67 @@ def select_changes(model, account_id):
     from sqlalchemy import select
 
     return select(model).where(model.account_id == account_id).order_by(model.seq)
+
+
+def test_the_content_migration_gives_each_consent_text_its_accounts_locale(app, create_account):
+    """Consent texts written before per-locale texts were in their account's language (issue 20);
+    lists and forms get empty translations."""
+    from datetime import datetime, timezone
+
+    from sqlalchemy import text
+
+    from portal.subscriptions.models import ConsentText, Form, MailingList
+
+    indonesian, english = create_account(locale="id").id, create_account(locale="en").id
+    db.session.remove()
+    db.engine.dispose()
+    flask_migrate.downgrade(revision="b20d8f2c5a12")
+    at = datetime(2026, 12, 1, 9, tzinfo=timezone.utc)
+    with db.engine.begin() as conn:
+        for account_id in (indonesian, english):
+            conn.execute(text("INSERT INTO lists (id, account_id, name, created_at) VALUES (:id, :a, 'L', :at)"),
+                         {"id": f"l{account_id}"[:32], "a": account_id, "at": at})
+            conn.execute(text("INSERT INTO forms (id, account_id, name, allowed_origins, created_at) "
+                              "VALUES (:id, :a, 'F', '[]', :at)"), {"id": f"f{account_id}"[:32], "a": account_id, "at": at})
+            for version in (1, 2):
+                conn.execute(text("INSERT INTO consent_texts (form_id, version, text, created_at) "
+                                  "VALUES (:f, :v, 'words', :at)"), {"f": f"f{account_id}"[:32], "v": version, "at": at})
+            # a signup that names a text: SQLite's copy of consent_texts must keep it valid
+            conn.execute(text("INSERT INTO contacts (account_id, email, email_hash, created_at) "
+                              "VALUES (:a, 'p@example.org', :h, :at)"), {"a": account_id, "h": account_id * 2, "at": at})
+            conn.execute(text(
+                "INSERT INTO signup_requests (contact_id, form_id, consent_text_id, list_ids, source, evidence, "
+                "created_at) SELECT contacts.id, consent_texts.form_id, consent_texts.id, '[]', 'form', '{}', :at FROM contacts, "
+                "consent_texts WHERE contacts.account_id = :a AND consent_texts.form_id = :f AND version = 2"),
+                {"a": account_id, "f": f"f{account_id}"[:32], "at": at})
+    db.engine.dispose()
+    flask_migrate.upgrade()
+    for account_id, locale in ((indonesian, "id"), (english, "en")):
+        form = db.session.get(Form, f"f{account_id}"[:32])
+        assert [(t.version, t.locale) for t in form.consent_texts] == [(1, locale), (2, locale)]
+        assert form.consent_text.version == 2 and form.translations == {} and form.heading is None
+        assert db.session.get(MailingList, f"l{account_id}"[:32]).translations == {}
+    assert db.session.query(ConsentText).count() == 4
+    from portal.subscriptions.models import SignupRequest
+
+    named = [db.session.get(ConsentText, r.consent_text_id) for r in db.session.query(SignupRequest)]
+    assert sorted((t.version, t.locale) for t in named) == [(2, "en"), (2, "id")]
+
+
+def test_the_content_migration_does_not_go_down_over_a_version_in_two_languages(app, create_account, create_form):
+    """Each row of a two-language version may be named by the ledger: neither can be dropped."""
+    import pytest
+
+    from alembic.migration import MigrationContext as Context
+
+    from portal.subscriptions.models import ConsentText
+
+    create_form(create_account(locale="en"), consent_text="Yes", translations={"id": {"consent_text": "Ya"}})
+    db.session.remove()
+    db.engine.dispose()
+    with pytest.raises(SystemExit):  # flask_migrate logs the RuntimeError and exits
+        flask_migrate.downgrade(revision="b20d8f2c5a12")
+    db.engine.dispose()
+    with db.engine.connect() as conn:
+        assert Context.configure(conn).get_current_revision() == "b20c7e1a4f11"
+    assert sorted(t.text for t in db.session.query(ConsentText)) == ["Ya", "Yes"]

@@ -124,9 +124,10 @@ def _consent_texts(events: list[ConsentEvent]) -> list[dict[str, Any]]:
     ids = sorted({event.consent_text_id for event in events if event.consent_text_id})
     if not ids:
         return []
-    rows = db.session.execute(select(texts.c.id, texts.c.version, texts.c.text).where(texts.c.id.in_(ids)))
-    return [{"id": row.id, "version": row.version, "text": row.text, "sha256": sha256_hex(row.text.encode())}
-            for row in rows]
+    rows = db.session.execute(select(texts.c.id, texts.c.version, texts.c.locale, texts.c.text)
+                              .where(texts.c.id.in_(ids)))
+    return [{"id": row.id, "version": row.version, "locale": row.locale, "text": row.text,
+             "sha256": sha256_hex(row.text.encode())} for row in rows]
 
 
 def _privacy_notices(events: list[ConsentEvent]) -> list[dict[str, Any]]:

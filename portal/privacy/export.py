@@ -61,7 +61,8 @@ def _event(event) -> dict[str, Any]:
     out = ledger.serialize(event)
     out["email"] = event.email
     text = db.session.get(ConsentText, event.consent_text_id) if event.consent_text_id else None
-    out["consent_text"] = ({"id": text.id, "form_id": text.form_id, "version": text.version, "text": text.text}
+    out["consent_text"] = ({"id": text.id, "form_id": text.form_id, "version": text.version,
+                            "locale": text.locale, "text": text.text}
                            if text else None)
     return out
 

@@ -22,7 +22,8 @@ _COLUMNS = (ConsentEvent.id, ConsentEvent.contact_id, ConsentEvent.seq, ConsentE
             cast(ConsentEvent.evidence, Text).label("evidence"), ConsentEvent.email, ConsentEvent.ip,
             ConsentEvent.ip_prefix, ConsentEvent.user_agent, ConsentEvent.page_url, ConsentEvent.hash,
             ConsentEvent.prev_hash, ConsentEvent.redacted_at.is_not(None).label("redacted"),
-            ConsentText.form_id, ConsentText.version.label("text_version"), ConsentText.text.label("text"))
+            ConsentText.form_id, ConsentText.version.label("text_version"), ConsentText.text.label("text"),
+            ConsentText.locale.label("text_locale"))
 #: The time as :func:`portal.db.isoformat` writes it, written by PostgreSQL (no datetime made a row):
 #: UTC, microseconds only when not zero, a ``Z``.
 _PG_OCCURRED_AT = (
@@ -67,10 +68,10 @@ def line(row) -> dict[str, Any]:
     """
     (event_id, contact_id, seq, type_, occurred_at, list_id, source, actor, actor_key_id, message_ref, text_id,
      evidence, email, ip, prefix, user_agent, page_url, hashed, prev_hash, redacted, form_id, text_version,
-     text) = row
+     text, text_locale) = row
     evidence = orjson.loads(evidence) if evidence else {}
     consent_text = None if text_id is None else {
-        "id": text_id, "form_id": form_id, "version": text_version, "text": text}
+        "id": text_id, "form_id": form_id, "version": text_version, "locale": text_locale, "text": text}
     return {"id": event_id, "contact_id": contact_id, "seq": seq, "type": type_,
             "occurred_at": occurred_at if type(occurred_at) is str else isoformat(occurred_at),
             "email": email, "list_id": list_id,

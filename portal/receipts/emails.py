@@ -27,7 +27,7 @@ def subscribed_context(account: Account, contact: Contact, lists: list[MailingLi
         "lists": lists,
         "receipt_url": f"{current_app.config['PORTAL_BASE_URL']}/receipts/{receipt_token(contact.id)}",
         "preferences_url": links.preferences_url(links.Target(contact.id)),
-        "unsubscribe": [{"name": item.name, "url": links.unsubscribe_url(links.Target(contact.id, item.id))}
+        "unsubscribe": [{"name": item.name, "list": item, "url": links.unsubscribe_url(links.Target(contact.id, item.id))}
                         for item in lists],
     }
 

@@ -48,7 +48,7 @@ def _consent_text(text_id: int | None) -> dict[str, Any] | None:
     text = db.session.get(ConsentText, text_id) if text_id else None
     if text is None:
         return None
-    return {"id": text.id, "version": text.version, "text": text.text,
+    return {"id": text.id, "version": text.version, "locale": text.locale, "text": text.text,
             "sha256": hashlib.sha256(text.text.encode()).hexdigest()}
 
 

@@ -15,20 +15,21 @@ from portal.extensions import db
 from portal.outbox import identity
 from portal.outbox.models import OutboxMessage
 from portal.outbox.operations import enqueue_mail, on_sent
-from portal.subscriptions.models import Contact, MailingList, SignupRequest
+from portal.subscriptions.models import ConsentText, Contact, MailingList, SignupRequest
 
 
 def confirmation_context(account: Account, contact: Contact, lists: list[MailingList],
                          request: SignupRequest) -> dict[str, Any]:
     """What ``templates/email/confirmation/`` shows: who asks, which address, when, on which
     trusted site (the host of a page on the form's allowed origins, never a raw Referer), for
-    what, and the link."""
+    what, the consent text the request recorded (in the language the page showed it), and the link."""
     return {
         "account": account,
         "lists": lists,
         "address": contact.email,
         "requested_at": request.created_at,
         "page_host": _site(request),
+        "consent_text": db.session.get(ConsentText, request.consent_text_id) if request.consent_text_id else None,
         "confirm_url": links.confirm_url(request.id),
         "max_age_days": max(1, current_app.config["PORTAL_CONFIRM_MAX_AGE"].days),
     }

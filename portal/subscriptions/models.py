@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Column, ForeignKey, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Integer, String, Table, Text, UniqueConstraint, text as sql
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import BigIntKey, JSONType, UTCDateTime, new_id, utcnow
@@ -24,6 +24,9 @@ class MailingList(db.Model):
     name: Mapped[str] = mapped_column(String(200))
     #: Shown to subscribers on the preference centre.
     description: Mapped[str | None] = mapped_column(Text)
+    #: ``{locale: {"name": ..., "description": ...}}``: the list in other languages than the account's.
+    translations: Mapped[dict[str, dict[str, str]]] = mapped_column(JSONType, default=dict,
+                                                                    server_default=sql("'{}'"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     account: Mapped["Account"] = relationship()
@@ -49,6 +52,11 @@ class Form(db.Model):
     allowed_origins: Mapped[list[str]] = mapped_column(JSONType, default=list)
     #: Where a browser goes after signing up; must be on an allowed origin.
     redirect_url: Mapped[str | None] = mapped_column(Text)
+    #: The signup page's heading (null: "Subscribe to <account>").
+    heading: Mapped[str | None] = mapped_column(String(200))
+    #: ``{locale: {"heading": ...}}``: the heading in other languages than the account's.
+    translations: Mapped[dict[str, dict[str, str]]] = mapped_column(JSONType, default=dict,
+                                                                    server_default=sql("'{}'"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     account: Mapped["Account"] = relationship()
@@ -57,20 +65,40 @@ class Form(db.Model):
         back_populates="form", order_by="ConsentText.version")
 
     @property
+    def current_consent_texts(self) -> list[ConsentText]:
+        """The rows of the current (newest) version, one per locale."""
+        if not self.consent_texts:
+            return []
+        version = max(text.version for text in self.consent_texts)
+        return [text for text in self.consent_texts if text.version == version]
+
+    @property
     def consent_text(self) -> ConsentText | None:
-        """The current (newest) version of the consent text."""
-        return self.consent_texts[-1] if self.consent_texts else None
+        """The current version of the consent text in the account's language (else its first row)."""
+        return self.consent_text_for(self.account.locale if self.account else None)
+
+    def consent_text_for(self, locale: str | None) -> ConsentText | None:
+        """The current version's row in ``locale``, else in the account's language, else its first row."""
+        rows = self.current_consent_texts
+        by_locale = {text.locale: text for text in rows}
+        account_locale = self.account.locale if self.account else None
+        return by_locale.get(locale) or by_locale.get(account_locale) or (rows[0] if rows else None)
 
 
 class ConsentText(db.Model):
-    """One version of a form's consent text; never changed once a signup refers to it."""
+    """A form's consent text in one language of one version; never changed once a signup refers to it.
+
+    A version is the set of rows with one version number, one row per locale.
+    """
 
     __tablename__ = "consent_texts"
-    __table_args__ = (UniqueConstraint("form_id", "version"),)
+    __table_args__ = (UniqueConstraint("form_id", "version", "locale"),)
 
     id: Mapped[int] = mapped_column(BigIntKey, primary_key=True, autoincrement=True)
     form_id: Mapped[str] = mapped_column(ForeignKey("forms.id"), index=True)
     version: Mapped[int] = mapped_column(Integer)
+    #: The language of the text (``en``, ``id``).
+    locale: Mapped[str] = mapped_column(String(10))
     #: The exact words the subscriber saw.
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -26,12 +26,62 @@ def default_consent_text(account: Account) -> str:
                        "link in every message.", account=account.name)
 
 
-def create_list(account: Account, *, name: str, description: str | None = None) -> MailingList:
-    """A new list of ``account``."""
-    mailing_list = MailingList(account_id=account.id, name=name, description=description)
+def create_list(account: Account, *, name: str, description: str | None = None,
+                translations: dict[str, dict] | None = None) -> MailingList:
+    """A new list of ``account``; ``translations``: ``{locale: {"name", "description"}}``."""
+    mailing_list = MailingList(account_id=account.id, name=name, description=description,
+                               translations=clean_translations(account, translations or {}, LIST_FIELDS))
     db.session.add(mailing_list)
     db.session.flush()
     return mailing_list
+
+
+def update_list(mailing_list: MailingList, *, translations: dict[str, dict | None] | None = None,
+                **changes) -> MailingList:
+    """Change a list's name, description (None clears it) or translations (given locales replaced)."""
+    for name, value in changes.items():
+        if name not in ("name", "description"):
+            raise ValidationFailed(f"{name} cannot be changed here.")
+        setattr(mailing_list, name, value)
+    if translations is not None:
+        mailing_list.translations = merged_translations(mailing_list.account, mailing_list.translations,
+                                                        translations, LIST_FIELDS)
+    db.session.flush()
+    return mailing_list
+
+
+#: The fields a translation may give, per kind.
+LIST_FIELDS = ("name", "description")
+FORM_FIELDS = ("heading", "consent_text")
+
+
+def clean_translations(account: Account, translations: dict[str, dict], fields: tuple[str, ...]) -> dict:
+    """``{locale: {field: text}}`` with empty fields left out; ValidationFailed naming a locale
+    that is not supported or is the account's own (its text is the fields themselves)."""
+    cleaned = {}
+    for locale, values in translations.items():
+        if locale not in current_app.config["PORTAL_LOCALES"]:
+            raise _field_error(["translations", locale], f"translations: {locale[:20]!r} is not a supported locale "
+                               f"({', '.join(current_app.config['PORTAL_LOCALES'])}).")
+        if locale == (account.locale or "en"):
+            raise _field_error(["translations", locale], f"translations: {locale!r} is the account's language: "
+                               "give that text in the fields themselves.")
+        kept = {field: value for field, value in (values or {}).items() if field in fields and value}
+        if kept:
+            cleaned[locale] = kept
+    return cleaned
+
+
+def merged_translations(account: Account, current: dict | None, changes: dict[str, dict | None],
+                        fields: tuple[str, ...]) -> dict:
+    """``current`` with each locale of ``changes`` replaced (None removes the locale)."""
+    merged = dict(current or {})
+    for locale, values in changes.items():
+        if values is None:
+            merged.pop(locale, None)
+        else:
+            merged[locale] = values
+    return clean_translations(account, merged, fields)
 
 
 def get_list(account: Account, list_id: str) -> MailingList:
@@ -88,37 +138,116 @@ def check_redirect_url(redirect_url: str | None, origins: list[str]) -> str | No
 
 
 def create_form(account: Account, *, name: str, list_ids: list[str], allowed_origins: list[str] = (),
-                redirect_url: str | None = None, consent_text: str | None = None) -> Form:
-    """A new signup form for one or more lists of ``account``, with consent text version 1."""
+                redirect_url: str | None = None, consent_text: str | None = None, heading: str | None = None,
+                translations: dict[str, dict] | None = None) -> Form:
+    """A new signup form for one or more lists of ``account``, with consent text version 1
+    (a row in the account's language and one per translation that gives a consent text)."""
     if not list_ids:
         raise ValidationFailed("A form needs at least one list.")
     lists = [get_list(account, list_id) for list_id in dict.fromkeys(list_ids)]
     origins = clean_origins(list(allowed_origins))
     redirect_url = check_redirect_url(redirect_url, origins)
-    form = Form(account_id=account.id, name=name, allowed_origins=origins, redirect_url=redirect_url, lists=lists)
+    translations = clean_translations(account, translations or {}, FORM_FIELDS)
+    form = Form(account_id=account.id, name=name, allowed_origins=origins, redirect_url=redirect_url, lists=lists,
+                heading=heading or None, translations=_headings(translations))
     db.session.add(form)
     db.session.flush()
-    set_consent_text(form, consent_text or default_consent_text(account))
+    set_consent_texts(form, {**_consent_texts(translations),
+                             account.locale or "en": consent_text or default_consent_text(account)})
     return form
 
 
+def _headings(translations: dict[str, dict]) -> dict[str, dict]:
+    """What a form keeps in ``translations``: the headings (its consent texts are rows of their own)."""
+    return {locale: {"heading": values["heading"]} for locale, values in translations.items() if values.get("heading")}
+
+
+def _consent_texts(translations: dict[str, dict]) -> dict[str, str]:
+    return {locale: values["consent_text"] for locale, values in translations.items() if values.get("consent_text")}
+
+
+def update_form(form: Form, *, consent_text: str | None = None, translations: dict[str, dict | None] | None = None,
+                **changes) -> Form:
+    """Change a form's name, heading, origins, redirect URL, consent text or translations.
+
+    Translations of the locales given replace theirs (None removes one). A consent text that
+    changes in any language makes a new version with a row for every language; the same words
+    make none. Everything is checked before anything changes.
+    """
+    if set(changes) - {"name", "heading", "allowed_origins", "redirect_url"}:
+        raise ValidationFailed(f"{sorted(set(changes))[0]} cannot be changed here.")
+    merged = None if translations is None else merged_translations(form.account, form_translations(form),
+                                                                   translations, FORM_FIELDS)
+    origins = clean_origins(list(changes["allowed_origins"] or [])) if "allowed_origins" in changes else None
+    if origins is not None or "redirect_url" in changes:
+        form.redirect_url = check_redirect_url(changes.get("redirect_url", form.redirect_url),
+                                               form.allowed_origins if origins is None else origins)
+        form.allowed_origins = form.allowed_origins if origins is None else origins
+    form.name = changes.get("name", form.name)
+    form.heading = changes.get("heading", form.heading) or None
+    if merged is not None:
+        form.translations = _headings(merged)
+    set_consent_texts(form, _new_consent_texts(form, consent_text, merged))
+    db.session.flush()
+    return form
+
+
+def _new_consent_texts(form: Form, consent_text: str | None, merged: dict | None) -> dict[str, str]:
+    """``{locale: text}`` of the form once changed: its own language's text, then the translations'."""
+    own = form.account.locale or "en"
+    texts = {text.locale: text.text for text in form.current_consent_texts}
+    if merged is not None:
+        texts = {**{locale: text for locale, text in texts.items() if locale == own}, **_consent_texts(merged)}
+    if consent_text:
+        texts[own] = consent_text
+    return texts
+
+
+def form_translations(form: Form) -> dict[str, dict[str, str]]:
+    """A form's translations as the API takes them: ``{locale: {"heading", "consent_text"}}``
+    (the consent texts of the current version in other languages than the account's)."""
+    translations = {locale: dict(values) for locale, values in (form.translations or {}).items()}
+    for text in form.current_consent_texts:
+        if text.locale != form.account.locale:
+            translations.setdefault(text.locale, {})["consent_text"] = text.text
+    return translations
+
+
 def set_consent_text(form: Form, text: str) -> ConsentText:
-    """Add a new version of the form's consent text (old versions stay, for the record)."""
-    current = form.consent_text
-    if current is not None and current.text == text:
+    """A new version of the form's consent text in the account's language, the other languages
+    kept (old versions stay, for the record); the same words make no new version."""
+    texts = {text_.locale: text_.text for text_ in form.current_consent_texts}
+    texts[form.account.locale or "en"] = text
+    return set_consent_texts(form, texts)[form.account.locale or "en"]
+
+
+def set_consent_texts(form: Form, texts: dict[str, str]) -> dict[str, ConsentText]:
+    """Make ``{locale: text}`` the form's consent text: a new version with a row per locale unless
+    the current version says exactly that (old versions stay, for the record)."""
+    current = {text.locale: text for text in form.current_consent_texts}
+    if not texts or {locale: text.text for locale, text in current.items()} == texts:
         return current
     version = (db.session.scalar(select(func.max(ConsentText.version)).where(ConsentText.form_id == form.id)) or 0) + 1
-    consent = ConsentText(form_id=form.id, version=version, text=text)
-    db.session.add(consent)
+    rows = {locale: ConsentText(form_id=form.id, version=version, locale=locale, text=text)
+            for locale, text in sorted(texts.items())}
+    db.session.add_all(rows.values())
     db.session.flush()
     db.session.refresh(form, ["consent_texts"])
-    return consent
+    return rows
 
 
 def get_form(form_id: str) -> Form:
     """A form by id, or :class:`NotFound`."""
     form = db.session.get(Form, form_id)
     if form is None:
+        raise NotFound("No such form.")
+    return form
+
+
+def get_account_form(account: Account, form_id: str) -> Form:
+    """A form of this account, or :class:`NotFound` (also for another account's form)."""
+    form = db.session.get(Form, form_id)
+    if form is None or form.account_id != account.id:
         raise NotFound("No such form.")
     return form
 

@@ -107,14 +107,15 @@ def confirmations_sent_today(contact: Contact) -> int:
         ConsentEvent.occurred_at >= since)) or 0
 
 
-def _reusable(wanted, form: Form) -> SignupRequest | None:
-    """The pending request every wanted list already points to, if it asked for the same thing."""
+def _reusable(wanted, form: Form, locale: str) -> SignupRequest | None:
+    """The pending request every wanted list already points to, if it asked for the same thing
+    with the same words (the current consent text in the language of this page)."""
     ids = {subscription.signup_request_id for _list, subscription in wanted if subscription is not None
            and subscription.status == SubscriptionStatus.PENDING}
     if len(ids) != 1 or None in ids or any(sub is None or sub.status != SubscriptionStatus.PENDING for _l, sub in wanted):
         return None
     request = db.session.get(SignupRequest, ids.pop())
-    if (request is None or request.form_id != form.id or request.consent_text_id != form.consent_text.id
+    if (request is None or request.form_id != form.id or request.consent_text_id != form.consent_text_for(locale).id
             or set(request.list_ids) != {mailing_list.id for mailing_list, _sub in wanted}):
         return None
     return request
@@ -145,7 +146,7 @@ def request_signup(form: Form, *, email: str, name: str | None = None, evidence:
         return None
     if confirmations_sent_today(contact) >= current_app.config["PORTAL_CONFIRMATIONS_PER_DAY"]:
         return None
-    request = _reusable(wanted, form) or _new_request(form, contact, wanted, evidence, submitted=(email, locale))
+    request = _reusable(wanted, form, locale) or _new_request(form, contact, wanted, evidence, submitted=(email, locale))
     send_confirmation(request, locale=locale)
     return request
 
@@ -154,9 +155,10 @@ def _new_request(form: Form, contact: Contact, wanted, evidence: Evidence,
                  submitted: tuple[str, str] = ("", "en")) -> SignupRequest:
     """Record a new request, make it current on each list, and log ``signup_requested``.
 
-    :param submitted: the address as typed and the page's locale, kept in the ledger.
+    :param submitted: the address as typed and the page's locale, kept in the ledger; the
+        request records the consent text in that locale (the words the page showed).
     """
-    consent = form.consent_text
+    consent = form.consent_text_for(submitted[1])
     request = SignupRequest(contact_id=contact.id, form_id=form.id, consent_text_id=consent.id,
                             list_ids=[mailing_list.id for mailing_list, _sub in wanted], source="form",
                             evidence={"form_id": form.id, "consent_text_version": consent.version,

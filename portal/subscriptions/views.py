@@ -195,8 +195,11 @@ def check_inbox(form_id: str):
     signup_form = get_form(form_id)
     use_account(signup_form.account)
     _embeddable(signup_form)
+    masked, site = _unsealed(request.args.get("to")), site_of(signup_form, request.args.get("site"))
+    checked = {"to": request.args.get("to") if masked else None,
+               "site": site if site == request.args.get("site") else None}
     return render_template("subscriptions/check_inbox.html", account=signup_form.account, signup_form=signup_form,
-                           masked=_unsealed(request.args.get("to")), site=site_of(signup_form, request.args.get("site")),
+                           masked=masked, site=site, switch_state=checked,
                            lasts=format_timedelta(current_app.config["PORTAL_CONFIRM_MAX_AGE"], threshold=1.5))
 
 

@@ -19,7 +19,8 @@ OLD_COLUMNS = (ConsentEvent.id, ConsentEvent.contact_id, ConsentEvent.seq, Conse
                cast(ConsentEvent.evidence, Text).label("evidence"), ConsentEvent.email, ConsentEvent.ip,
                ConsentEvent.ip_prefix, ConsentEvent.user_agent, ConsentEvent.page_url, ConsentEvent.hash,
                ConsentEvent.prev_hash, ConsentEvent.redacted_at,
-               ConsentText.form_id, ConsentText.version.label("text_version"), ConsentText.text.label("text"))
+               ConsentText.form_id, ConsentText.version.label("text_version"), ConsentText.text.label("text"),
+               ConsentText.locale.label("text_locale"))  # the text's language: added with issue 20
 
 
 def previous_export(account_id) -> bytes:
@@ -29,10 +30,10 @@ def previous_export(account_id) -> bytes:
     out = []
     for (event_id, contact_id, seq, type_, occurred_at, list_id, source, actor, actor_key_id, message_ref, text_id,
          evidence, email, ip, prefix, user_agent, page_url, hashed, prev_hash, redacted_at, form_id, text_version,
-         text) in rows:
+         text, text_locale) in rows:
         evidence = json.loads(evidence) if evidence else {}
         consent_text = None if text_id is None else {
-            "id": text_id, "form_id": form_id, "version": text_version, "text": text}
+            "id": text_id, "form_id": form_id, "version": text_version, "locale": text_locale, "text": text}
         out.append(json.dumps({
             "id": event_id, "contact_id": contact_id, "seq": seq, "type": type_,
             "occurred_at": isoformat(occurred_at), "email": email, "list_id": list_id,

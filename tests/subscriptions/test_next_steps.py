@@ -53,6 +53,9 @@ def test_back_to_the_site_the_signup_came_from_only_when_it_is_the_forms(client,
     assert parse_qs(urlsplit(response.headers["Location"]).query)["site"] == ["https://blog.shop.example"]
     page = _check_inbox(client, response)
     assert '<a href="https://blog.shop.example" target="_top">Back to blog.shop.example</a>' in page
+    # The language switch keeps the page's checked state (its site and sealed address).
+    switch = re.search(r'href="(\?[^"]*lang=id)"', page).group(1)
+    assert "site=https%3A%2F%2Fblog.shop.example" in switch and "to=" in switch
     # A site the form does not allow is never linked: the form's own origin is.
     forged = client.get(f"/f/{form.id}/thanks?site=https://evil.example").get_data(as_text=True)
     assert "evil.example" not in forged and 'href="https://shop.example"' in forged
