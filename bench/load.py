@@ -87,7 +87,7 @@ def seed(url: str, confirmed: int, pending: int, files: dict[str, str]) -> dict:
     from portal.consent import operations as ledger
     from portal.extensions import db
     from portal.subscriptions import operations as subscriptions
-    from portal.subscriptions import signup as doi
+    from portal.signup import operations as doi
     from portal.subscriptions.models import Subscription, SubscriptionStatus
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": SECRET, "SECRET_KEY_FALLBACKS": [],

@@ -23,7 +23,7 @@ DOMAINS = ("accounts", "subscriptions", "preferences", "complaints", "consent", 
 #: ``dev`` (development pages) comes last. ``tests/test_import_direction.py`` parses the imports and
 #: holds the arrows that still point the wrong way; ``python tools/domain_graph.py`` draws the graph.
 LAYERS = ("consent", "outbox", "webhooks", "accounts", "screening", "subscriptions", "notices", "suppression",
-          "receipts", "preferences", "complaints", "imports", "privacy", "ops", "dev")
+          "receipts", "signup", "preferences", "complaints", "imports", "privacy", "ops", "dev")
 
 
 def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:

@@ -16,7 +16,7 @@ import pytest
 from portal import limits, links
 from portal.extensions import db
 from portal.receipts.operations import receipt_token
-from portal.subscriptions import signup as doi
+from portal.signup import operations as doi
 from portal.subscriptions.models import SubscriptionStatus
 from portal.tokens import make_token
 from tests.reliability.support import table_digests

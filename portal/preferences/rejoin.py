@@ -5,7 +5,7 @@ nothing on a token page re-subscribes anyone. Ticking a list in the preference c
 to undo an unsubscribe once its window is over, only queues a confirmation mail; the change
 happens when that mail's button is pressed, recorded with that confirmation's evidence as
 ``resubscribed`` for a list the person had been confirmed on, ``confirmed`` for a list joined anew
-(:func:`portal.subscriptions.signup.confirm`).
+(:func:`portal.signup.operations.confirm`).
 """
 from __future__ import annotations
 
@@ -16,10 +16,10 @@ from portal.consent.models import EventType
 from portal.extensions import db
 from portal.subscriptions.holders import Holder
 from portal.preferences.operations import Context, person
-from portal.subscriptions import signup
+from portal.signup import operations as signup
 from portal.subscriptions.models import MailingList, SignupRequest, Subscription
 from portal.subscriptions.operations import apply, can, get_or_create_subscription, lock_contact
-from portal.subscriptions.signup import confirmations_sent_today
+from portal.signup.operations import confirmations_sent_today
 
 
 def request_rejoin(holder: Holder, list_ids: list[str], context: Context, *, source: str,

@@ -13,7 +13,7 @@ from portal.addresses import InvalidAddress, mask, normalise, try_normalise
 from portal.errors import FormUnverified, TokenExpired, TokenInvalid, ValidationFailed, error_body
 from portal.extensions import csrf, db, limiter
 from portal.fields import address_message
-from portal.subscriptions import signup as doi
+from portal.signup import operations as doi
 from portal.subscriptions.forms import ConfirmForm, ResendForm, SignupForm
 from portal.preferences.forms import manage_form
 from portal.subscriptions.models import Form, SignupRequest

@@ -92,7 +92,7 @@ def removal_reason(query: RemoveQuery) -> tuple[str, str | None]:
 
 
 #: Suppressions the subscriber made (an unsubscribe, an erasure): no key lifts them. Only the
-#: person's own completed double opt-in does (:mod:`portal.subscriptions.signup`).
+#: person's own completed double opt-in does (:mod:`portal.signup.operations`).
 SUBSCRIBER_OWNED = frozenset({SuppressionReason.UNSUBSCRIBED, SuppressionReason.ERASED})
 
 

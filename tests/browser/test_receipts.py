@@ -3,8 +3,8 @@ import pytest
 
 from portal.extensions import db
 from portal.receipts.operations import receipt_token
-from portal.subscriptions import signup
-from portal.subscriptions.signup import Evidence
+from portal.signup import operations as signup
+from portal.signup.operations import Evidence
 from tests.browser.conftest import assert_fits_width, screenshot, serious_violations
 
 pytestmark = pytest.mark.browser

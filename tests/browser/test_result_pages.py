@@ -22,7 +22,7 @@ from portal.addresses import mask
 from portal.consent.models import ConsentEvent
 from portal.extensions import db
 from portal.outbox.models import OutboxMessage
-from portal.subscriptions import signup as doi
+from portal.signup import operations as doi
 from tests import factories
 from tests.browser.conftest import check_page, screenshot
 from tests.browser.test_cookies_blocked import guarded_server  # noqa: F401 (a fixture)
@@ -113,7 +113,7 @@ def _subscribed_shows(page, lang):
 
 def decline(app, server, lang, email):
     link, sender = _pending_link(app, email, lang)
-    # The declined page names no address, by design (portal.subscriptions.signup.current).
+    # The declined page names no address, by design (portal.signup.operations.current).
     return Journey(link, lambda page: None, "declined", "declined", button="input[name=decline]",
                    sender=sender, address=email, masked=False, shows=_declined_shows)
 

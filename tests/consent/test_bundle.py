@@ -10,8 +10,8 @@ import pytest
 
 from portal.consent.verify import main as verify_main, sha256_hex
 from portal.extensions import db
-from portal.subscriptions import signup
-from portal.subscriptions.signup import Evidence
+from portal.signup import operations as signup
+from portal.signup.operations import Evidence
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ADDRESS = "Siti.Rahma@example.org"

@@ -8,8 +8,8 @@ import pytest
 
 from portal.consent.verify import main as verify_main
 from portal.extensions import db
-from portal.subscriptions import signup
-from portal.subscriptions.signup import Evidence
+from portal.signup import operations as signup
+from portal.signup.operations import Evidence
 
 EN = "Yes, send me the weekly coffee news."
 ID = "Ya, kirimi saya kabar kopi mingguan."

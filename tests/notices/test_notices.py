@@ -260,8 +260,8 @@ def test_events_record_the_version_in_force_and_proofs_and_receipts_carry_it(app
 
     from portal.consent.verify import verify_bundle
     from portal.receipts.operations import receipt_token
-    from portal.subscriptions import signup
-    from portal.subscriptions.signup import Evidence
+    from portal.signup import operations as signup
+    from portal.signup.operations import Evidence
 
     form = create_form()
     auth = account_auth(form.account)

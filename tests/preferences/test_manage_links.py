@@ -16,7 +16,7 @@ from portal.extensions import db
 from portal.outbox.models import OutboxMessage
 from portal.preferences.recovery import form_token, sender_of
 from portal.privacy.operations import erase_contact
-from portal.subscriptions import signup as doi
+from portal.signup import operations as doi
 from portal.subscriptions.models import Contact
 from tests.subscriptions.helpers import other_app, outbox
 from tests.pagetools import refusal

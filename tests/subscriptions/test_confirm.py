@@ -8,7 +8,7 @@ import pytest
 from portal import links
 from portal.consent.models import EventType
 from portal.extensions import db
-from portal.subscriptions import signup as doi
+from portal.signup import operations as doi
 from portal.subscriptions.models import SignupRequest, SubscriptionStatus
 from portal.subscriptions.operations import apply, find_contact, get_or_create_contact, get_or_create_subscription
 from tests.subscriptions.helpers import confirm_path, event_types, other_app, outbox, signup, subscription_of

@@ -91,8 +91,8 @@ def test_an_erasure_names_the_erased_event(client, account_auth, person):
 
 
 def test_a_confirmed_signup_lifting_an_own_opt_out_names_the_confirmation(client, account_auth, create_form):
-    from portal.subscriptions import signup
-    from portal.subscriptions.signup import Evidence
+    from portal.signup import operations as signup
+    from portal.signup.operations import Evidence
 
     form = create_form()
     first = signup.request_signup(form, email="ann@example.org", evidence=Evidence())

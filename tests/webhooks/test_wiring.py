@@ -63,7 +63,7 @@ def test_erasure_suppression_is_not_sent(hooked, db):
 
 
 def test_confirmation_sends_confirmed(app, db, create_form):
-    from portal.subscriptions import signup
+    from portal.signup import operations as signup
 
     form = create_form()
     webhooks.create_endpoint(form.account_id, url="https://hooks.example/p", events=["confirmed"])
