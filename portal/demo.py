@@ -40,8 +40,16 @@ def make_demo_form() -> Form:
         account = create_account(name="Demo Coffee Roasters", postal_address="Jl. Sudirman 1, Jakarta 10220, Indonesia",
                                  contact_email="owner@demo.example")
         account.demo = True
-    mailing_list = operations.create_list(account, name="Weekly news", description="Our roasts and offers, once a week.")
-    return operations.create_form(account, name="Newsletter", list_ids=[mailing_list.id])
+    # The customer's words in both languages, as a customer gives them through the API (issue 20).
+    mailing_list = operations.create_list(
+        account, name="Weekly news", description="Our roasts and offers, once a week.",
+        translations={"id": {"name": "Kabar mingguan", "description": "Kopi sangrai terbaru dan penawaran kami, "
+                                                                      "seminggu sekali."}})
+    return operations.create_form(
+        account, name="Newsletter", list_ids=[mailing_list.id], heading="Fresh from the roaster, once a week",
+        translations={"id": {"heading": "Segar dari sangrai, seminggu sekali",
+                              "consent_text": "Ya, kirimi saya email dari Demo Coffee Roasters. Saya dapat berhenti "
+                                              "berlangganan kapan saja melalui tautan di setiap pesan."}})
 
 
 def demo_key() -> str:

@@ -104,3 +104,22 @@ def test_the_demo_site_ignores_real_forms_before_the_demo_exists(client, create_
     create_form()
     page = client.get("/_dev/site", base_url="https://localhost")
     assert page.status_code == 200 and "There is no form yet" in page.get_data(as_text=True)
+
+
+def test_the_demo_form_speaks_both_languages(runner, client, db):
+    """A newcomer's `make run` shows customer content per locale: the demo's list, heading and consent
+    text in Indonesian on an Indonesian page, in English on an English one."""
+    import flask_babel
+
+    from portal.demo import make_demo_form
+
+    form = make_demo_form()
+    db.session.commit()
+    indonesian = client.get(f"/f/{form.id}?lang=id").get_data(as_text=True)
+    assert "Segar dari sangrai, seminggu sekali" in indonesian and "Kabar mingguan" in indonesian
+    assert "Ya, kirimi saya email dari Demo Coffee Roasters." in indonesian
+    assert '<span lang="en">' not in indonesian  # nothing of the customer's is left in English
+    flask_babel.refresh()  # the test app keeps one context: forget the first request's language
+    english = client.get(f"/f/{form.id}?lang=en").get_data(as_text=True)
+    assert "Fresh from the roaster, once a week" in english and "Weekly news" in english
+    assert "Yes, send me email from Demo Coffee Roasters." in english
