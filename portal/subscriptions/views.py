@@ -331,17 +331,31 @@ def _resend_limit() -> str:
 @private
 @limiter.limit(_resend_limit)
 def resend(token: str):
-    """Send a new link for an expired one; the same answer whatever was done."""
+    """Send a new link for an expired one, then answer 303 to the GET page of its result
+    (Post/Redirect/Get); the same answer whatever was done."""
+    request_id = _any_request_id(token)
+    if not ResendForm(token, "resend").validate_on_submit():
+        raise FormUnverified(gettext("This form could not be checked, so nothing was changed."))
+    doi.resend(request_id, locale=str(get_locale() or "en"))
+    db.session.commit()
+    return redirect(url_for("subscriptions.resent", token=token, lang=request.args.get("lang")), code=303)
+
+
+@bp.get("/confirm/<token>/resent")
+@private
+def resent(token: str):
+    """The resend's answer: the same page whether or not a link was due; changes nothing."""
+    account = doi.account_of_request(_any_request_id(token))
+    use_account(account)
+    return render_template("subscriptions/resent.html", account=account)
+
+
+def _any_request_id(token: str) -> int:
+    """The request a confirmation link names, expired or not; :class:`TokenInvalid` for anything else."""
     try:
         request_id = links.load_confirm(token)
     except TokenExpired as error:
         request_id = _request_id(error.payload)
     if request_id is None:
         raise TokenInvalid()
-    if not ResendForm(token, "resend").validate_on_submit():
-        raise FormUnverified(gettext("This form could not be checked, so nothing was changed."))
-    account = doi.account_of_request(request_id)
-    doi.resend(request_id, locale=str(get_locale() or "en"))
-    db.session.commit()
-    use_account(account)
-    return render_template("subscriptions/resent.html", account=account)
+    return request_id

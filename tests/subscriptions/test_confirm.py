@@ -101,7 +101,9 @@ def test_expired_link_is_410_with_a_resend_form_and_changes_nothing_I3(app, pend
         assert page.status_code == 410 and f'action="{path}/resend"'.encode() in page.data
         assert browser.post(path).status_code == 410
         resent = browser.post(f"{path}/resend")
-        assert resent.status_code == 200
+        assert resent.status_code == 303 and resent.headers["Location"].startswith(f"{path}/resent")
+        page = browser.get(resent.headers["Location"])  # Post/Redirect/Get: a reload posts nothing again
+        assert page.status_code == 200 and b"a new link is on its way" in page.data
     assert subscription_of(contact.id, form.lists[0].id).status == SubscriptionStatus.PENDING
     assert len(outbox()) == 2
     assert app.test_client().post(confirm_path(outbox()[1])).status_code == 303
@@ -112,7 +114,9 @@ def test_resend_answers_the_same_when_nothing_is_sent(client, pending):
     first = client.post(f"{path}/resend")
     client.post(path)  # confirmed now: nothing more to send
     second = client.post(f"{path}/resend")
-    assert (first.status_code, first.data) == (second.status_code, second.data)
+    assert (first.status_code, first.headers["Location"]) == (second.status_code, second.headers["Location"])
+    assert first.status_code == 303
+    assert client.get(first.headers["Location"]).data == client.get(second.headers["Location"]).data
     # Two confirmation mails (the first and the resent one), then only the confirmation's follow-up.
     assert [m.kind for m in outbox()] == ["confirmation", "confirmation", "subscribed"]
     assert refusal(client.post("/confirm/garbage/resend")) == (404, "invalid_link")
