@@ -256,7 +256,9 @@ def route(rule: str, method: str, *, summary: str, scopes: tuple[str, ...] = BOT
     """Declare an API route: authenticated for ``scopes`` (:data:`PUBLIC`: no key), body parsed, documented.
 
     The view gets ``account`` (when the rule has ``<account_id>``), ``body`` and ``query``
-    as keyword arguments, and returns a dict (sent as JSON with ``status``) or a Response.
+    as keyword arguments, and returns a dict (sent as JSON with ``status``) or a Response. After a
+    successful handler of any method but GET the route commits, once: handlers never commit (a
+    refusal raises, and the error handler rolls back).
     ``optional_body`` names a JSON body the view reads itself when one is sent (documented, not parsed).
     With ``account_row=False`` it gets the checked ``account_id`` instead of the row (no
     query when the account is known to exist): only for routes that decide nothing on the
@@ -275,6 +277,8 @@ def route(rule: str, method: str, *, summary: str, scopes: tuple[str, ...] = BOT
             if query is not None:
                 kwargs["query"] = parse_query(query)
             result = view(**kwargs)
+            if method != "GET" and _succeeded(result):
+                _commit()  # once, for every handler: an operation flushes, the route commits
             if isinstance(result, dict):
                 return jsonify(result), status
             return result
@@ -284,6 +288,18 @@ def route(rule: str, method: str, *, summary: str, scopes: tuple[str, ...] = BOT
         return wrapper
 
     return decorator
+
+
+def _succeeded(result: Any) -> bool:
+    """Whether a handler's answer is a success (a dict, or a response below 400): only then commit."""
+    code = getattr(result, "status_code", None)
+    return code is None or code < 400
+
+
+def _commit() -> None:
+    from portal.extensions import db
+
+    db.session.commit()
 
 
 # --- pagination -------------------------------------------------------------------------

@@ -106,3 +106,11 @@ def test_the_checks_see_what_they_look_for():
     assert len(outbox_writes(tree)) == 5  # the count of outbox rows is a read, not a write
     assert "identity.message_id" in callees(tree)
     assert "portal.links" in modules() and "portal.outbox.operations" in modules()
+
+
+def test_no_api_handler_commits_the_route_does():
+    """Issue 15: ``api.route`` commits once after a successful handler; no ``api.py`` commits itself."""
+    committing = sorted(name for name, tree in modules().items()
+                        if name.endswith(".api") and name != "portal.api" and "db.session.commit" in callees(tree))
+    assert committing == []
+    assert "db.session.commit" in callees(modules()["portal.api"])

@@ -11,7 +11,6 @@ from portal.accounts.models import Account
 from portal.accounts.schemas import AccountCreate, AccountOut, AccountPage, AccountUpdate
 from portal.addresses import normalise
 from portal.db import isoformat
-from portal.extensions import db
 
 
 def serialize(account: Account) -> dict:
@@ -69,7 +68,6 @@ def create_account(body: AccountCreate):
         name=body.name, postal_address=body.postal_address,
         contact_email=normalise(body.contact_email), locale=body.locale, display_name=body.display_name,
         accent_colour=body.accent_colour)
-    db.session.commit()
     return serialize(account)
 
 
@@ -96,5 +94,4 @@ def update_account(account: Account, body: AccountUpdate):
     if "contact_email" in changes:
         changes["contact_email"] = normalise(changes["contact_email"])
     operations.update_account(account, **changes)
-    db.session.commit()
     return serialize(account)

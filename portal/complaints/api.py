@@ -8,7 +8,6 @@ from portal.complaints import operations
 from portal.complaints.models import FeedbackReport
 from portal.complaints.schemas import FeedbackOut
 from portal.errors import PayloadTooLarge
-from portal.extensions import db
 
 
 def serialize(report: FeedbackReport, *, duplicate: bool) -> dict:
@@ -31,5 +30,4 @@ def _raw_body() -> bytes:
            scopes=api.PLATFORM, raw_body="message/rfc822", response=FeedbackOut, status=202, tag="feedback")
 def submit_report():
     report, created = operations.ingest_report(_raw_body())
-    db.session.commit()
     return serialize(report, duplicate=not created)

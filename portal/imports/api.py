@@ -8,7 +8,6 @@ from portal import api
 from portal.accounts.models import Account
 from portal.db import isoformat, utcnow
 from portal.errors import PortalError, ValidationFailed
-from portal.extensions import db
 from portal.imports import operations
 from portal.imports.models import Import, ImportStatus
 from portal.imports.schemas import ImportOut, ImportPage
@@ -80,7 +79,6 @@ def create_import(account: Account, list_id: str):
                                           api_key_id=api.current_key().id)
     finally:
         upload.close()  # the spooled temporary file: the upload is in the database now
-    db.session.commit()
     response = jsonify(serialize(record, sample=0))
     response.status_code, response.headers["Location"] = 202, response.json["report_url"]
     return response

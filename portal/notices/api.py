@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from portal import api
 from portal.accounts.models import Account
-from portal.extensions import db
 from portal.notices import mailing, operations  # noqa: F401  (mailing registers its loader and producer)
 from portal.notices.models import PrivacyNotice
 from portal.notices.schemas import NoticeIn, NoticeOut, NoticePage
@@ -16,7 +15,6 @@ def _publish(account: Account | None, body: NoticeIn) -> dict:
     notice = operations.publish(account, effective_at=body.effective_at,
                                 content={locale: version.model_dump() for locale, version in body.content.items()},
                                 published_by=f"api_key:{api.current_key().id}")
-    db.session.commit()
     return operations.serialize(notice)
 
 

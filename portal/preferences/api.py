@@ -5,7 +5,6 @@ from flask import request
 
 from portal import api
 from portal.accounts.models import Account
-from portal.extensions import db
 from portal.preferences import headers, inbound, messages
 from portal.preferences.schemas import (CheckResult, FooterOut, InboundQuery, InboundResult, LinksRequest,
                                         LinksResponse, MessageCheck)
@@ -19,7 +18,6 @@ def unsubscribe_links(account: Account, body: LinksRequest):
     mailing_list = get_list(account, body.list_id)
     recipients = [headers.Recipient(item.email, item.message_id) for item in body.recipients]
     result = headers.recipient_links(account, mailing_list, recipients)
-    db.session.commit()
     return {"recipients": result}
 
 
@@ -33,7 +31,7 @@ def footer(account: Account):
            tag="unsubscribe", summary="Check a message for unsubscribe link, postal address, headers and restricted content")
 def check_message(account: Account, body: MessageCheck):
     problems = messages.check(account, body.html, body.text, body.headers)
-    db.session.commit()  # a message with restricted content is kept for the compliance console
+    # a message with restricted content is kept for the compliance console (committed by api.route)
     # ``ok`` answers "may it be sent": only blocking problems say no; flags ask for review.
     return {"ok": not any(p.severity == messages.BLOCK for p in problems),
             "review": any(p.severity == messages.REVIEW for p in problems),
@@ -51,5 +49,4 @@ def _problem(problem) -> dict:
            summary="A mail sent to a List-Unsubscribe mailto: address (raw bytes); unsubscribes by its token")
 def inbound_unsubscribe(query: InboundQuery):
     result = inbound.unsubscribe_by_mail(request.get_data(), query.recipient)
-    db.session.commit()
     return result.as_dict()

@@ -6,7 +6,6 @@ from sqlalchemy import select
 from portal import api
 from portal.accounts.models import Account
 from portal.db import isoformat
-from portal.extensions import db
 from portal.subscriptions import operations
 from portal.subscriptions.models import ConsentText, Form, MailingList
 from portal.subscriptions.schemas import (FormCreate, FormOut, FormPage, FormUpdate, ListCreate, ListOut, ListPage,
@@ -54,7 +53,6 @@ def serialize_form(form: Form) -> dict:
 def create_list(account: Account, body: ListCreate):
     mailing_list = operations.create_list(account, name=body.name, description=body.description,
                                           translations=_dumped(body.translations))
-    db.session.commit()
     return serialize_list(mailing_list)
 
 
@@ -84,7 +82,6 @@ def get_list(account: Account, list_id: str):
 def update_list(account: Account, list_id: str, body: ListUpdate):
     mailing_list = operations.update_list(operations.get_list(account, list_id), **_changes(body, ("description",)),
                                           translations=_dumped(body.translations))
-    db.session.commit()
     return serialize_list(mailing_list)
 
 
@@ -102,7 +99,6 @@ def create_form(account: Account, body: FormCreate):
                                   allowed_origins=body.allowed_origins, redirect_url=body.redirect_url,
                                   consent_text=body.consent_text, heading=body.heading,
                                   translations=_dumped(body.translations))
-    db.session.commit()
     return serialize_form(form)
 
 
@@ -118,7 +114,6 @@ def update_form(account: Account, form_id: str, body: FormUpdate):
     form = operations.update_form(operations.get_account_form(account, form_id),
                                   **_changes(body, ("heading", "redirect_url")),
                                   translations=_dumped(body.translations))
-    db.session.commit()
     return serialize_form(form)
 
 

@@ -6,7 +6,6 @@ from portal.accounts.models import Account
 from portal.addresses import normalise
 from portal.db import isoformat
 from portal.errors import PortalError
-from portal.extensions import db
 from portal.subscriptions.operations import get_list
 from portal.suppression import actions, deliveries, eligibility, operations
 from portal.suppression.models import Suppression, SuppressionChange
@@ -69,7 +68,6 @@ def check(account: Account, body: CheckIn):
            body=SuppressionAdd, response=LookupOut, tag=TAG)
 def add(account: Account, email: str, body: SuppressionAdd):
     entries = actions.add(account, email, reason=body.reason, list_id=body.list_id, note=body.note)
-    db.session.commit()
     return lookup_answer(email, entries)
 
 
@@ -79,7 +77,6 @@ def add(account: Account, email: str, body: SuppressionAdd):
 def remove(account: Account, email: str, query: RemoveQuery):
     reason, list_id = actions.removal_reason(query)
     entries = actions.remove(account, email, reason=reason, list_id=list_id)
-    db.session.commit()
     return lookup_answer(email, entries)
 
 
@@ -87,7 +84,6 @@ def remove(account: Account, email: str, query: RemoveQuery):
            body=BulkIn, response=BulkOut, tag=TAG)
 def bulk(account: Account, body: BulkIn):
     result = actions.bulk_add(account, body.entries)
-    db.session.commit()
     return result
 
 
@@ -111,7 +107,6 @@ def global_lookup(email: str):
            body=SuppressionAdd, response=LookupOut, tag=TAG)
 def global_add(email: str, body: SuppressionAdd):
     entries = actions.global_add(email, reason=body.reason, note=body.note)
-    db.session.commit()
     return lookup_answer(email, entries)
 
 
@@ -120,7 +115,6 @@ def global_add(email: str, body: SuppressionAdd):
 def global_remove(email: str, query: RemoveQuery):
     reason, _list_id = actions.removal_reason(query)
     entries = actions.global_remove(email, reason=reason)
-    db.session.commit()
     return lookup_answer(email, entries)
 
 
@@ -136,5 +130,4 @@ def send_check(account: Account, body: SendCheckIn):
            scopes=api.PLATFORM, body=DeliveriesIn, response=DeliveriesOut, tag="send")
 def report_deliveries(account: Account, body: DeliveriesIn):
     outcome = deliveries.record_events(account, body.events)
-    db.session.commit()
     return vars(outcome)

@@ -6,7 +6,6 @@ from flask import Response
 from portal import api
 from portal.accounts.models import Account
 from portal.db import isoformat
-from portal.extensions import db
 from portal.webhooks import operations
 from portal.webhooks.models import WebhookEndpoint
 from portal.webhooks.schemas import WebhookCreate, WebhookDeleteQuery, WebhookList, WebhookOut
@@ -25,7 +24,6 @@ def serialize(endpoint: WebhookEndpoint, *, with_secret: bool = False) -> dict:
            body=WebhookCreate, response=WebhookOut, status=201, tag="webhooks")
 def create_webhook(account: Account, body: WebhookCreate):
     endpoint = operations.create_endpoint(account.id, url=body.url, events=body.events)
-    db.session.commit()
     return serialize(endpoint, with_secret=True)
 
 
@@ -39,7 +37,6 @@ def list_webhooks(account: Account):
            status=204, tag="webhooks")
 def delete_webhook(account: Account, webhook_id: str):
     operations.disable_endpoint(account.id, webhook_id)
-    db.session.commit()
     return Response(status=204)
 
 
@@ -47,5 +44,4 @@ def delete_webhook(account: Account, webhook_id: str):
            query=WebhookDeleteQuery, status=204, tag="webhooks")
 def delete_webhook_by_query(account: Account, query: WebhookDeleteQuery):
     operations.disable_endpoint(account.id, query.id)
-    db.session.commit()
     return Response(status=204)
