@@ -53,6 +53,36 @@ def private(view: Callable) -> Callable:
     return wrapper
 
 
+def writes(min_seconds: str | None = None) -> Callable:
+    """A page's form handler: it commits once, here, after the handler answered below 400 (a refusal
+    raises, and the error handler rolls back; a handler never commits). With ``min_seconds`` (a config
+    key) the answer leaves no sooner than that after the handler started, the commit made before the
+    wait, so that every answer of the form takes the same time and the wait holds no lock."""
+    def decorator(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            started = time.monotonic()
+            answer = view(*args, **kwargs)
+            if request.method != "GET" and _status(answer) < 400:
+                from portal.extensions import db
+
+                db.session.commit()
+            if min_seconds:
+                answer_no_sooner_than(started + current_app.config[min_seconds])
+            return answer
+
+        return wrapper
+
+    return decorator
+
+
+def _status(answer) -> int:
+    """The status of a view's return value: a response, ``(body, status)``, or a body (200)."""
+    if isinstance(answer, tuple) and len(answer) > 1 and isinstance(answer[1], int):
+        return answer[1]
+    return getattr(answer, "status_code", 200)
+
+
 def answer_no_sooner_than(deadline: float) -> None:
     """Wait until ``deadline`` (``time.monotonic()``): every answer of a form takes the same time."""
     remaining = deadline - time.monotonic()

@@ -108,9 +108,12 @@ def test_the_checks_see_what_they_look_for():
     assert "portal.links" in modules() and "portal.outbox.operations" in modules()
 
 
-def test_no_api_handler_commits_the_route_does():
-    """Issue 15: ``api.route`` commits once after a successful handler; no ``api.py`` commits itself."""
+def test_no_handler_commits_the_route_does():
+    """Issue 15: ``api.route`` commits once after a successful API handler, and ``web.writes`` after a
+    page's form handler; no ``api.py`` or ``views.py`` commits itself."""
     committing = sorted(name for name, tree in modules().items()
-                        if name.endswith(".api") and name != "portal.api" and "db.session.commit" in callees(tree))
+                        if name.endswith((".api", ".views")) and name != "portal.api"
+                        and "db.session.commit" in callees(tree))
     assert committing == []
     assert "db.session.commit" in callees(modules()["portal.api"])
+    assert "db.session.commit" in callees(modules()["portal.web"])

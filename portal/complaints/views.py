@@ -7,9 +7,9 @@ from flask_babel import gettext
 from portal.complaints import operations
 from portal.complaints.forms import ComplaintForm
 from portal.errors import FormUnverified
-from portal.extensions import csrf, db, limiter
+from portal.extensions import csrf, limiter
 from portal.subscriptions.holders import resolve
-from portal.web import private, use_account
+from portal.web import private, use_account, writes
 
 bp = Blueprint("complaints", __name__)
 
@@ -36,6 +36,7 @@ def complaint_form(token: str):
 @csrf.exempt
 @limiter.limit(_post_limit, methods=["POST"])
 @private
+@writes()
 def submit_complaint(token: str):
     """Record the complaint, then answer 303 to the link's GET page, which shows the result
     (Post/Redirect/Get); the same answer however often it is sent."""
@@ -50,5 +51,4 @@ def submit_complaint(token: str):
                                mailing_list=holder.mailing_list, address=holder.contact.email), 422
     operations.complain_by_link(token, category=form.category.data, text=form.text.data,
                                 ip=request.remote_addr, user_agent=request.user_agent.string)
-    db.session.commit()
     return redirect(url_for("complaints.complaint_form", token=token, lang=request.args.get("lang")), code=303)

@@ -23,6 +23,7 @@ from portal.ops.forms import AccountsFilterForm, DecisionForm, SigninForm, Signo
 from portal.ops.models import Operator
 from portal.ops.operations import SigninFailed, authenticate
 from portal.screening.models import FlaggedMessage
+from portal.web import writes
 
 bp = Blueprint("ops", __name__, url_prefix="/ops")
 login_manager = LoginManager()
@@ -94,6 +95,7 @@ def _signin_username() -> str:
                deduct_when=_failed_signin)
 @limiter.limit(lambda: current_app.config["PORTAL_OPS_SIGNIN_LIMIT"], methods=["POST"],
                deduct_when=_failed_signin, key_func=_signin_username)
+@writes()
 def signin():
     form = SigninForm()
     if request.method == "GET":
@@ -106,7 +108,6 @@ def signin():
         db.session.rollback()  # nothing of a refused attempt is kept but its log line
         form.form_errors.append(_("The user name, password or code is not right."))
         return _signin_refused(form, failure.reason)
-    db.session.commit()
     session.clear()  # a new session on sign-in: nothing carried over from before
     login_user(operator)
     session["ops_at"] = time.time()
@@ -183,6 +184,7 @@ def account(account_id: str):
 
 
 @bp.route("/accounts/<account_id>/decision", methods=["POST"])
+@writes()
 def decide(account_id: str):
     try:
         subject = get_account(account_id)
@@ -201,7 +203,6 @@ def decide(account_id: str):
         current_app.logger.warning("ops decision refused: user=%s account=%s decision=%s: %s",
                                    current_user.username, subject.id, form.decision.data, error.message)
         return _account_page(db.session.get(Account, account_id), form, error.status, error.message)
-    db.session.commit()
     current_app.logger.info("ops decision: user=%s account=%s decision=%s", current_user.username,
                             subject.id, form.decision.data)
     flash(_("Decision recorded: the account is now %(status)s.", status=subject.status))

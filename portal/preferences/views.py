@@ -10,7 +10,6 @@ unsubscribe from the token's list, whatever other fields or cookies come with it
 from __future__ import annotations
 
 import hashlib
-import time
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext
@@ -18,14 +17,14 @@ from flask_babel import get_locale, gettext
 from portal import links
 from portal.addresses import InvalidAddress, try_normalise
 from portal.errors import FormUnverified, PayloadTooLarge, TokenExpired, TokenInvalid
-from portal.extensions import csrf, db, limiter
+from portal.extensions import csrf, limiter
 from portal.fields import address_message
 from portal.preferences import centre, operations, recovery, rejoin, undo as undoing
 from portal.preferences.forms import (ManageLinkForm, PreferencesForm, ReasonForm, RejoinForm, UndoForm,
                                       UnsubscribeForm, manage_form)
 from portal.preferences.operations import Context
 from portal.subscriptions.holders import Holder, resolve
-from portal.web import answer_no_sooner_than, config_limit, private, token_key, use_account
+from portal.web import config_limit, private, token_key, use_account, writes
 
 #: Unsubscribes are limited per link, not per IP: a mailbox provider's one-click POSTs for
 #: many people come from a few addresses.
@@ -110,6 +109,7 @@ def _refused() -> FormUnverified:
 @csrf.exempt
 @_per_link
 @private
+@writes()
 def unsubscribe(token: str):
     """Unsubscribe: the page's own form (person's choice) or an RFC 8058 one-click POST (200)."""
     holder = _holder("unsubscribe", token)
@@ -120,11 +120,9 @@ def unsubscribe(token: str):
             # Refused with the person's choice kept, never narrowed to this list.
             return _page("unsubscribe.html", holder, token, form=form, refused=True), 400
         operations.unsubscribe(holder, form.scope.data, _context("link", holder))
-        db.session.commit()
         return _result("preferences.unsubscribe_page", token)
     # One-click: no session is read or written, so no cookie is set; the body cannot retarget.
     operations.unsubscribe(holder, operations.LIST, _context("one_click", holder))
-    db.session.commit()
     return _page("one_click.html", holder, token), 200
 
 
@@ -132,6 +130,7 @@ def unsubscribe(token: str):
 @csrf.exempt
 @_per_link
 @private
+@writes()
 def unsubscribe_reason(token: str):
     """Keep the optional reason given after unsubscribing."""
     holder = _holder("unsubscribe", token)
@@ -141,7 +140,6 @@ def unsubscribe_reason(token: str):
             raise _refused()
     elif form.reason.data:
         operations.record_reason(holder, form.reason.data, _context("link", holder))
-        db.session.commit()
     return _result("preferences.unsubscribe_thanks", token)
 
 
@@ -156,6 +154,7 @@ def unsubscribe_thanks(token: str):
 @csrf.exempt
 @_per_link
 @private
+@writes()
 def unsubscribe_undo(token: str):
     """Undo the unsubscribe whose answer page carried the undo token, within its window.
 
@@ -172,7 +171,6 @@ def unsubscribe_undo(token: str):
         undoing.expired_undo_event(holder, form.undo.data)
         return _page("undo_expired.html", holder, token, form=RejoinForm(token, "rejoin", undo=form.undo.data)), 410
     undoing.undo(holder, event, _context("link", holder))
-    db.session.commit()
     return _result("preferences.unsubscribe_undone", token)
 
 
@@ -190,6 +188,7 @@ def unsubscribe_undone(token: str):
 @csrf.exempt
 @_per_link
 @private
+@writes()
 def unsubscribe_rejoin(token: str):
     """After the undo window: mail a confirmation link for the lists that unsubscribe ended."""
     holder = _holder("unsubscribe", token)
@@ -199,7 +198,6 @@ def unsubscribe_rejoin(token: str):
     event = undoing.expired_undo_event(holder, form.undo.data)
     rejoin.request_rejoin(holder, _rejoinable(holder, event), _context("link", holder), source="undo",
                           locale=_locale())
-    db.session.commit()
     return _result("preferences.unsubscribe_rejoin_sent", token)
 
 
@@ -222,6 +220,7 @@ def _rejoinable(holder: Holder, event) -> list[str]:
 @csrf.exempt
 @limiter.limit(config_limit("PORTAL_PREFERENCES_IP_LIMIT"), methods=["POST"])
 @private
+@writes()
 def preferences(token: str):
     """Every list of the account with the person's own state; leave them, ask to join, or leave all."""
     holder = _holder("preferences", token)
@@ -234,7 +233,6 @@ def preferences(token: str):
         else:
             outcome = centre.save(holder, set(form.lists.data or []), _context("preferences", holder),
                                   locale=_locale())
-        db.session.commit()
         return _saved(token, outcome)
     return _page("preferences.html", holder, token, form=form, states=centre.states(holder),
                  saved=request.args.get("saved") == "1", asked=request.args.get("asked") == "1",
@@ -273,9 +271,9 @@ def manage_page():
 @csrf.exempt
 @limiter.limit(config_limit("PORTAL_MANAGE_IP_LIMIT"))
 @limiter.limit(config_limit("PORTAL_MANAGE_ADDRESS_LIMIT"), key_func=_manage_address_key)
+@writes(min_seconds="PORTAL_MANAGE_MIN_SECONDS")
 def manage_send():
     """Mail the address its preference links; the same answer, no sooner than a fixed time, whatever it is."""
-    started = time.monotonic()
     value = request.form.get("sender", "")
     try:
         account = recovery.sender_of(value)
@@ -291,8 +289,6 @@ def manage_send():
     except InvalidAddress:
         form.email.errors = [address_message(form.email.data)]
         return _manage_page(form, account), 422
-    db.session.commit()
-    answer_no_sooner_than(started + current_app.config["PORTAL_MANAGE_MIN_SECONDS"])
     return redirect(url_for("preferences.manage_sent", lang=request.args.get("lang")), code=303)
 
 

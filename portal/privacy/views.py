@@ -13,11 +13,11 @@ from flask_babel import get_locale
 
 from portal import links
 from portal.errors import TokenInvalid
-from portal.extensions import csrf, db, limiter
+from portal.extensions import csrf, limiter
 from portal.privacy import operations
 from portal.privacy.forms import ActionForm, require_valid
 from portal.subscriptions.holders import resolve
-from portal.web import config_limit, private, use_account
+from portal.web import config_limit, private, use_account, writes
 
 bp = Blueprint("privacy", __name__)
 #: Every POST of these pages (download, erase request, erase) shares one per-IP limit.
@@ -58,12 +58,12 @@ def erase_page(token: str):
 @csrf.exempt
 @_limited
 @private
+@writes()
 def erase_request(token: str):
     contact = resolve("preferences", token).contact
     use_account(contact.account)
     require_valid(ActionForm(token, "erase_request"))
     operations.request_erasure(contact, locale=str(get_locale() or contact.account.locale))
-    db.session.commit()
     return redirect(url_for("privacy.erase_sent", token=token, lang=_lang()), code=303)
 
 
@@ -90,12 +90,12 @@ def erase_confirm_page(token: str):
 @csrf.exempt
 @_limited
 @private
+@writes()
 def erase_confirm(token: str):
     contact = resolve("erase", token).contact
     use_account(contact.account)
     require_valid(ActionForm(token, "erase"))
     operations.erase_contact(contact, source="erase_link")
-    db.session.commit()
     return redirect(url_for("privacy.erased", token=token, lang=_lang()), code=303)
 
 

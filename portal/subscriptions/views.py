@@ -1,7 +1,6 @@
 """Signup pages (``/f/<form_id>``) and double opt-in confirmation (``/confirm/<token>``)."""
 from __future__ import annotations
 
-import time
 from urllib.parse import parse_qsl, urlsplit
 
 from flask import Blueprint, current_app, g, jsonify, redirect, render_template, request, url_for
@@ -18,7 +17,7 @@ from portal.subscriptions.forms import ConfirmForm, ResendForm, SignupForm
 from portal.preferences.forms import manage_form
 from portal.subscriptions.models import Form, SignupRequest
 from portal.subscriptions.operations import get_form, origin_of
-from portal.web import config_limit, private, use_account
+from portal.web import config_limit, private, use_account, writes
 
 #: What the "check your inbox" link's ``to`` is sealed for (see :func:`portal.links.seal`).
 INBOX_SEAL = b"check-inbox"
@@ -118,15 +117,15 @@ def signup_page(form_id: str):
 @csrf.exempt
 @limiter.limit(_ip_limit)
 @limiter.limit(_address_limit, key_func=_address_key)
+@writes(min_seconds="PORTAL_SIGNUP_MIN_SECONDS")
 def signup(form_id: str):
     """A signup: the same answer, in the same time, for every address that is valid (SPEC section 3)."""
-    started = time.monotonic()
     signup_form = get_form(form_id)
     use_account(signup_form.account)
     _embeddable(signup_form)
     form = SignupForm(formdata=_formdata())
-    # Where to send the browser, read before the commit: nothing after it touches the database,
-    # so a committed signup is always answered as one.
+    # Where to send the browser, read before the commit (``writes``, once this returns): nothing
+    # after it touches the database, so a committed signup is always answered as one.
     target = signup_form.redirect_url
     if not target or origin_of(target) not in (signup_form.allowed_origins or []):
         target = _check_inbox_url(signup_form, form)
@@ -139,8 +138,6 @@ def signup(form_id: str):
         except InvalidAddress:
             form.email.errors = [address_message(form.email.data)]
             return _invalid(signup_form, form)
-        db.session.commit()
-    _answer_no_sooner_than(started + current_app.config["PORTAL_SIGNUP_MIN_SECONDS"])
     if request.is_json:
         return jsonify(status="pending_confirmation"), 202
     return redirect(target, code=303)
@@ -155,13 +152,6 @@ def _check_inbox_url(signup_form: Form, form: SignupForm) -> str:
     site = origin_of(page) if page and origin_of(page) in (signup_form.allowed_origins or []) else None
     return url_for("subscriptions.check_inbox", form_id=signup_form.id,
                    to=links.seal(masked, INBOX_SEAL) if masked else None, site=site, lang=request.args.get("lang"))
-
-
-def _answer_no_sooner_than(deadline: float) -> None:
-    """Wait until ``deadline`` (monotonic): new and known addresses take the same time."""
-    remaining = deadline - time.monotonic()
-    if remaining > 0:
-        time.sleep(remaining)
 
 
 def _formdata():
@@ -289,6 +279,7 @@ def next_steps(request_id: int) -> dict[str, str | None]:
 @csrf.exempt
 @limiter.limit(config_limit("PORTAL_CONFIRM_IP_LIMIT"))
 @private
+@writes()
 def confirm(token: str):
     """Confirm (or, with "No thanks", decline) the signup request the link is bound to, then
     answer 303 to the link's GET page, which shows the result (Post/Redirect/Get)."""
@@ -302,7 +293,6 @@ def confirm(token: str):
     evidence = doi.Evidence(ip=request.remote_addr, user_agent=request.user_agent.string or None)
     operation = doi.decline if form.decline.data else doi.confirm
     operation(request_id, evidence=evidence)
-    db.session.commit()
     return redirect(_state_url(token), code=303)
 
 
@@ -330,6 +320,7 @@ def _resend_limit() -> str:
 @csrf.exempt
 @private
 @limiter.limit(_resend_limit)
+@writes()
 def resend(token: str):
     """Send a new link for an expired one, then answer 303 to the GET page of its result
     (Post/Redirect/Get); the same answer whatever was done."""
@@ -337,7 +328,6 @@ def resend(token: str):
     if not ResendForm(token, "resend").validate_on_submit():
         raise FormUnverified(gettext("This form could not be checked, so nothing was changed."))
     doi.resend(request_id, locale=str(get_locale() or "en"))
-    db.session.commit()
     return redirect(url_for("subscriptions.resent", token=token, lang=request.args.get("lang")), code=303)
 
 
