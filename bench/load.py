@@ -87,6 +87,7 @@ def seed(url: str, confirmed: int, pending: int, files: dict[str, str]) -> dict:
     from portal.consent import operations as ledger
     from portal.extensions import db
     from portal.subscriptions import operations as subscriptions
+    from portal.consent.evidence import RequestEvidence
     from portal.signup import operations as doi
     from portal.subscriptions.models import Subscription, SubscriptionStatus
 
@@ -112,7 +113,7 @@ def seed(url: str, confirmed: int, pending: int, files: dict[str, str]) -> dict:
             emails.append(contact.email)
         confirm = []
         for n in range(pending):
-            request = doi.request_signup(form, email=f"new{n}@load.example", evidence=doi.Evidence())
+            request = doi.request_signup(form, email=f"new{n}@load.example", evidence=RequestEvidence())
             confirm.append(links.confirm_url(request.id).split("http://load.test", 1)[1])
         db.session.commit()
         info = {"account": account.id, "list": mailing_list.id, "key": secret, "unsubscribe": unsubscribe,

@@ -21,6 +21,7 @@ from portal.subscriptions.models import SubscriptionStatus
 from portal.tokens import make_token
 from tests.reliability.support import table_digests
 from tests.test_body_limits import CountingInput
+from portal.consent.evidence import RequestEvidence
 
 HOSTILE_SEGMENTS = ["%00", "a%0d%0aSet-Cookie:%20x=1", "%ff%fe%fd", "\u202egnp.exe", "\ufeff\u200b",
                     "ｆｕｌｌ", "e\u0301\u0301\u0301", "%F0%9F%92%A9", "A" * 3000, "..%2f..%2fetc%2fpasswd", "'\"<x>"]
@@ -74,7 +75,7 @@ def _fill(rule, values: dict, hostile: str | None = None) -> str:
 def world(app, create_form, create_subscription, platform_auth):
     form = create_form()
     subscription = create_subscription(mailing_list=form.lists[0])
-    pending = doi.request_signup(form, email="bo@example.org", evidence=doi.Evidence())
+    pending = doi.request_signup(form, email="bo@example.org", evidence=RequestEvidence())
     db.session.commit()
     target = links.Target(subscription.contact_id, subscription.list_id, "<m1@shop.test>")
     real = {purpose: links.target_token(purpose, target) for purpose in ("unsubscribe", "preferences", "complaint")}

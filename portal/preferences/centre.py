@@ -16,9 +16,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from portal.consent.evidence import RequestEvidence
 from portal.extensions import db
 from portal.preferences import operations, rejoin
-from portal.preferences.operations import Context, Outcome
+from portal.preferences.operations import PreferenceOutcome
 from portal.subscriptions.holders import Holder
 from portal.subscriptions.models import Form, MailingList, Subscription, SubscriptionStatus, form_lists
 from portal.subscriptions.operations import can, lock_contact
@@ -98,13 +99,13 @@ def _own(blocking) -> bool:
     return all(e.reason == SuppressionReason.UNSUBSCRIBED and e.scope != SuppressionScope.GLOBAL for e in blocking)
 
 
-def save(holder: Holder, wanted: set[str], context: Context, *, locale: str) -> Outcome:
+def save(holder: Holder, wanted: set[str], context: RequestEvidence, *, locale: str) -> PreferenceOutcome:
     """Make the holder's lists match ``wanted``: leave the unticked at once; for the ticked ones
     they may join, mail a confirmation link (``outcome.asked``; ``outcome.held`` when today's
     confirmation mails to the address are used up)."""
     lock_contact(holder.contact)
     current = states(holder)
-    outcome = Outcome("lists")
+    outcome = PreferenceOutcome("lists")
     for item in current:
         if item.on and item.mailing_list.id not in wanted:
             result = operations.unsubscribe_list(holder, item.mailing_list.id, context)

@@ -13,10 +13,10 @@ import re
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 
+from portal.consent.evidence import RequestEvidence
 from portal.errors import TokenInvalid, ValidationFailed
 from portal.preferences import operations
 from portal.preferences.headers import MAILTO_PREFIX
-from portal.preferences.operations import Context
 from portal.subscriptions.holders import resolve
 
 #: Where a recipient address may be found, most reliable (set by the receiving MTA) first.
@@ -76,7 +76,7 @@ def unsubscribe_by_mail(raw: bytes, envelope_recipient: str | None = None) -> In
             holder = resolve("mailto", token)
         except TokenInvalid:
             continue
-        context = Context("mailto", message_ref=holder.message_ref,
+        context = RequestEvidence("mailto", message_ref=holder.message_ref,
                           inbound_message_id=message_id(message))
         outcome = operations.unsubscribe(holder, operations.LIST, context)
         return InboundResult(True, "unsubscribed" if outcome.changed else "already_unsubscribed",

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from portal.consent import actors
 from portal.consent import operations as ledger
 from portal.consent.actors import Actor
+from portal.consent.evidence import RequestEvidence
 from portal.consent.models import ConsentEvent, EventType
 from portal.errors import ValidationFailed
 from portal.extensions import db
@@ -35,20 +36,8 @@ REASONS = ("too_frequent", "not_relevant", "never_signed_up", "other")
 LIST, ACCOUNT = "list", "account"
 
 
-@dataclass(frozen=True)
-class Context:
-    """The evidence of one request: channel, network address, browser, message."""
-
-    source: str
-    ip: str | None = None
-    user_agent: str | None = None
-    message_ref: str | None = None
-    #: The Message-ID of an inbound mailto: unsubscribe mail (kept in the ledger's evidence).
-    inbound_message_id: str | None = None
-
-
 @dataclass
-class Outcome:
+class PreferenceOutcome:
     """What an unsubscribe or undo did: the lists whose state changed, and whether anything did."""
 
     scope: str
@@ -64,7 +53,7 @@ class Outcome:
     restorable: list[str] = field(default_factory=list)
 
 
-def unsubscribe(holder: Holder, scope: str, context: Context) -> Outcome:
+def unsubscribe(holder: Holder, scope: str, context: RequestEvidence) -> PreferenceOutcome:
     """Unsubscribe the holder from the token's list (``list``) or from every list (``account``)."""
     _check(scope, context)
     subscriptions.lock_contact(holder.contact)
@@ -73,7 +62,7 @@ def unsubscribe(holder: Holder, scope: str, context: Context) -> Outcome:
     return unsubscribe_list(holder, holder.mailing_list.id, context)
 
 
-def record_reason(holder: Holder, reason: str, context: Context) -> ConsentEvent:
+def record_reason(holder: Holder, reason: str, context: RequestEvidence) -> ConsentEvent:
     """Keep the (optional) reason for an unsubscribe as a ledger event of its own."""
     if reason not in REASONS:
         raise ValidationFailed(f"unknown reason {reason!r}")
@@ -82,7 +71,7 @@ def record_reason(holder: Holder, reason: str, context: Context) -> ConsentEvent
                          message_ref=context.message_ref, evidence={"reason": reason}, actor=person())
 
 
-def _check(scope: str, context: Context) -> None:
+def _check(scope: str, context: RequestEvidence) -> None:
     if scope not in (LIST, ACCOUNT):
         raise ValidationFailed(f"unknown scope {scope!r}")
     if context.source not in SOURCES:
@@ -104,7 +93,7 @@ def _leave(subscription: Subscription | None) -> bool:
             and subscriptions.apply(subscription, "unsubscribe"))
 
 
-def suppress(holder: Holder, scope: str, list_id: str | None, context: Context) -> Suppression | None:
+def suppress(holder: Holder, scope: str, list_id: str | None, context: RequestEvidence) -> Suppression | None:
     """Add the holder's ``unsubscribed`` suppression in one scope; None when it already was."""
     if holder.contact.email is None:
         return None  # erased: the erasure's own suppression already covers the address
@@ -119,7 +108,7 @@ def person() -> Actor:
     return actors.relayed_by_key()
 
 
-def record_event(holder: Holder, type_: str, list_id: str | None, context: Context, **evidence) -> ConsentEvent:
+def record_event(holder: Holder, type_: str, list_id: str | None, context: RequestEvidence, **evidence) -> ConsentEvent:
     """Write the person's ledger event (and the ``unsubscribed`` webhook of an unsubscribe)."""
     if context.inbound_message_id:
         evidence["inbound_message_id"] = context.inbound_message_id[:500]
@@ -133,14 +122,14 @@ def record_event(holder: Holder, type_: str, list_id: str | None, context: Conte
     return event
 
 
-def unsubscribe_list(holder: Holder, list_id: str, context: Context) -> Outcome:
+def unsubscribe_list(holder: Holder, list_id: str, context: RequestEvidence) -> PreferenceOutcome:
     """Leave one list: subscription ended (a pending one cancelled), list suppressed, event kept."""
     subscriptions.lock_contact(holder.contact)
     subscription = _subscription(holder, list_id)
     was = subscription.status if subscription is not None else None
     left = _leave(subscription)
     entry = suppress(holder, SuppressionScope.LIST, list_id, context)
-    outcome = Outcome(LIST, [list_id] if left else [], left or entry is not None)
+    outcome = PreferenceOutcome(LIST, [list_id] if left else [], left or entry is not None)
     if outcome.changed:
         outcome.restorable = [list_id] if left and was == SubscriptionStatus.CONFIRMED else []
         outcome.event_id = record_event(holder, EventType.UNSUBSCRIBED, list_id, context, scope=LIST,
@@ -156,13 +145,13 @@ def _restorable(lists: list[str], entry: Suppression | None) -> dict:
     return {"lists": lists, "suppression_id": entry.id if entry is not None else None}
 
 
-def _unsubscribe_account(holder: Holder, context: Context) -> Outcome:
+def _unsubscribe_account(holder: Holder, context: RequestEvidence) -> PreferenceOutcome:
     was = {sub.list_id: sub.status for sub in _subscriptions_of(holder)}
     left = [sub.list_id for sub in _subscriptions_of(holder) if _leave(sub)]
     entry = suppress(holder, SuppressionScope.ACCOUNT, None, context)
     for list_id in left:
         record_event(holder, EventType.UNSUBSCRIBED, list_id, context, scope=ACCOUNT, previous_status=was[list_id])
-    outcome = Outcome(ACCOUNT, left, bool(left) or entry is not None)
+    outcome = PreferenceOutcome(ACCOUNT, left, bool(left) or entry is not None)
     if outcome.changed:
         # The account-wide event names what it changed, so that an undo gives back exactly that.
         outcome.restorable = [list_id for list_id in left if was[list_id] == SubscriptionStatus.CONFIRMED]

@@ -12,17 +12,18 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from portal.consent import operations as ledger
+from portal.consent.evidence import RequestEvidence
 from portal.consent.models import EventType
 from portal.extensions import db
 from portal.subscriptions.holders import Holder
-from portal.preferences.operations import Context, person
+from portal.preferences.operations import person
 from portal.signup import operations as signup
 from portal.subscriptions.models import MailingList, SignupRequest, Subscription
 from portal.subscriptions.operations import apply, can, get_or_create_subscription, lock_contact
 from portal.signup.operations import confirmations_sent_today
 
 
-def request_rejoin(holder: Holder, list_ids: list[str], context: Context, *, source: str,
+def request_rejoin(holder: Holder, list_ids: list[str], context: RequestEvidence, *, source: str,
                    locale: str) -> SignupRequest | None:
     """A signup request for ``list_ids`` (of the holder's account) and its confirmation mail.
 

@@ -17,12 +17,13 @@ from sqlalchemy import select
 
 from portal import links
 from portal.addresses import email_hash
+from portal.consent.evidence import RequestEvidence
 from portal.consent.models import ConsentEvent, EventType
 from portal.db import utcnow
 from portal.errors import TokenExpired, TokenInvalid
 from portal.extensions import db
 from portal.subscriptions.holders import Holder
-from portal.preferences.operations import (ACCOUNT, LIST, UNSUBSCRIBE_REASON, Context, Outcome, record_event)
+from portal.preferences.operations import (ACCOUNT, LIST, UNSUBSCRIBE_REASON, PreferenceOutcome, record_event)
 from portal.subscriptions import operations as subscriptions
 from portal.subscriptions.models import Subscription, SubscriptionStatus
 from portal.suppression import operations as suppressions
@@ -32,7 +33,7 @@ from portal.suppression.models import Suppression, SuppressionChannel, Suppressi
 _HARMLESS_AFTER = (UNSUBSCRIBE_REASON,)
 
 
-def undo_token(holder: Holder, outcome: Outcome) -> str | None:
+def undo_token(holder: Holder, outcome: PreferenceOutcome) -> str | None:
     """The short-lived token that undoes this unsubscribe and no other; None when it gave
     nothing an undo could give back (no confirmed list ended). Offered only on its answer page."""
     if outcome.event_id is None or not outcome.restorable:
@@ -131,7 +132,7 @@ def restorable(event: ConsentEvent) -> tuple[list[str], int | None]:
     return [str(item) for item in given.get("lists", [])], suppression_id if isinstance(suppression_id, int) else None
 
 
-def undo(holder: Holder, event: ConsentEvent, context: Context) -> Outcome:
+def undo(holder: Holder, event: ConsentEvent, context: RequestEvidence) -> PreferenceOutcome:
     """Undo one unsubscribe (checked by :func:`undoable_event`): rejoin the confirmed lists it
     ended that are still left, and lift the suppression it added if it is still there."""
     subscriptions.lock_contact(holder.contact)
@@ -150,7 +151,7 @@ def undo(holder: Holder, event: ConsentEvent, context: Context) -> Outcome:
                              reason=SuppressionReason.UNSUBSCRIBED, undo_of=event.id)
     if lifted is not None:
         suppressions.link(lifted, cause.id)
-    return Outcome(scope, rejoined, bool(lifted is not None or rejoined))
+    return PreferenceOutcome(scope, rejoined, bool(lifted is not None or rejoined))
 
 
 def _lift(holder: Holder, suppression_id: int | None, event: ConsentEvent) -> Suppression | None:

@@ -16,13 +16,13 @@ from flask_babel import get_locale, gettext
 
 from portal import links
 from portal.addresses import InvalidAddress, try_normalise
+from portal.consent.evidence import RequestEvidence
 from portal.errors import FormUnverified, PayloadTooLarge, TokenExpired, TokenInvalid
 from portal.extensions import csrf, limiter
 from portal.fields import address_message
 from portal.preferences import centre, operations, recovery, rejoin, undo as undoing
 from portal.preferences.forms import (ManageLinkForm, PreferencesForm, ReasonForm, RejoinForm, UndoForm,
                                       UnsubscribeForm, manage_form)
-from portal.preferences.operations import Context
 from portal.subscriptions.holders import Holder, resolve
 from portal.web import config_limit, private, token_key, use_account, writes
 
@@ -47,8 +47,8 @@ def _holder(purpose: str, token: str) -> Holder:
     return holder
 
 
-def _context(source: str, holder: Holder) -> Context:
-    return Context(source, ip=request.remote_addr, user_agent=request.headers.get("User-Agent"),
+def _context(source: str, holder: Holder) -> RequestEvidence:
+    return RequestEvidence(source, ip=request.remote_addr, user_agent=request.headers.get("User-Agent"),
                    message_ref=holder.message_ref)
 
 
@@ -239,7 +239,7 @@ def preferences(token: str):
                  held=request.args.get("held") == "1")
 
 
-def _saved(token: str, outcome: operations.Outcome):
+def _saved(token: str, outcome: operations.PreferenceOutcome):
     """Post/Redirect/Get: the centre as it now stands, saying what the save did (``?saved=1``,
     and ``asked``/``held`` for the confirmation mails), in the page's language."""
     flags = {"saved": 1, "asked": 1 if outcome.asked else None, "held": 1 if outcome.held else None}

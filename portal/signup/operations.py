@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from portal.accounts.models import Account, AccountStatus
 from portal.addresses import is_role_address, normalise
 from portal.consent import operations as ledger
+from portal.consent.evidence import RequestEvidence
 from portal.consent.models import ConsentEvent, EventType
 from portal.db import isoformat, utcnow
 from portal.errors import TokenInvalid
@@ -58,16 +59,7 @@ def trusted_page_url(form: Form, url: str | None) -> str | None:
 
 
 @dataclass(frozen=True)
-class Evidence:
-    """Where a request came from: kept in the ledger beside the event (personal fields redactable)."""
-
-    ip: str | None = None
-    user_agent: str | None = None
-    page_url: str | None = None
-
-
-@dataclass(frozen=True)
-class Outcome:
+class SignupOutcome:
     """What a confirm or decline did: ``confirmed``, ``already_confirmed``, ``declined``, ``already_declined``;
     for the GET page of a link (:func:`current`): ``pending``, ``subscribed``, ``declined`` or ``left``."""
 
@@ -121,7 +113,7 @@ def _reusable(wanted, form: Form, locale: str) -> SignupRequest | None:
     return request
 
 
-def request_signup(form: Form, *, email: str, name: str | None = None, evidence: Evidence,
+def request_signup(form: Form, *, email: str, name: str | None = None, evidence: RequestEvidence,
                    locale: str = "en") -> SignupRequest | None:
     """A signup posted to ``form``: a request and its confirmation mail, when one is due.
 
@@ -151,7 +143,7 @@ def request_signup(form: Form, *, email: str, name: str | None = None, evidence:
     return request
 
 
-def _new_request(form: Form, contact: Contact, wanted, evidence: Evidence,
+def _new_request(form: Form, contact: Contact, wanted, evidence: RequestEvidence,
                  submitted: tuple[str, str] = ("", "en")) -> SignupRequest:
     """Record a new request, make it current on each list, and log ``signup_requested``.
 
@@ -215,7 +207,7 @@ def _honoured(request: SignupRequest) -> list[Subscription]:
     return subscriptions
 
 
-def used(request_id: int, *, lock: bool = False) -> Outcome | None:
+def used(request_id: int, *, lock: bool = False) -> SignupOutcome | None:
     """What a link already used did (confirmed, or declined), or None while it is unused.
 
     Read from the request and its own ledger events, never from the address's present state, so a
@@ -237,7 +229,7 @@ def used(request_id: int, *, lock: bool = False) -> Outcome | None:
         ConsentEvent.type.in_(types)).order_by(ConsentEvent.seq))
     lists = [db.session.get(MailingList, list_id) for list_id in dict.fromkeys(list_ids) if list_id]
     # No address: it would tell whether the person was erased since.
-    return Outcome("already_confirmed" if confirmed else "already_declined", account_of_request(request_id), lists)
+    return SignupOutcome("already_confirmed" if confirmed else "already_declined", account_of_request(request_id), lists)
 
 
 def _load(request_id: int, *, lock: bool = False) -> tuple[SignupRequest, Contact, list[Subscription]]:
@@ -258,11 +250,11 @@ def _load(request_id: int, *, lock: bool = False) -> tuple[SignupRequest, Contac
     return request, contact, subscriptions
 
 
-def _outcome(status: str, contact: Contact, subscriptions: list[Subscription]) -> Outcome:
-    return Outcome(status, db.session.get(Account, contact.account_id), [s.list for s in subscriptions], contact.email)
+def _outcome(status: str, contact: Contact, subscriptions: list[Subscription]) -> SignupOutcome:
+    return SignupOutcome(status, db.session.get(Account, contact.account_id), [s.list for s in subscriptions], contact.email)
 
 
-def preview(request_id: int) -> Outcome:
+def preview(request_id: int) -> SignupOutcome:
     """What a confirmation link would act on, without changing anything (for the GET page);
     for a link already used, what it did (:func:`used`)."""
     done = used(request_id)
@@ -272,7 +264,7 @@ def preview(request_id: int) -> Outcome:
     return _outcome("pending", contact, subscriptions)
 
 
-def current(request_id: int) -> Outcome:
+def current(request_id: int) -> SignupOutcome:
     """Where the link's holder stands now, read only (the GET page of a link, issue 20).
 
     ``pending`` (the question), ``declined`` (its own "no", whatever came after), ``subscribed``
@@ -283,13 +275,13 @@ def current(request_id: int) -> Outcome:
     if done is None:
         return preview(request_id)
     if done.status == "already_declined":
-        return Outcome("declined", done.account, done.lists)
+        return SignupOutcome("declined", done.account, done.lists)
     request = db.session.get(SignupRequest, request_id)
     contact = db.session.get(Contact, request.contact_id)
     staying = sorted(_still_on(contact, request.list_ids), key=lambda s: request.list_ids.index(s.list_id))
     if staying:
-        return Outcome("subscribed", done.account, [s.list for s in staying], contact.email)
-    return Outcome("left", done.account, done.lists)
+        return SignupOutcome("subscribed", done.account, [s.list for s in staying], contact.email)
+    return SignupOutcome("left", done.account, done.lists)
 
 
 def _still_on(contact: Contact, list_ids: list[str]) -> list[Subscription]:
@@ -301,7 +293,7 @@ def _still_on(contact: Contact, list_ids: list[str]) -> list[Subscription]:
         Subscription.status == SubscriptionStatus.CONFIRMED)))
 
 
-def confirm(request_id: int, *, evidence: Evidence) -> Outcome:
+def confirm(request_id: int, *, evidence: RequestEvidence) -> SignupOutcome:
     """Confirm every list of the request that it still speaks for; a used link answers what it
     did (:func:`used`) and changes nothing.
 
@@ -375,7 +367,7 @@ def _keep_for_other_lists(contact: Contact, request: SignupRequest) -> list:
                             channel=SuppressionChannel.CONFIRMATION) for other in others]
 
 
-def decline(request_id: int, *, evidence: Evidence) -> Outcome:
+def decline(request_id: int, *, evidence: RequestEvidence) -> SignupOutcome:
     """"No thanks": the pending lists of the request become ``declined``; a used link answers
     what it did (:func:`used`) and changes nothing."""
     done = used(request_id, lock=True)

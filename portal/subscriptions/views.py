@@ -9,6 +9,7 @@ from werkzeug.exceptions import BadRequest
 
 from portal import links
 from portal.addresses import InvalidAddress, mask, normalise, try_normalise
+from portal.consent.evidence import RequestEvidence
 from portal.errors import FormUnverified, TokenExpired, TokenInvalid, ValidationFailed, error_body
 from portal.extensions import csrf, db, limiter
 from portal.fields import address_message
@@ -70,10 +71,10 @@ def _address_key() -> str:
         return "signup-address:" + raw.strip().lower()[:320]
 
 
-def _evidence(signup_form: Form, form: SignupForm) -> doi.Evidence:
+def _evidence(signup_form: Form, form: SignupForm) -> RequestEvidence:
     page_url = (doi.trusted_page_url(signup_form, form.page_url.data)
                 or doi.trusted_page_url(signup_form, request.referrer))
-    return doi.Evidence(ip=request.remote_addr, user_agent=request.user_agent.string or None,
+    return RequestEvidence(ip=request.remote_addr, user_agent=request.user_agent.string or None,
                            page_url=page_url)
 
 
@@ -242,7 +243,7 @@ def confirm_page(token: str):
                            form=ConfirmForm(token, "confirm"), token=token, address=outcome.address)
 
 
-def _state(outcome: doi.Outcome, request_id: int):
+def _state(outcome: doi.SignupOutcome, request_id: int):
     """The page of a used link: subscribed (with the receipt, the preferences and the site),
     declined (with a way to sign up again) or left since (with "send me a link to manage")."""
     extra: dict = {}
@@ -290,7 +291,7 @@ def confirm(token: str):
     form = ConfirmForm(token, "confirm")
     if not form.validate_on_submit():
         raise FormUnverified(gettext("This form could not be checked, so nothing was changed."))
-    evidence = doi.Evidence(ip=request.remote_addr, user_agent=request.user_agent.string or None)
+    evidence = RequestEvidence(ip=request.remote_addr, user_agent=request.user_agent.string or None)
     operation = doi.decline if form.decline.data else doi.confirm
     operation(request_id, evidence=evidence)
     return redirect(_state_url(token), code=303)

@@ -29,7 +29,7 @@ from portal.suppression.models import (DeliveryCount, DeliveryEvent, Suppression
 
 
 @dataclass
-class Outcome:
+class DeliveryOutcome:
     """What a batch of events did."""
 
     accepted: int = 0
@@ -111,9 +111,9 @@ def _soft_bounced(contact: Contact | None) -> bool:
     return reached
 
 
-def record_events(account: Account, events: Sequence) -> Outcome:
+def record_events(account: Account, events: Sequence) -> DeliveryOutcome:
     """Apply a batch of delivery events (each once, however often it is reported)."""
-    outcome = Outcome()
+    outcome = DeliveryOutcome()
     parsed, rows = [], []
     for event in events:
         address = try_normalise(event.email)

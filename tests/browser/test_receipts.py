@@ -1,10 +1,10 @@
 """The consent receipt in a real browser, in English and in Bahasa Indonesia."""
 import pytest
 
+from portal.consent.evidence import RequestEvidence
 from portal.extensions import db
 from portal.receipts.operations import receipt_token
 from portal.signup import operations as signup
-from portal.signup.operations import Evidence
 from tests.browser.conftest import assert_fits_width, screenshot, serious_violations
 
 pytestmark = pytest.mark.browser
@@ -16,9 +16,9 @@ pytestmark = pytest.mark.browser
 ])
 def test_the_receipt_renders_in_both_languages(live_server, open_page, create_form, lang, heading, how):
     form = create_form(consent_text="Ya, kirimi saya kabar mingguan.")
-    request = signup.request_signup(form, email="dewi@example.org", evidence=Evidence(ip="203.0.113.9"))
+    request = signup.request_signup(form, email="dewi@example.org", evidence=RequestEvidence(ip="203.0.113.9"))
     db.session.commit()
-    signup.confirm(request.id, evidence=Evidence(ip="203.0.113.10"))
+    signup.confirm(request.id, evidence=RequestEvidence(ip="203.0.113.10"))
     db.session.commit()
     page = open_page("phone", lang=lang)
     page.goto(f"{live_server.url}/receipts/{receipt_token(request.contact_id)}")

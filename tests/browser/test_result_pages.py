@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 
 from portal import links
 from portal.addresses import mask
+from portal.consent.evidence import RequestEvidence
 from portal.consent.models import ConsentEvent
 from portal.extensions import db
 from portal.outbox.models import OutboxMessage
@@ -86,7 +87,7 @@ def _subscriber(email: str, names=("Weekly news",)):
 def _pending_link(app, email: str, lang: str) -> tuple[str, tuple[str, str]]:
     """A signup waiting for its "yes": the confirmation link from its mail, and the sender."""
     form = factories.create_form(allowed_origins=["https://shop.example"])
-    doi.request_signup(form, email=email, evidence=doi.Evidence(ip=None, user_agent=None, page_url=None),
+    doi.request_signup(form, email=email, evidence=RequestEvidence(ip=None, user_agent=None, page_url=None),
                        locale=lang)
     db.session.commit()
     sender = _sender(form.account)

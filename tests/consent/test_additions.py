@@ -1,5 +1,6 @@
 """What regulators ask the ledger to keep: the signup's locale and the address as typed."""
 from portal.consent import operations as ledger
+from portal.consent.evidence import RequestEvidence
 from portal.consent.models import ConsentEvent
 from portal.extensions import db
 from portal.subscriptions.models import Contact
@@ -32,14 +33,13 @@ def test_the_address_as_submitted_is_redacted_with_the_rest(client, create_form)
 def test_a_rejoin_from_the_preference_centre_keeps_the_locale(create_list, create_contact):
     """The other writer of ``signup_requested``: its page's language is kept as a form signup's is."""
     from portal import links
-    from portal.subscriptions.holders import holder_of
-    from portal.preferences.operations import Context
     from portal.preferences.rejoin import request_rejoin
+    from portal.subscriptions.holders import holder_of
 
     mailing_list = create_list()
     contact = create_contact(mailing_list.account)
     holder = holder_of(links.Target(contact.id))
-    request = request_rejoin(holder, [mailing_list.id], Context(source="preferences", ip="203.0.113.5"),
+    request = request_rejoin(holder, [mailing_list.id], RequestEvidence(source="preferences", ip="203.0.113.5"),
                              source="preferences", locale="id")
     db.session.commit()
     assert request is not None

@@ -8,10 +8,10 @@ import sys
 
 import pytest
 
+from portal.consent.evidence import RequestEvidence
 from portal.consent.verify import main as verify_main, sha256_hex
 from portal.extensions import db
 from portal.signup import operations as signup
-from portal.signup.operations import Evidence
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ADDRESS = "Siti.Rahma@example.org"
@@ -21,10 +21,10 @@ ADDRESS = "Siti.Rahma@example.org"
 def confirmed(app, runner, create_form):
     """A double opt-in through the real operations, sealed: (form, contact id)."""
     form = create_form(consent_text="Ya, kirimi saya kabar mingguan.")
-    request = signup.request_signup(form, email=ADDRESS, evidence=Evidence(
+    request = signup.request_signup(form, email=ADDRESS, evidence=RequestEvidence(
         ip="203.0.113.9", user_agent="Mozilla/5.0 Test", page_url="https://shop.example/join"))
     db.session.commit()
-    signup.confirm(request.id, evidence=Evidence(ip="203.0.113.10", user_agent="Mozilla/5.0 Test"))
+    signup.confirm(request.id, evidence=RequestEvidence(ip="203.0.113.10", user_agent="Mozilla/5.0 Test"))
     db.session.commit()
     assert runner.invoke(args=["ledger", "seal"]).exit_code == 0
     db.session.rollback()

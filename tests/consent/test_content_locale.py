@@ -6,10 +6,10 @@ import json
 
 import pytest
 
+from portal.consent.evidence import RequestEvidence
 from portal.consent.verify import main as verify_main
 from portal.extensions import db
 from portal.signup import operations as signup
-from portal.signup.operations import Evidence
 
 EN = "Yes, send me the weekly coffee news."
 ID = "Ya, kirimi saya kabar kopi mingguan."
@@ -20,10 +20,10 @@ ADDRESS = "siti.rahma@example.org"
 def confirmed(app, runner, create_account, create_form):
     """A double opt-in on the Indonesian page of an English account's form, sealed: (form, contact id)."""
     form = create_form(create_account(locale="en"), consent_text=EN, translations={"id": {"consent_text": ID}})
-    request = signup.request_signup(form, email=ADDRESS, locale="id", evidence=Evidence(
+    request = signup.request_signup(form, email=ADDRESS, locale="id", evidence=RequestEvidence(
         ip="203.0.113.9", user_agent="Mozilla/5.0 Test", page_url="https://portal.test/f/x"))
     db.session.commit()
-    signup.confirm(request.id, evidence=Evidence(ip="203.0.113.10", user_agent="Mozilla/5.0 Test"))
+    signup.confirm(request.id, evidence=RequestEvidence(ip="203.0.113.10", user_agent="Mozilla/5.0 Test"))
     db.session.commit()
     assert runner.invoke(args=["ledger", "seal"]).exit_code == 0
     db.session.rollback()

@@ -261,17 +261,17 @@ def test_events_record_the_version_in_force_and_proofs_and_receipts_carry_it(app
     from portal.consent.verify import verify_bundle
     from portal.receipts.operations import receipt_token
     from portal.signup import operations as signup
-    from portal.signup.operations import Evidence
+    from portal.consent.evidence import RequestEvidence
 
     form = create_form()
     auth = account_auth(form.account)
     platform = publish(client, platform_auth, effective_at=utcnow() + timedelta(seconds=1)).get_json()
     wait_until_in_force(platform)
-    request = signup.request_signup(form, email="sari@example.org", evidence=Evidence(ip="203.0.113.9"))
+    request = signup.request_signup(form, email="sari@example.org", evidence=RequestEvidence(ip="203.0.113.9"))
     db.session.commit()
     own = publish(client, auth, form.account_id, effective_at=utcnow() + timedelta(seconds=1)).get_json()
     wait_until_in_force(own)
-    signup.confirm(request.id, evidence=Evidence(ip="203.0.113.9"))
+    signup.confirm(request.id, evidence=RequestEvidence(ip="203.0.113.9"))
     db.session.commit()
     events = ledger.events_for_contact(request.contact_id)
     shown = {e.type: e.evidence["privacy_notice"]["id"] for e in events}

@@ -20,6 +20,7 @@ from portal.signup import operations as doi
 from portal.subscriptions.models import Contact
 from tests.subscriptions.helpers import other_app, outbox
 from tests.pagetools import refusal
+from portal.consent.evidence import RequestEvidence
 
 PREFERENCES_LINK = re.compile(r"https://portal\.test(/preferences/[A-Za-z0-9._-]+)\?lang=(en|id)")
 
@@ -63,7 +64,7 @@ def test_an_erased_persons_link_names_its_sender_and_offers_the_form(client, sub
 
 def test_an_expired_confirmation_link_names_the_sender_and_offers_both_ways(app, client, create_form):
     form = create_form()
-    request = doi.request_signup(form, email="ann@example.org", evidence=doi.Evidence())
+    request = doi.request_signup(form, email="ann@example.org", evidence=RequestEvidence())
     db.session.commit()
     path, account_name = f"/confirm/{links.confirm_token(request.id)}", form.account.name
     with other_app(app, PORTAL_CONFIRM_MAX_AGE=timedelta(seconds=-1)) as expired_app:

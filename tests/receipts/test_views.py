@@ -7,7 +7,7 @@ from portal import links
 from portal.extensions import db
 from portal.receipts.operations import receipt_token
 from portal.signup import operations as signup
-from portal.signup.operations import Evidence
+from portal.consent.evidence import RequestEvidence
 from tests.pagetools import refusal
 
 
@@ -15,9 +15,9 @@ from tests.pagetools import refusal
 def confirmed(app, create_form):
     """A contact who confirmed through the real double opt-in: (form, contact id)."""
     form = create_form(consent_text="Ya, kirimi saya kabar mingguan.")
-    request = signup.request_signup(form, email="dewi@example.org", evidence=Evidence(ip="203.0.113.9"))
+    request = signup.request_signup(form, email="dewi@example.org", evidence=RequestEvidence(ip="203.0.113.9"))
     db.session.commit()
-    signup.confirm(request.id, evidence=Evidence(ip="203.0.113.10"))
+    signup.confirm(request.id, evidence=RequestEvidence(ip="203.0.113.10"))
     db.session.commit()
     return form, request.contact_id
 

@@ -13,6 +13,7 @@ from portal.subscriptions.models import SignupRequest, SubscriptionStatus
 from portal.subscriptions.operations import apply, find_contact, get_or_create_contact, get_or_create_subscription
 from tests.subscriptions.helpers import confirm_path, event_types, other_app, outbox, signup, subscription_of
 from tests.pagetools import refusal
+from portal.consent.evidence import RequestEvidence
 
 
 @pytest.fixture
@@ -184,5 +185,5 @@ def test_import_request_confirms_every_list_it_names(app, client, create_account
 def test_confirm_operation_is_idempotent(app, pending):
     form, contact, path = pending
     request_id = links.load_confirm(path.rsplit("/", 1)[1])
-    assert doi.confirm(request_id, evidence=doi.Evidence()).status == "confirmed"
-    assert doi.confirm(request_id, evidence=doi.Evidence()).status == "already_confirmed"
+    assert doi.confirm(request_id, evidence=RequestEvidence()).status == "confirmed"
+    assert doi.confirm(request_id, evidence=RequestEvidence()).status == "already_confirmed"

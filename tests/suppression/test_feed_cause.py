@@ -4,10 +4,11 @@ import pytest
 from sqlalchemy import select
 
 from portal import links
+from portal.consent.evidence import RequestEvidence
 from portal.consent.models import ConsentEvent
 from portal.extensions import db
 from portal.subscriptions.holders import holder_of
-from portal.preferences.operations import ACCOUNT, LIST, Context, unsubscribe
+from portal.preferences.operations import ACCOUNT, LIST, unsubscribe
 from portal.preferences.undo import undo, undo_token, undoable_event
 from portal.suppression import operations as suppressions
 from portal.suppression.models import SuppressionChange
@@ -31,7 +32,7 @@ def person(create_subscription):
 @pytest.mark.parametrize("channel", ["one_click", "link", "mailto", "preferences"])
 def test_an_unsubscribe_names_its_channel_and_its_event(client, account_auth, person, channel):
     subscription, holder = person
-    outcome = unsubscribe(holder, LIST, Context(source=channel, ip="203.0.113.4"))
+    outcome = unsubscribe(holder, LIST, RequestEvidence(source=channel, ip="203.0.113.4"))
     db.session.commit()
     item, = feed(client, account_auth(holder.account), holder.account.id)
     assert item["op"] == "add" and item["reason"] == "unsubscribed" and item["channel"] == channel
@@ -43,9 +44,9 @@ def test_leaving_everything_names_the_account_wide_event_and_its_undo_the_resubs
                                                                                           person):
 
     _subscription, holder = person
-    outcome = unsubscribe(holder, ACCOUNT, Context(source="preferences"))
+    outcome = unsubscribe(holder, ACCOUNT, RequestEvidence(source="preferences"))
     db.session.commit()
-    back = undo(holder, undoable_event(holder, undo_token(holder, outcome)), Context(source="link"))
+    back = undo(holder, undoable_event(holder, undo_token(holder, outcome)), RequestEvidence(source="link"))
     db.session.commit()
     added, removed = feed(client, account_auth(holder.account), holder.account.id)
     assert (added["scope"], added["channel"], added["ledger_event_id"]) == ("account", "preferences", outcome.event_id)
@@ -92,15 +93,14 @@ def test_an_erasure_names_the_erased_event(client, account_auth, person):
 
 def test_a_confirmed_signup_lifting_an_own_opt_out_names_the_confirmation(client, account_auth, create_form):
     from portal.signup import operations as signup
-    from portal.signup.operations import Evidence
 
     form = create_form()
-    first = signup.request_signup(form, email="ann@example.org", evidence=Evidence())
-    signup.confirm(first.id, evidence=Evidence())
+    first = signup.request_signup(form, email="ann@example.org", evidence=RequestEvidence())
+    signup.confirm(first.id, evidence=RequestEvidence())
     holder = holder_of(links.Target(first.contact_id, form.lists[0].id))
-    unsubscribe(holder, LIST, Context(source="one_click"))
-    again = signup.request_signup(form, email="ann@example.org", evidence=Evidence())
-    signup.confirm(again.id, evidence=Evidence(ip="203.0.113.8"))
+    unsubscribe(holder, LIST, RequestEvidence(source="one_click"))
+    again = signup.request_signup(form, email="ann@example.org", evidence=RequestEvidence())
+    signup.confirm(again.id, evidence=RequestEvidence(ip="203.0.113.8"))
     db.session.commit()
     added, removed = feed(client, account_auth(form.account), form.account_id)
     assert added["channel"] == "one_click"

@@ -9,6 +9,7 @@ from portal.accounts import operations as accounts
 from portal.complaints import operations as complaints
 from portal.outbox.models import OutboxMessage
 from portal.webhooks import operations as webhooks
+from portal.consent.evidence import RequestEvidence
 
 
 @pytest.fixture
@@ -69,9 +70,9 @@ def test_confirmation_sends_confirmed(app, db, create_form):
     webhooks.create_endpoint(form.account_id, url="https://hooks.example/p", events=["confirmed"])
     db.session.commit()
     request = signup.request_signup(form, email="new.person@example.org",
-                                    evidence=signup.Evidence(ip="198.51.100.4", user_agent="UA", page_url=None))
+                                    evidence=RequestEvidence(ip="198.51.100.4", user_agent="UA", page_url=None))
     db.session.commit()
-    signup.confirm(request.id, evidence=signup.Evidence(ip="198.51.100.4", user_agent="UA", page_url=None))
+    signup.confirm(request.id, evidence=RequestEvidence(ip="198.51.100.4", user_agent="UA", page_url=None))
     db.session.commit()
     [data] = sent(db, "confirmed")
     assert data["list_id"] == form.lists[0].id and data["email"] == "new.person@example.org"
