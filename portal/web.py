@@ -10,6 +10,7 @@ from flask import current_app, g, make_response, request
 from markupsafe import Markup
 
 from portal.accounts.branding import shade, usable
+from portal.extensions import db
 from portal.security import allow, hash_source
 
 
@@ -64,8 +65,6 @@ def writes(min_seconds: str | None = None) -> Callable:
             started = time.monotonic()
             answer = view(*args, **kwargs)
             if request.method != "GET" and _status(answer) < 400:
-                from portal.extensions import db
-
                 db.session.commit()
             if min_seconds:
                 answer_no_sooner_than(started + current_app.config[min_seconds])
