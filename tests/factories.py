@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from portal.accounts import operations as accounts
-from portal.consent import operations as ledger
+from portal.consent.operations import record
 from portal.db import utcnow
 from portal.extensions import db
 from portal.subscriptions import operations as subscriptions
@@ -66,7 +66,7 @@ def create_subscription(contact=None, mailing_list=None, status=SubscriptionStat
     db.session.add(subscription)
     db.session.flush()
     if status == SubscriptionStatus.CONFIRMED:
-        ledger.record("confirmed", contact=contact, list_id=mailing_list.id, source="test")
+        record("confirmed", contact=contact, list_id=mailing_list.id, source="test")
     db.session.commit()
     return subscription
 

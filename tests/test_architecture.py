@@ -117,3 +117,20 @@ def test_no_handler_commits_the_route_does():
     assert committing == []
     assert "db.session.commit" in callees(modules()["portal.api"])
     assert "db.session.commit" in callees(modules()["portal.web"])
+
+
+def ledger_aliases(tree: ast.Module) -> list[str]:
+    """Imports that give the ledger (``portal.consent`` or a module of it) another name: ``ledger``."""
+    return [ast.unparse(node) for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom))
+            for alias in node.names if alias.asname and "ledger" in alias.asname
+            and "portal.consent" in ast.unparse(node)]
+
+
+def test_the_ledger_is_named_once():
+    """Issue 15: the ledger lives in ``portal.consent``, its export included, and is imported under
+    that name only (the contract publishes ``python -m portal.consent.verify``)."""
+    assert {name for name in modules() if "ledger" in name.rpartition(".")[2]} == set()
+    assert "portal.consent.export" in modules()
+    offenders = {name: ledger_aliases(tree) for name, tree in modules().items()}
+    assert {name: found for name, found in offenders.items() if found} == {}
+    assert ledger_aliases(ast.parse("from portal.consent import operations as ledger\n")) != []

@@ -18,7 +18,7 @@ from portal import links
 from portal.complaints import arf, policy
 from portal.complaints.models import Complaint, ComplaintCategory, FeedbackReport, ReviewStatus
 from portal.consent import actors
-from portal.consent import operations as ledger
+from portal.consent.operations import record
 from portal.consent.models import EventType
 from portal.errors import TokenInvalid, ValidationFailed
 from portal.extensions import db
@@ -103,7 +103,7 @@ def _consequences(contact: Contact, complaint: Complaint, source: str, ip: str |
                                  account_id=contact.account_id, source=source, channel=channel)
     moved = [sub.list_id for sub in contact.subscriptions
              if subscriptions.can(sub, "complain") and subscriptions.apply(sub, "complain")]
-    event = ledger.record(EventType.COMPLAINED, contact=contact, source=source, list_id=complaint.list_id,
+    event = record(EventType.COMPLAINED, contact=contact, source=source, list_id=complaint.list_id,
                           ip=ip, user_agent=user_agent, message_ref=complaint.message_ref,
                           evidence={"complaint_id": complaint.id, "category": complaint.category,
                                     "channel": channel, "lists": moved})
@@ -112,7 +112,7 @@ def _consequences(contact: Contact, complaint: Complaint, source: str, ip: str |
                                                      "list_id": complaint.list_id, "category": complaint.category,
                                                      "source": complaint.source})
     if added is not None:
-        ledger.record(EventType.SUPPRESSED, contact=contact, source=source,
+        record(EventType.SUPPRESSED, contact=contact, source=source,
                       evidence={"scope": "account", "reason": "complaint", "complaint_id": complaint.id})
     return {"channel": channel, "ledger_event_id": event.id, "suppression_added": added is not None,
             "lists_complained": moved}

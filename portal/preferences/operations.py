@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from portal.consent import actors
-from portal.consent import operations as ledger
+from portal.consent.operations import record
 from portal.consent.actors import Actor
 from portal.consent.evidence import RequestEvidence
 from portal.consent.models import ConsentEvent, EventType
@@ -66,7 +66,7 @@ def record_reason(holder: Holder, reason: str, context: RequestEvidence) -> Cons
     """Keep the (optional) reason for an unsubscribe as a ledger event of its own."""
     if reason not in REASONS:
         raise ValidationFailed(f"unknown reason {reason!r}")
-    return ledger.record(UNSUBSCRIBE_REASON, contact=holder.contact, source=context.source,
+    return record(UNSUBSCRIBE_REASON, contact=holder.contact, source=context.source,
                          list_id=_list_id(holder), ip=context.ip, user_agent=context.user_agent,
                          message_ref=context.message_ref, evidence={"reason": reason}, actor=person())
 
@@ -112,7 +112,7 @@ def record_event(holder: Holder, type_: str, list_id: str | None, context: Reque
     """Write the person's ledger event (and the ``unsubscribed`` webhook of an unsubscribe)."""
     if context.inbound_message_id:
         evidence["inbound_message_id"] = context.inbound_message_id[:500]
-    event = ledger.record(type_, contact=holder.contact, source=context.source, list_id=list_id, ip=context.ip,
+    event = record(type_, contact=holder.contact, source=context.source, list_id=list_id, ip=context.ip,
                           user_agent=context.user_agent, message_ref=context.message_ref, evidence=evidence,
                           actor=person())
     if type_ == EventType.UNSUBSCRIBED:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from portal.consent import operations as ledger
+from portal.consent.operations import record
 from portal.consent.evidence import RequestEvidence
 from portal.consent.models import EventType
 from portal.extensions import db
@@ -46,7 +46,7 @@ def request_rejoin(holder: Holder, list_ids: list[str], context: RequestEvidence
         subscription, _created = get_or_create_subscription(contact, mailing_list)
         apply(subscription, "request")
         subscription.signup_request_id = request.id
-        ledger.record(EventType.SIGNUP_REQUESTED, contact=contact, source=source, list_id=mailing_list.id,
+        record(EventType.SIGNUP_REQUESTED, contact=contact, source=source, list_id=mailing_list.id,
                       ip=context.ip, user_agent=context.user_agent, message_ref=context.message_ref,
                       evidence={"signup_request_id": request.id, "channel": context.source, "locale": locale},
                       actor=person())

@@ -6,7 +6,7 @@ from pydantic import ConfigDict, Field
 
 from portal import api
 from portal.accounts.models import Account
-from portal.privacy.ledger_export import export_lines, parse_time
+from portal.consent.export import export_lines, parse_time
 from portal.subscriptions.operations import get_list
 
 

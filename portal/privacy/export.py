@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import select
 
 from portal.complaints.models import Complaint
-from portal.consent import operations as ledger
+from portal.consent.operations import events_for_contact, serialize
 from portal.consent import proofs
 from portal.db import isoformat, utcnow
 from portal.extensions import db
@@ -24,7 +24,7 @@ def export_contact(contact: Contact) -> dict[str, Any]:
                     "created_at": isoformat(contact.created_at), "erased_at": isoformat(contact.erased_at)},
         "subscriptions": [_subscription(sub, name) for sub, name in _subscriptions(contact.id)],
         "signup_requests": [_signup(request) for request in _rows(SignupRequest, contact.id)],
-        "consent_events": [_event(event) for event in ledger.events_for_contact(contact.id)],
+        "consent_events": [_event(event) for event in events_for_contact(contact.id)],
         "complaints": [_complaint(complaint) for complaint in _rows(Complaint, contact.id)],
         "suppressions": [_suppression(entry) for entry in
                          (entries_for(contact.email, contact.account_id) if contact.email else [])],
@@ -58,7 +58,7 @@ def _signup(request: SignupRequest) -> dict[str, Any]:
 
 
 def _event(event) -> dict[str, Any]:
-    out = ledger.serialize(event)
+    out = serialize(event)
     out["email"] = event.email
     text = db.session.get(ConsentText, event.consent_text_id) if event.consent_text_id else None
     out["consent_text"] = ({"id": text.id, "form_id": text.form_id, "version": text.version,

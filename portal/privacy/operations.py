@@ -6,7 +6,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from portal import links
-from portal.consent import operations as ledger
+from portal.consent.operations import record
 from portal.consent.models import EventType
 from portal.db import utcnow
 from portal.extensions import db
@@ -61,7 +61,7 @@ def erase_contact(contact: Contact, *, source: str = "subscriber") -> bool:
                                 account_id=contact.account_id, source="erasure", channel=SuppressionChannel.ERASURE)
     _close_subscriptions(contact)
     redaction.redact_contact(contact, found)
-    event = ledger.record(EventType.ERASED, contact=contact, source=source, evidence={"reason": "subject_request"})
+    event = record(EventType.ERASED, contact=contact, source=source, evidence={"reason": "subject_request"})
     suppression.link(entry, event.id)
     return True
 

@@ -10,7 +10,7 @@ import re
 from sqlalchemy import func, or_, select, update
 
 from portal.complaints.models import Complaint, FeedbackReport
-from portal.consent import operations as ledger
+from portal.consent.operations import redact
 from portal.db import utcnow
 from portal.extensions import db
 from portal.outbox.models import OutboxMessage, OutboxStatus
@@ -27,7 +27,7 @@ def redact_contact(contact: Contact, found: list[str]) -> None:
     _outbox(contact, found)
     _feedback_reports(contact, found)
     _refused_import_rows(contact)
-    ledger.redact(contact.id)
+    redact(contact.id)
     contact.email = None
     contact.name = None
     contact.erased_at = contact.erased_at or utcnow()

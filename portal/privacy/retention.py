@@ -19,7 +19,7 @@ from flask import current_app
 from sqlalchemy import exists, select, text, update
 
 from portal.complaints.models import Complaint
-from portal.consent import operations as ledger
+from portal.consent.operations import drop_full_ips, record
 from portal.consent.actors import SYSTEM_ACTOR
 from portal.consent.models import EventType
 from portal.db import utcnow
@@ -65,7 +65,7 @@ def purge(now: datetime | None = None) -> PurgeReport:
         if _nothing_left(contact):
             redaction.redact_contact(contact, redaction.needles(contact))
             report.contacts += 1
-    report.ips = ledger.drop_full_ips(now - timedelta(days=_days("PORTAL_IP_RETENTION_DAYS")))
+    report.ips = drop_full_ips(now - timedelta(days=_days("PORTAL_IP_RETENTION_DAYS")))
     return report
 
 
@@ -76,7 +76,7 @@ def _decline_stale(cutoff: datetime, report: PurgeReport) -> list[Contact]:
     touched: dict[int, Contact] = {}
     for sub in stale:
         subscriptions.apply(sub, "decline")
-        ledger.record(EventType.PURGED, contact=sub.contact, list_id=sub.list_id, source="retention",
+        record(EventType.PURGED, contact=sub.contact, list_id=sub.list_id, source="retention",
                       evidence={"reason": "never_confirmed", "status": SubscriptionStatus.PENDING},
                       actor=SYSTEM_ACTOR)  # a cron job's, even when an operator runs it by hand
         touched[sub.contact_id] = sub.contact

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from portal.accounts.models import Account, AccountStatus
 from portal.addresses import is_role_address, normalise
-from portal.consent import operations as ledger
+from portal.consent.operations import record
 from portal.consent.evidence import RequestEvidence
 from portal.consent.models import ConsentEvent, EventType
 from portal.db import isoformat, utcnow
@@ -161,7 +161,7 @@ def _new_request(form: Form, contact: Contact, wanted, evidence: RequestEvidence
         subscription, _created = get_or_create_subscription(contact, mailing_list)
         apply(subscription, "request")
         subscription.signup_request_id = request.id
-        ledger.record(EventType.SIGNUP_REQUESTED, contact=contact, source=f"form:{form.id}",
+        record(EventType.SIGNUP_REQUESTED, contact=contact, source=f"form:{form.id}",
                       list_id=mailing_list.id, ip=evidence.ip, user_agent=evidence.user_agent,
                       page_url=evidence.page_url, consent_text_id=consent.id, email=submitted[0] or None,
                       evidence={"signup_request_id": request.id, "form_id": form.id,
@@ -180,13 +180,13 @@ def send_confirmation(request: SignupRequest, *, locale: str = "en") -> None:
     withheld = _WITHHOLDING.get(db.session.get(Account, contact.account_id).status)
     if withheld:
         for mailing_list in lists:
-            ledger.record(EventType.CONFIRMATION_WITHHELD, contact=contact, source=f"signup_request:{request.id}",
+            record(EventType.CONFIRMATION_WITHHELD, contact=contact, source=f"signup_request:{request.id}",
                           list_id=mailing_list.id, consent_text_id=request.consent_text_id,
                           evidence={"signup_request_id": request.id, "reason": withheld})
         return
     message = emails.send_confirmation(contact, lists, request, locale=locale)
     for mailing_list in lists:
-        ledger.record(EventType.CONFIRMATION_SENT, contact=contact, source=f"signup_request:{request.id}",
+        record(EventType.CONFIRMATION_SENT, contact=contact, source=f"signup_request:{request.id}",
                       list_id=mailing_list.id, message_ref=message.payload["message_id"],
                       consent_text_id=request.consent_text_id,
                       evidence={"signup_request_id": request.id, "outbox_id": message.id,
@@ -316,7 +316,7 @@ def confirm(request_id: int, *, evidence: RequestEvidence) -> SignupOutcome:
         type_ = _confirmed_as(request, subscription)
         changed = _lift_withdrawals(contact, subscription.list_id, request)
         apply(subscription, "confirm", at=now)
-        event = ledger.record(type_, contact=contact, source=f"signup_request:{request.id}",
+        event = record(type_, contact=contact, source=f"signup_request:{request.id}",
                               list_id=subscription.list_id, ip=evidence.ip, user_agent=evidence.user_agent,
                               consent_text_id=request.consent_text_id,
                               evidence={"signup_request_id": request.id, "request_source": request.source,
@@ -381,7 +381,7 @@ def decline(request_id: int, *, evidence: RequestEvidence) -> SignupOutcome:
         raise TokenInvalid()
     for subscription in pending:
         apply(subscription, "decline")
-        ledger.record(EventType.DECLINED, contact=contact, source=f"signup_request:{request.id}",
+        record(EventType.DECLINED, contact=contact, source=f"signup_request:{request.id}",
                       list_id=subscription.list_id, ip=evidence.ip, user_agent=evidence.user_agent,
                       consent_text_id=request.consent_text_id, evidence={"signup_request_id": request.id})
     request.declined_at = request.declined_at or utcnow()

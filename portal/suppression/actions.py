@@ -6,7 +6,7 @@ from flask import request
 from portal import api
 from portal.accounts.models import Account
 from portal.addresses import normalise, try_normalise
-from portal.consent import operations as ledger
+from portal.consent.operations import record
 from portal.consent.models import EventType
 from portal.errors import Forbidden, NotFound, ValidationFailed
 from portal.subscriptions.operations import find_contact, get_list
@@ -44,7 +44,7 @@ def _record(account: Account, address: str, event: str, entry: Suppression, note
     contact = find_contact(account.id, address)
     if contact is None:
         return None
-    return ledger.record(event, contact=contact, source=_source(), list_id=entry.list_id,
+    return record(event, contact=contact, source=_source(), list_id=entry.list_id,
                          evidence={"scope": entry.scope, "reason": entry.reason, "note": note}).id
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from portal.accounts.models import Account
 from portal.addresses import email_hash, try_normalise
-from portal.consent import operations as ledger
+from portal.consent.operations import record
 from portal.consent.models import EventType
 from portal.extensions import db
 from portal.subscriptions.models import Contact, Subscription
@@ -88,7 +88,7 @@ def _bounce(account: Account, address: str, contact: Contact | None, at: datetim
         for subscription in contact.subscriptions:
             if can(subscription, "bounce"):
                 apply(subscription, "bounce")
-        event = ledger.record(EventType.BOUNCED, contact=contact, source="deliveries", message_ref=message_id,
+        event = record(EventType.BOUNCED, contact=contact, source="deliveries", message_ref=message_id,
                               evidence={"kind": note}, occurred_at=at)
         operations.link(entry, event.id)
     return entry is not None

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 from sqlalchemy import text
 
-from portal.consent import operations as ledger
+from portal.consent.operations import event_hash
 from portal.consent.verify import GENESIS
 
 SQLITE_TRIGGERS = ("consent_events_no_update", "consent_events_no_delete", "consent_events_redaction_only",
@@ -51,7 +51,7 @@ def rewrite_chain_from(conn, contact_id, seq, **changes):
                 setattr(event, name, value)
         if event.seq >= seq:
             event.prev_hash = prev
-            event.hash = ledger.event_hash(event)
+            event.hash = event_hash(event)
             conn.execute(text("UPDATE consent_events SET type = :type, source = :source, prev_hash = :prev, "
                               "hash = :hash WHERE id = :id"),
                          {"type": event.type, "source": event.source, "prev": event.prev_hash,
@@ -68,7 +68,7 @@ def insert_event(conn, backend, *, after, type, mac=None):
         account_id=after.account_id, contact_id=after.contact_id, seq=after.seq + 1, type=type,
         occurred_at=utcnow(), list_id=after.list_id, source=after.source, message_ref=None,
         consent_text_id=after.consent_text_id, evidence={}, pii_commitments={}, prev_hash=after.hash)
-    event.hash = ledger.event_hash(event)
+    event.hash = event_hash(event)
     jsonb = "CAST(:evidence AS jsonb)" if backend == "postgresql" else ":evidence"
     commitments = jsonb.replace(":evidence", ":commitments")
     conn.execute(text(

@@ -8,7 +8,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import DBAPIError
 
 from portal.consent import keys
-from portal.consent import operations as ledger
+from portal.consent import operations
 from portal.consent.models import ConsentEvent, EventType
 from portal.db import utcnow
 from portal.extensions import db
@@ -65,7 +65,7 @@ def test_a_reader_of_the_ledger_tells_person_customer_platform_and_operator_apar
 def test_the_guard_and_the_hash_cover_the_actor(client, create_form, backend):
     form = create_form()
     client.post(f"/f/{form.id}", data={"email": "ann@example.org"})
-    assert ledger.verify().ok
+    assert operations.verify().ok
     contact = find_contact(form.account_id, "ann@example.org")
     for column in ("actor", "actor_key_id"):
         with pytest.raises(DBAPIError, match="append-only"):
@@ -74,26 +74,26 @@ def test_the_guard_and_the_hash_cover_the_actor(client, create_form, backend):
         db.session.rollback()
     hand_edit(db, backend, "UPDATE consent_events SET actor = 'customer' WHERE contact_id = :id AND seq = 1",
               id=contact.id)
-    report = ledger.verify()
+    report = operations.verify()
     assert not report.ok and "content does not match its hash" in str(report.problems[0])
 
 
 def test_an_event_from_before_actors_were_kept_still_verifies(create_contact, backend):
     contact = create_contact()
-    event = ledger.record("confirmed", contact=contact, source="test")
+    event = operations.record("confirmed", contact=contact, source="test")
     db.session.commit()
     columns = {column.name: getattr(event, column.name) for column in ConsentEvent.__table__.columns}
-    old_hash = ledger.event_hash(SimpleNamespace(**{**columns, "actor": None, "actor_key_id": None}))
+    old_hash = operations.event_hash(SimpleNamespace(**{**columns, "actor": None, "actor_key_id": None}))
     # As the code before actors wrote it, under the ledger key (its mac keys the old hash).
     hand_edit(db, backend, "UPDATE consent_events SET actor = NULL, actor_key_id = NULL, hash = :hash, "
               "mac = :mac WHERE id = :id", hash=old_hash, mac=keys.event_mac(old_hash), id=event.id)
     db.session.expire_all()
-    assert ledger.verify().ok and ledger.serialize(db.session.get(ConsentEvent, event.id))["actor"] is None
+    assert operations.verify().ok and operations.serialize(db.session.get(ConsentEvent, event.id))["actor"] is None
 
 
 def _actors(contact_id: int, type_: str) -> list[tuple[str, str | None]]:
     db.session.expire_all()
-    return [(e.actor, e.actor_key_id) for e in ledger.events_for_contact(contact_id) if e.type == type_]
+    return [(e.actor, e.actor_key_id) for e in operations.events_for_contact(contact_id) if e.type == type_]
 
 
 def test_mail_the_outbox_worker_sends_is_recorded_as_the_systems_work(client, create_list, account_auth):
@@ -126,11 +126,11 @@ def test_a_cli_command_is_an_operators_and_work_outside_any_command_the_systems(
     @app.cli.command("record-test-event")
     def record_test_event():
         """Record one ledger event, as any operator's command would."""
-        ledger.record("confirmed", contact=db.session.get(type(contact), contact.id), source="cli")
+        operations.record("confirmed", contact=db.session.get(type(contact), contact.id), source="cli")
         db.session.commit()
 
     assert runner.invoke(args=["record-test-event"]).exit_code == 0
-    ledger.record("confirmed", contact=contact, source="job")  # no request, no command: a background job
+    operations.record("confirmed", contact=contact, source="job")  # no request, no command: a background job
     db.session.commit()
     assert _actors(contact.id, EventType.CONFIRMED) == [("operator", None), ("system", None)]
 

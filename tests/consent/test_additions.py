@@ -1,5 +1,5 @@
 """What regulators ask the ledger to keep: the signup's locale and the address as typed."""
-from portal.consent import operations as ledger
+from portal.consent.operations import verify
 from portal.consent.evidence import RequestEvidence
 from portal.consent.models import ConsentEvent
 from portal.extensions import db
@@ -15,7 +15,7 @@ def test_the_signup_event_keeps_the_locale_and_the_address_as_submitted(client, 
     assert contact.email == "Ann.Lee@example.org"
     event = db.session.query(ConsentEvent).filter_by(type="signup_requested").one()
     assert event.email == "Ann.Lee@EXAMPLE.Org" and event.evidence["locale"] == "id"
-    assert ledger.verify().ok
+    assert verify().ok
 
 
 def test_the_address_as_submitted_is_redacted_with_the_rest(client, create_form):
@@ -27,7 +27,7 @@ def test_the_address_as_submitted_is_redacted_with_the_rest(client, create_form)
     db.session.commit()
     event = db.session.query(ConsentEvent).filter_by(type="signup_requested").one()
     assert event.email is None and event.redacted_at is not None
-    assert ledger.verify().ok
+    assert verify().ok
 
 
 def test_a_rejoin_from_the_preference_centre_keeps_the_locale(create_list, create_contact):
@@ -45,4 +45,4 @@ def test_a_rejoin_from_the_preference_centre_keeps_the_locale(create_list, creat
     assert request is not None
     event = db.session.query(ConsentEvent).filter_by(type="signup_requested").one()
     assert event.evidence["locale"] == "id" and event.evidence["channel"] == "preferences"
-    assert ledger.verify().ok
+    assert verify().ok

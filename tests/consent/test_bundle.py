@@ -192,11 +192,11 @@ def test_a_checkpoint_signed_by_an_unknown_key_is_refused(client, account_auth, 
 
 
 def test_an_unsealed_event_is_not_proven(client, account_auth, confirmed, files):
-    from portal.consent import operations as ledger
+    from portal.consent import operations as consent_operations
     from portal.subscriptions.models import Contact
 
     form, contact_id = confirmed
-    ledger.record("unsubscribed", contact=db.session.get(Contact, contact_id), source="link")
+    consent_operations.record("unsubscribed", contact=db.session.get(Contact, contact_id), source="link")
     db.session.commit()
     code, output = run_verifier(*files(fetch(client, account_auth, form).get_json()))
     assert code == 1 and "event 4: not sealed by any checkpoint" in output
@@ -247,11 +247,11 @@ def test_the_subscribers_data_download_carries_the_proof(client, confirmed, file
 def test_a_bundle_cut_before_a_later_checkpoint_says_how_far_it_is_complete(client, account_auth, runner, confirmed,
                                                                             files):
     """Events sealed by a later checkpoint can be left out: the verifier says up to where it is complete."""
-    from portal.consent import operations as ledger
+    from portal.consent import operations as consent_operations
     from portal.subscriptions.models import Contact
 
     form, contact_id = confirmed
-    ledger.record("unsubscribed", contact=db.session.get(Contact, contact_id), source="link")
+    consent_operations.record("unsubscribed", contact=db.session.get(Contact, contact_id), source="link")
     db.session.commit()
     assert runner.invoke(args=["ledger", "seal"]).exit_code == 0
     db.session.rollback()
@@ -270,16 +270,16 @@ def test_a_bundle_cut_before_a_later_checkpoint_says_how_far_it_is_complete(clie
 def test_a_contacts_bundle_in_a_checkpoint_of_many_chunks_reads_one_chunk(client, account_auth, runner, confirmed,
                                                                           files, create_contact):
     """Two thousand events of others around this contact's: paths come from one chunk and the chunk roots."""
-    from portal.consent import operations as ledger
+    from portal.consent import operations as consent_operations
     from portal.consent.verify import CHUNK
     from portal.subscriptions.models import Contact
 
     form, contact_id = confirmed
     other = create_contact(form.account)
-    ledger.record_many([ledger.NewEvent("imported", other.id, other.account_id, other.email, "import:x")
+    consent_operations.record_many([consent_operations.NewEvent("imported", other.id, other.account_id, other.email, "import:x")
                         for _ in range(CHUNK + 500)])
-    ledger.record("unsubscribed", contact=db.session.get(Contact, contact_id), source="link")
-    ledger.record_many([ledger.NewEvent("imported", other.id, other.account_id, other.email, "import:x")
+    consent_operations.record("unsubscribed", contact=db.session.get(Contact, contact_id), source="link")
+    consent_operations.record_many([consent_operations.NewEvent("imported", other.id, other.account_id, other.email, "import:x")
                         for _ in range(700)])
     db.session.commit()
     assert runner.invoke(args=["ledger", "seal"]).exit_code == 0

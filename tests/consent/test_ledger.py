@@ -6,12 +6,12 @@ from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError
 
 from portal.consent import keys
-from portal.consent import operations as ledger
+from portal.consent import operations
 from portal.consent.models import ConsentEvent
 
 
 def record_some(contact, n=3, **kwargs):
-    events = [ledger.record("signup_requested", contact=contact, source="form:F", ip="203.0.113.7",
+    events = [operations.record("signup_requested", contact=contact, source="form:F", ip="203.0.113.7",
                             user_agent="UA/1", page_url="https://shop.example/signup", **kwargs)
               for _ in range(n)]
     from portal.extensions import db
@@ -43,7 +43,7 @@ def test_events_chain_per_contact_with_microsecond_utc_times(app, create_contact
     assert stored.occurred_at.tzinfo is not None
     assert stored.occurred_at == a[0].occurred_at  # microseconds survive the round trip
     assert stored.ip_prefix == "203.0.113.0/24"
-    assert ledger.verify().ok
+    assert operations.verify().ok
 
 
 def test_verify_cli_passes_on_an_intact_ledger(runner, create_contact):
@@ -90,15 +90,15 @@ def test_a_deleted_sealed_event_is_caught_by_its_checkpoint(app, runner, create_
 def test_seal_only_covers_new_events(app, create_contact, db):
     contact = create_contact()
     record_some(contact, 2)
-    first = ledger.seal(app.config["PORTAL_LEDGER_SEAL_GRACE"])
+    first = operations.seal(app.config["PORTAL_LEDGER_SEAL_GRACE"])
     db.session.commit()
-    assert ledger.seal(app.config["PORTAL_LEDGER_SEAL_GRACE"]) is None
+    assert operations.seal(app.config["PORTAL_LEDGER_SEAL_GRACE"]) is None
     record_some(contact, 1)
-    second = ledger.seal(app.config["PORTAL_LEDGER_SEAL_GRACE"])
+    second = operations.seal(app.config["PORTAL_LEDGER_SEAL_GRACE"])
     db.session.commit()
     assert (first.event_count, second.event_count) == (2, 1)
     assert second.prev_digest == first.digest
-    report = ledger.verify()
+    report = operations.verify()
     assert report.ok and report.checkpoints == 2
 
 
@@ -120,14 +120,14 @@ def test_redaction_erases_personal_fields_and_keeps_verification(app, runner, cr
     other = create_contact()
     record_some(contact, 2)
     record_some(other, 1)
-    ledger.seal(app.config["PORTAL_LEDGER_SEAL_GRACE"])
-    assert ledger.redact(contact.id) == 2
+    operations.seal(app.config["PORTAL_LEDGER_SEAL_GRACE"])
+    assert operations.redact(contact.id) == 2
     db.session.commit()
     db.session.expire_all()
-    for event in ledger.events_for_contact(contact.id):
+    for event in operations.events_for_contact(contact.id):
         assert all(getattr(event, name) is None for name in ("email", "ip", "ip_prefix", "user_agent", "page_url"))
         assert event.pii_salt is None and event.redacted_at is not None
-    assert ledger.events_for_contact(other.id)[0].email == other.email
+    assert operations.events_for_contact(other.id)[0].email == other.email
     result = runner.invoke(args=["ledger", "verify"])
     assert result.exit_code == 0, result.output
 
@@ -138,12 +138,12 @@ def test_dropping_full_ips_keeps_the_prefix_and_verification(app, create_contact
     from portal.db import utcnow
 
     record_some(create_contact(), 2)
-    assert ledger.drop_full_ips(utcnow() + timedelta(seconds=1)) == 2
+    assert operations.drop_full_ips(utcnow() + timedelta(seconds=1)) == 2
     db.session.commit()
     db.session.expire_all()
     events = db.session.query(ConsentEvent).all()
     assert all(e.ip is None and e.ip_prefix == "203.0.113.0/24" for e in events)
-    assert ledger.verify().ok
+    assert operations.verify().ok
 
 
 def test_personal_data_is_not_in_the_hashed_content(app, create_contact):
@@ -164,7 +164,7 @@ def test_concurrent_appends_to_one_chain_all_land(app, create_contact, db):
 
             try:
                 for _ in range(n):
-                    ledger.record("confirmed", contact=local_db.session.get(Contact, contact_id), source="test")
+                    operations.record("confirmed", contact=local_db.session.get(Contact, contact_id), source="test")
                     local_db.session.commit()
             except Exception as error:  # collected and asserted below
                 errors.append(error)
@@ -177,9 +177,9 @@ def test_concurrent_appends_to_one_chain_all_land(app, create_contact, db):
     for thread in threads:
         thread.join()
     assert not errors
-    events = ledger.events_for_contact(contact_id)
+    events = operations.events_for_contact(contact_id)
     assert [e.seq for e in events] == list(range(1, 41))
-    assert ledger.verify().ok
+    assert operations.verify().ok
 
 
 def test_ledger_api_gives_a_contacts_history_oldest_first(client, create_contact, account_auth, db):
@@ -220,15 +220,15 @@ def test_seal_leaves_events_of_a_transaction_still_open(app, create_contact, db,
         event = Event(account_id=contact.account_id, contact_id=contact.id, seq=1, prev_hash="0" * 64,
                       type="imported", occurred_at=utcnow() - timedelta(minutes=5), source="import:x",
                       evidence={}, pii_commitments={})
-        event.hash = ledger.event_hash(event)
+        event.hash = operations.event_hash(event)
         event.mac = keys.event_mac(event.hash)  # written by the portal, with the ledger key
         ledger_session.add(event)
         ledger_session.flush()
         record_some(early, 1)  # committed meanwhile, with a higher id
-        ledger.seal(timedelta(seconds=0))
+        operations.seal(timedelta(seconds=0))
         db.session.commit()
         ledger_session.commit()
-    ledger.seal(timedelta(seconds=0))
+    operations.seal(timedelta(seconds=0))
     db.session.commit()
-    report = ledger.verify()
+    report = operations.verify()
     assert report.ok, [str(p) for p in report.problems]

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from portal.consent import anchors, keys
-from portal.consent import operations as ledger
+from portal.consent.operations import _events_between, checkpoint_document, drop_full_ips, record, record_many, redact, tree_entries
 from portal.consent.models import ConsentEvent, LedgerCheckpoint
 from portal.consent.verify import checkpoint_digest, merkle_root
 from portal.extensions import db as _db
@@ -18,7 +18,7 @@ from tests.consent.hostile import as_dba, chain, insert_event, rewrite_chain_fro
 
 
 def record_some(contact, n=3, type="signup_requested"):
-    events = [ledger.record(type, contact=contact, source="form:F", ip="203.0.113.7", user_agent="UA/1",
+    events = [record(type, contact=contact, source="form:F", ip="203.0.113.7", user_agent="UA/1",
                             page_url="https://shop.example/signup") for _ in range(n)]
     _db.session.commit()
     return events
@@ -76,13 +76,13 @@ def test_an_edited_event_with_its_chain_and_checkpoint_recomputed_is_caught(app,
         # ... and the checkpoint's Merkle root and digest, recomputed exactly as the code does:
         # all the intruder can do without the signing key.
         rows = chain(conn, contact.id)
-        checkpoint = ledger.checkpoint_document(_db.session.scalars(select(LedgerCheckpoint)).one())
-        checkpoint["events_root"] = merkle_root(ledger.tree_entries(rows, checkpoint["version"]))
+        checkpoint = checkpoint_document(_db.session.scalars(select(LedgerCheckpoint)).one())
+        checkpoint["events_root"] = merkle_root(tree_entries(rows, checkpoint["version"]))
         checkpoint["digest"] = checkpoint_digest(checkpoint)
         conn.execute(text("UPDATE ledger_checkpoints SET digest = :d, events_root = :r"),
                      {"d": checkpoint["digest"], "r": checkpoint["events_root"]})
     _db.session.expire_all()
-    stored = ledger.checkpoint_document(_db.session.scalars(select(LedgerCheckpoint)).one())
+    stored = checkpoint_document(_db.session.scalars(select(LedgerCheckpoint)).one())
     assert stored["digest"] == checkpoint_digest(stored)  # the digest matches the edited content
     result = verify(runner, "--anchors", copy)
     assert result.exit_code == 1
@@ -126,7 +126,7 @@ def test_a_checkpoint_re_signed_with_another_key_is_caught(app, runner, create_c
 
     record_some(create_contact(), 2)
     seal(runner)
-    checkpoint = ledger.checkpoint_document(_db.session.scalars(select(LedgerCheckpoint)).one())
+    checkpoint = checkpoint_document(_db.session.scalars(select(LedgerCheckpoint)).one())
     own = Ed25519PrivateKey.generate()
     checkpoint["key_id"] = keys.key_id_of(own.public_key())
     checkpoint["signature"] = b64(own.sign(canonical(checkpoint_body(checkpoint))))
@@ -352,8 +352,8 @@ def test_nulling_with_a_redaction_and_dropping_the_full_ip_stay_allowed(app, run
     first, second = create_contact(), create_contact()
     record_some(first, 1)
     record_some(second, 1)
-    assert ledger.drop_full_ips(utcnow() + timedelta(seconds=1)) == 2
-    assert ledger.redact(second.id) == 1
+    assert drop_full_ips(utcnow() + timedelta(seconds=1)) == 2
+    assert redact(second.id) == 1
     _db.session.commit()
     assert verify(runner).exit_code == 0
 
@@ -422,7 +422,7 @@ def test_a_seal_makes_as_many_checkpoints_as_its_bound_needs(app, runner, create
 def _many_events(contact, n):
     from portal.consent.operations import NewEvent
 
-    ledger.record_many([NewEvent("imported", contact.id, contact.account_id, contact.email, "import:bench")
+    record_many([NewEvent("imported", contact.id, contact.account_id, contact.email, "import:bench")
                         for _ in range(n)])
     _db.session.commit()
 
@@ -438,8 +438,8 @@ def test_a_large_checkpoint_keeps_the_root_of_each_chunk_and_verify_checks_them(
     seal(runner)
     checkpoint = _db.session.scalars(select(LedgerCheckpoint)).one()
     assert checkpoint.event_count == CHUNK + 301 and len(checkpoint.chunks) == 2
-    rows = list(ledger._events_between(0, checkpoint.last_event_id))
-    roots = chunk_roots(ledger.tree_entries(rows, 3))
+    rows = list(_events_between(0, checkpoint.last_event_id))
+    roots = chunk_roots(tree_entries(rows, 3))
     assert checkpoint.chunks == [[rows[0].id, roots[0]], [rows[CHUNK].id, roots[1]]]
     assert verify(runner).exit_code == 0
     second = checkpoint.chunks[1]

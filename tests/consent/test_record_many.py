@@ -1,5 +1,5 @@
 """``record_many``: a batch of events that joins each contact's chain as ``record`` would."""
-from portal.consent import operations as ledger
+from portal.consent import operations
 from portal.consent.models import GENESIS, ConsentEvent
 from portal.consent.operations import NewEvent
 
@@ -11,28 +11,28 @@ def new(contact, type="imported"):
 def test_batch_chains_new_and_existing_contacts(app, db, create_account, create_contact):
     account = create_account()
     fresh, old = create_contact(account), create_contact(account)
-    first = ledger.record("signup_requested", contact=old, source="form:F", ip="203.0.113.9")
-    assert ledger.record_many([new(fresh), new(old), new(fresh, "confirmed")]) == 3
+    first = operations.record("signup_requested", contact=old, source="form:F", ip="203.0.113.9")
+    assert operations.record_many([new(fresh), new(old), new(fresh, "confirmed")]) == 3
     db.session.commit()
     chain = lambda c: list(db.session.query(ConsentEvent).filter_by(contact_id=c.id).order_by(ConsentEvent.seq))
     a, b = chain(fresh)
     assert (a.seq, a.prev_hash, b.seq, b.prev_hash) == (1, GENESIS, 2, a.hash)
-    assert a.hash == ledger.event_hash(a) and a.email == fresh.email and a.pii_commitments["email"]
+    assert a.hash == operations.event_hash(a) and a.email == fresh.email and a.pii_commitments["email"]
     x, y = chain(old)
     assert (y.seq, y.prev_hash) == (2, first.hash)
     # record() continues a chain that record_many extended.
-    assert ledger.record("confirmed", contact=fresh, source="link").seq == 3
+    assert operations.record("confirmed", contact=fresh, source="link").seq == 3
     db.session.commit()
-    assert ledger.verify().ok and ledger.record_many([]) == 0
+    assert operations.verify().ok and operations.record_many([]) == 0
 
 
 def test_redacting_a_batched_event_leaves_the_ledger_verifiable(app, db, create_contact):
     contact = create_contact()
-    ledger.record_many([new(contact)])
+    operations.record_many([new(contact)])
     db.session.commit()
-    ledger.redact(contact.id)
+    operations.redact(contact.id)
     db.session.commit()
-    assert ledger.verify().ok
+    assert operations.verify().ok
 
 
 #: Values whose canonical bytes orjson and ``json`` could disagree on: every ASCII character (DEL is
@@ -48,7 +48,7 @@ def test_fast_payload_hash_is_the_verifiers_hash_of_every_kind_of_value():
 
     for value in ODD_VALUES:
         payload = {"evidence": {"value": value, "list": [value]}, "seq": 1, "type": "imported"}
-        assert ledger.fast_payload_hash(payload) == payload_hash(payload), repr(value)
+        assert operations.fast_payload_hash(payload) == payload_hash(payload), repr(value)
 
 
 def test_fast_payload_hash_refuses_what_the_verifier_refuses():
@@ -57,7 +57,7 @@ def test_fast_payload_hash_refuses_what_the_verifier_refuses():
     import pytest
 
     with pytest.raises(TypeError):  # orjson would encode it: the verifier could never check it
-        ledger.fast_payload_hash({"evidence": {"at": datetime.datetime(2026, 1, 1)}})
+        operations.fast_payload_hash({"evidence": {"at": datetime.datetime(2026, 1, 1)}})
 
 
 def test_a_batch_with_characters_of_every_kind_verifies(app, db, create_contact):
@@ -68,8 +68,8 @@ def test_a_batch_with_characters_of_every_kind_verifies(app, db, create_contact)
                 and value not in ("\x00", "\ud800")]
     events = [NewEvent("imported", contact.id, contact.account_id, contact.email, "import:x",
                        evidence={"source": value}) for value in storable]
-    assert ledger.record_many(events) == len(events)
+    assert operations.record_many(events) == len(events)
     db.session.commit()
     stored = db.session.query(ConsentEvent).filter_by(contact_id=contact.id).order_by(ConsentEvent.seq).all()
     assert [e.evidence["source"] for e in stored] == [e.evidence["source"] for e in events]
-    assert ledger.verify().ok
+    assert operations.verify().ok

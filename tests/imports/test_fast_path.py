@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, text
 
-from portal.consent import operations as ledger
+from portal.consent.operations import event_payload
 from portal.consent.models import ConsentEvent
 from portal.consent.verify import payload_hash
 from portal.db import utcnow
@@ -88,7 +88,7 @@ def test_a_mixed_file_comes_out_as_before_and_the_ledger_verifies(mixed, upload,
     assert [(e.email, e.seq) for e in imported] == IMPORTED
     for event in imported:
         # The stored hash is the verifier's own (json) hash of the payload, and the chain links.
-        assert event.hash == payload_hash(ledger.event_payload(event))
+        assert event.hash == payload_hash(event_payload(event))
         assert event.evidence["row"] in (2, 3, 4, 15)
     zoe = next(e for e in imported if e.email == "zoe@example.org")
     assert zoe.evidence["source"] == "café ☕"

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import event, select, text
 
-from portal.consent import operations as ledger
+from portal.consent import operations as consent_operations
 from portal.consent.models import ConsentEvent
 from portal.consent.verify import notice_digest
 from portal.db import isoformat, utcnow
@@ -198,7 +198,7 @@ def test_the_mails_leave_paced_through_the_outbox_and_each_is_recorded_in_the_le
     assert "/preferences/" in rendered["text"] and mailing_list.account.postal_address in rendered["text"]
     assert rendered["sender"]["name"] == f"{mailing_list.account.name} via Consent Portal"
     assert rendered["sender"]["reply_to"] == mailing_list.account.contact_email
-    assert ledger.verify().ok
+    assert consent_operations.verify().ok
 
 
 def test_a_person_who_left_before_their_mail_is_not_mailed(client, account_auth, audience):
@@ -273,7 +273,7 @@ def test_events_record_the_version_in_force_and_proofs_and_receipts_carry_it(app
     wait_until_in_force(own)
     signup.confirm(request.id, evidence=RequestEvidence(ip="203.0.113.9"))
     db.session.commit()
-    events = ledger.events_for_contact(request.contact_id)
+    events = consent_operations.events_for_contact(request.contact_id)
     shown = {e.type: e.evidence["privacy_notice"]["id"] for e in events}
     assert shown["signup_requested"] == platform["id"]  # the account had none of its own yet
     assert shown["confirmed"] == own["id"]
@@ -358,7 +358,7 @@ def test_a_batch_records_the_version_in_force_as_it_is_written(client, account_a
     def batch():
         record_many([NewEvent("imported", contact.id, contact.account_id, contact.email, "import:x")])
         db.session.commit()
-        return ledger.events_for_contact(contact.id)[-1].evidence.get("privacy_notice")
+        return consent_operations.events_for_contact(contact.id)[-1].evidence.get("privacy_notice")
 
     assert batch() is None  # no version yet
     first = publish(client, auth, contact.account_id, effective_at=utcnow() + timedelta(seconds=1)).get_json()

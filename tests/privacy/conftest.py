@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from portal.complaints.models import Complaint, FeedbackReport
-from portal.consent import operations as ledger
+from portal.consent.operations import record
 from portal.extensions import db
 from portal.links import Target, preferences_url
 from portal.outbox.operations import enqueue_mail
@@ -53,10 +53,10 @@ def build_person(account, lists, form, *, email, name, ip, tag, factories):
                             list_ids=[lists[1].id], evidence={"form_id": form.id, "ip": ip, "locale": "id",
                                                               "page_url": page_url})
     db.session.add(request)
-    ledger.record("signup_requested", contact=contact, source=f"form:{form.id}", list_id=lists[1].id, ip=ip,
+    record("signup_requested", contact=contact, source=f"form:{form.id}", list_id=lists[1].id, ip=ip,
                   user_agent=user_agent, page_url=page_url, consent_text_id=text_id,
                   evidence={"form_id": form.id, "consent_text_version": 1})
-    ledger.record("confirmation_sent", contact=contact, source="outbox", list_id=lists[1].id)
+    record("confirmation_sent", contact=contact, source="outbox", list_id=lists[1].id)
     db.session.add(Complaint(account_id=account.id, contact_id=contact.id, list_id=lists[0].id,
                              category="not_requested", text=complaint_text, source="web",
                              evidence={"ip": ip}))

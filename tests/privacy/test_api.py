@@ -4,10 +4,10 @@ from datetime import timedelta
 
 import pytest
 
-from portal.consent import operations as ledger
+from portal.consent.operations import record
 from portal.db import utcnow
 from portal.extensions import db
-from portal.privacy import ledger_export
+from portal.consent import export as consent_export
 from tests.pagetools import refusal
 
 
@@ -42,7 +42,7 @@ def test_export_proves_consent_who_when_how_and_the_text_shown(client, people, a
 def test_export_only_holds_the_accounts_own_events(client, people, create_contact, platform_auth):
     person, _ = people
     stranger = create_contact()
-    ledger.record("confirmed", contact=stranger, source="test")
+    record("confirmed", contact=stranger, source="test")
     db.session.commit()
     events = ndjson(client.get(url(person.account), headers=platform_auth))
     assert stranger.id not in {e["contact_id"] for e in events}
@@ -50,7 +50,7 @@ def test_export_only_holds_the_accounts_own_events(client, people, create_contac
 
 def test_export_reads_in_pages_without_skipping_or_repeating(client, people, platform_auth, monkeypatch):
     person, _ = people
-    monkeypatch.setattr(ledger_export, "PAGE_SIZE", 2)
+    monkeypatch.setattr(consent_export, "PAGE_SIZE", 2)
     events = ndjson(client.get(url(person.account), headers=platform_auth))
     assert len(events) == 6 and len({e["id"] for e in events}) == 6
 
@@ -58,7 +58,7 @@ def test_export_reads_in_pages_without_skipping_or_repeating(client, people, pla
 def test_filters_since_until_and_list(client, people, platform_auth):
     person, _ = people
     contact = person.contact
-    old = ledger.record("unsubscribed", contact=contact, source="test", list_id=person.lists[0].id,
+    old = record("unsubscribed", contact=contact, source="test", list_id=person.lists[0].id,
                         occurred_at=utcnow() - timedelta(days=10))
     db.session.commit()
     auth = platform_auth

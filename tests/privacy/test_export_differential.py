@@ -4,11 +4,11 @@ from datetime import datetime, timezone
 
 from sqlalchemy import Text, cast, select
 
-from portal.consent import operations as ledger
+from portal.consent.operations import record
 from portal.consent.models import ConsentEvent
 from portal.db import isoformat
 from portal.extensions import db
-from portal.privacy import ledger_export
+from portal.consent import export as consent_export
 from portal.privacy.operations import erase_contact
 from portal.subscriptions.models import ConsentText
 
@@ -53,14 +53,14 @@ def test_the_export_is_byte_for_byte_the_previous_one(app, people, create_contac
              datetime(2026, 1, 2, 3, 4, 5, 7, tzinfo=timezone.utc), datetime(1999, 12, 31, 23, 59, 59, 999999,
                                                                            tzinfo=timezone.utc)]
     for n, when in enumerate(times):
-        ledger.record("unsubscribed", contact=contact, source="test", list_id=person.lists[0].id, occurred_at=when,
+        record("unsubscribed", contact=contact, source="test", list_id=person.lists[0].id, occurred_at=when,
                       message_ref=f"<ref {n} ü \" \\ 🎉 \u2028>", user_agent="Agent/ü\x01",
                       evidence={"reason": "é \"quoted\"", "nested": {"b": [1, 2.5, None, True]}, "n": n})
     db.session.commit()
     erase_contact(bystander.contact)  # redacted events: nulls where personal data was
     db.session.commit()
-    monkeypatch.setattr(ledger_export, "PAGE_SIZE", 4)  # several pages
-    exported = b"".join(ledger_export.export_lines(person.account.id))
+    monkeypatch.setattr(consent_export, "PAGE_SIZE", 4)  # several pages
+    exported = b"".join(consent_export.export_lines(person.account.id))
     expected = previous_export(person.account.id)
     assert exported.count(b"\n") >= 10 and b'"redacted":true' in exported
     assert exported == expected
@@ -69,5 +69,5 @@ def test_the_export_is_byte_for_byte_the_previous_one(app, people, create_contac
             if json.loads(line)["list_id"] == person.lists[0].id
             and datetime.fromisoformat(json.loads(line)["occurred_at"].replace("Z", "+00:00")) >= since]
     assert len(kept) >= 2
-    assert b"".join(ledger_export.export_lines(person.account.id, since=since, list_id=person.lists[0].id)) == \
+    assert b"".join(consent_export.export_lines(person.account.id, since=since, list_id=person.lists[0].id)) == \
         b"".join(kept)

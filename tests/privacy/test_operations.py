@@ -1,9 +1,10 @@
 """Export (all and only the person's data) and erasure (nothing personal left, suppression kept)."""
 import json
+from datetime import timedelta
 
 from sqlalchemy import select
 
-from portal.consent import operations as ledger
+from portal.consent import operations as consent_operations
 from portal.consent.models import ConsentEvent
 from portal.extensions import db
 from portal.outbox.models import OutboxMessage
@@ -42,7 +43,7 @@ def test_export_holds_nothing_of_anyone_else(people):
 
 def test_erasure_leaves_nothing_personal_in_any_table(people, runner):
     person, bystander = people
-    ledger.seal(grace=ledger.timedelta(0))
+    consent_operations.seal(grace=timedelta(0))
     db.session.commit()
     # Before: the scan finds every needle, in many tables.
     before = scan(person.needles())
@@ -74,7 +75,7 @@ def test_erasure_records_an_erased_event_without_personal_data(people):
                               .order_by(ConsentEvent.seq.desc())).first()
     assert last.type == "erased"
     assert last.email is None and last.ip is None and last.pii_commitments == {}
-    assert ledger.verify().ok
+    assert consent_operations.verify().ok
 
 
 def test_erasure_closes_subscriptions_and_stops_pending_mail(people):

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, text
 
-from portal.consent import operations as ledger
+from portal.consent.operations import record, verify
 from portal.consent.models import ConsentEvent
 from portal.db import utcnow
 from portal.extensions import db
@@ -21,7 +21,7 @@ def pending_signup(factories_contact, mailing_list, create_subscription, *, days
     sub = create_subscription(factories_contact, mailing_list, status="pending", requested_at=when)
     db.session.add(SignupRequest(contact_id=factories_contact.id, list_ids=[mailing_list.id], created_at=when,
                                  evidence={"ip": ip}))
-    ledger.record("signup_requested", contact=factories_contact, source="form:x", list_id=mailing_list.id,
+    record("signup_requested", contact=factories_contact, source="form:x", list_id=mailing_list.id,
                   ip=ip, user_agent="UA", occurred_at=when)
     db.session.commit()
     return sub
@@ -50,7 +50,7 @@ def test_stale_pending_signup_is_declined_purged_and_redacted(runner, create_lis
     assert db.session.get(SignupRequest, 1).declined_at is not None
     # Purging is not erasure: no suppression, the person may sign up again.
     assert entries_for("lama@example.org", mailing_list.account_id) == []
-    assert ledger.verify().ok
+    assert verify().ok
 
 
 def test_a_contact_with_something_else_keeps_its_data(create_list, create_contact, create_subscription):
@@ -69,9 +69,9 @@ def test_a_contact_with_something_else_keeps_its_data(create_list, create_contac
 
 def test_full_ips_are_dropped_after_the_retention_period(app, create_contact):
     contact = create_contact()
-    old = ledger.record("confirmed", contact=contact, source="t", ip="203.0.113.9",
+    old = record("confirmed", contact=contact, source="t", ip="203.0.113.9",
                         occurred_at=utcnow() - timedelta(days=181))
-    recent = ledger.record("confirmed", contact=contact, source="t", ip="203.0.113.10",
+    recent = record("confirmed", contact=contact, source="t", ip="203.0.113.10",
                            occurred_at=utcnow() - timedelta(days=10))
     db.session.commit()
 
@@ -81,7 +81,7 @@ def test_full_ips_are_dropped_after_the_retention_period(app, create_contact):
     old, recent = db.session.get(ConsentEvent, old.id), db.session.get(ConsentEvent, recent.id)
     assert old.ip is None and old.ip_prefix == "203.0.113.0/24"
     assert recent.ip == "203.0.113.10"
-    assert ledger.verify().ok
+    assert verify().ok
 
 
 def test_retention_periods_are_configurable(app, create_list, create_contact, create_subscription):
@@ -133,4 +133,4 @@ def test_two_concurrent_runs_purge_each_signup_once(app, create_list, create_con
     assert sum(report.subscriptions for report in reports) == 20
     purged = db.session.scalars(select(ConsentEvent).where(ConsentEvent.type == "purged")).all()
     assert len(purged) == 20
-    assert ledger.verify().ok
+    assert verify().ok

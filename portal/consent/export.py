@@ -1,29 +1,44 @@
-"""The account's whole consent ledger as NDJSON, read in keyset pages: constant memory."""
+"""The account's whole consent ledger as NDJSON, read in keyset pages: constant memory.
+
+The ledger is a leaf: it joins the ``consent_texts`` table (:mod:`portal.subscriptions`) by name,
+as :mod:`portal.consent.notices` reads ``privacy_notices``.
+"""
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timezone
 from typing import Any, Iterator
 
 import orjson
 from sqlalchemy import Text, case, cast, func, select
 
-from portal.consent import operations as ledger
 from portal.consent.models import ConsentEvent
 from portal.db import isoformat
 from portal.errors import ValidationFailed
 from portal.extensions import db
-from portal.subscriptions.models import ConsentText
 
 PAGE_SIZE = 2000
 
-_COLUMNS = (ConsentEvent.id, ConsentEvent.contact_id, ConsentEvent.seq, ConsentEvent.type,
+
+@functools.cache
+def _texts():
+    """The ``consent_texts`` table, read by name (the ledger imports no domain)."""
+    return ConsentEvent.__table__.metadata.tables["consent_texts"]
+
+
+@functools.cache
+def _columns() -> tuple:
+    texts = _texts().c
+    return (ConsentEvent.id, ConsentEvent.contact_id, ConsentEvent.seq, ConsentEvent.type,
             ConsentEvent.occurred_at, ConsentEvent.list_id, ConsentEvent.source, ConsentEvent.actor,
             ConsentEvent.actor_key_id, ConsentEvent.message_ref, ConsentEvent.consent_text_id,
             cast(ConsentEvent.evidence, Text).label("evidence"), ConsentEvent.email, ConsentEvent.ip,
             ConsentEvent.ip_prefix, ConsentEvent.user_agent, ConsentEvent.page_url, ConsentEvent.hash,
             ConsentEvent.prev_hash, ConsentEvent.redacted_at.is_not(None).label("redacted"),
-            ConsentText.form_id, ConsentText.version.label("text_version"), ConsentText.text.label("text"),
-            ConsentText.locale.label("text_locale"))
+            texts.form_id, texts.version.label("text_version"), texts.text.label("text"),
+            texts.locale.label("text_locale"))
+
+
 #: The time as :func:`portal.db.isoformat` writes it, written by PostgreSQL (no datetime made a row):
 #: UTC, microseconds only when not zero, a ``Z``.
 _PG_OCCURRED_AT = (
@@ -45,10 +60,10 @@ def parse_time(value: str | None, name: str) -> datetime | None:
 
 def _page(account_id: str, after: int, since, until, list_id):
     connection = db.session.connection()
-    columns = _COLUMNS
+    columns = _columns()
     if connection.dialect.name == "postgresql":
         columns = columns[:4] + (_PG_OCCURRED_AT.label("occurred_at"),) + columns[5:]
-    query = (select(*columns).outerjoin(ConsentText, ConsentText.id == ConsentEvent.consent_text_id)
+    query = (select(*columns).outerjoin(_texts(), _texts().c.id == ConsentEvent.consent_text_id)
              .where(ConsentEvent.account_id == account_id, ConsentEvent.id > after))
     if since is not None:
         query = query.where(ConsentEvent.occurred_at >= since)
