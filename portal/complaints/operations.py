@@ -104,16 +104,16 @@ def _consequences(contact: Contact, complaint: Complaint, source: str, ip: str |
     moved = [sub.list_id for sub in contact.subscriptions
              if subscriptions.can(sub, "complain") and subscriptions.apply(sub, "complain")]
     event = record(EventType.COMPLAINED, contact=contact, source=source, list_id=complaint.list_id,
-                          ip=ip, user_agent=user_agent, message_ref=complaint.message_ref,
-                          evidence={"complaint_id": complaint.id, "category": complaint.category,
-                                    "channel": channel, "lists": moved})
+                   ip=ip, user_agent=user_agent, message_ref=complaint.message_ref,
+                   evidence={"complaint_id": complaint.id, "category": complaint.category,
+                             "channel": channel, "lists": moved})
     suppressions.link(added, event.id)
     webhooks.emit(contact.account_id, "complained", {"contact_id": contact.id, "email": contact.email,
                                                      "list_id": complaint.list_id, "category": complaint.category,
                                                      "source": complaint.source})
     if added is not None:
         record(EventType.SUPPRESSED, contact=contact, source=source,
-                      evidence={"scope": "account", "reason": "complaint", "complaint_id": complaint.id})
+               evidence={"scope": "account", "reason": "complaint", "complaint_id": complaint.id})
     return {"channel": channel, "ledger_event_id": event.id, "suppression_added": added is not None,
             "lists_complained": moved}
 

@@ -67,8 +67,8 @@ def record_reason(holder: Holder, reason: str, context: RequestEvidence) -> Cons
     if reason not in REASONS:
         raise ValidationFailed(f"unknown reason {reason!r}")
     return record(UNSUBSCRIBE_REASON, contact=holder.contact, source=context.source,
-                         list_id=_list_id(holder), ip=context.ip, user_agent=context.user_agent,
-                         message_ref=context.message_ref, evidence={"reason": reason}, actor=person())
+                  list_id=_list_id(holder), ip=context.ip, user_agent=context.user_agent,
+                  message_ref=context.message_ref, evidence={"reason": reason}, actor=person())
 
 
 def _check(scope: str, context: RequestEvidence) -> None:
@@ -113,8 +113,8 @@ def record_event(holder: Holder, type_: str, list_id: str | None, context: Reque
     if context.inbound_message_id:
         evidence["inbound_message_id"] = context.inbound_message_id[:500]
     event = record(type_, contact=holder.contact, source=context.source, list_id=list_id, ip=context.ip,
-                          user_agent=context.user_agent, message_ref=context.message_ref, evidence=evidence,
-                          actor=person())
+                   user_agent=context.user_agent, message_ref=context.message_ref, evidence=evidence,
+                   actor=person())
     if type_ == EventType.UNSUBSCRIBED:
         webhooks.emit(holder.account.id, "unsubscribed", {"contact_id": holder.contact.id,
                                                           "email": holder.contact.email,

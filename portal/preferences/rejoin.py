@@ -47,9 +47,9 @@ def request_rejoin(holder: Holder, list_ids: list[str], context: RequestEvidence
         apply(subscription, "request")
         subscription.signup_request_id = request.id
         record(EventType.SIGNUP_REQUESTED, contact=contact, source=source, list_id=mailing_list.id,
-                      ip=context.ip, user_agent=context.user_agent, message_ref=context.message_ref,
-                      evidence={"signup_request_id": request.id, "channel": context.source, "locale": locale},
-                      actor=person())
+               ip=context.ip, user_agent=context.user_agent, message_ref=context.message_ref,
+               evidence={"signup_request_id": request.id, "channel": context.source, "locale": locale},
+               actor=person())
     db.session.flush()
     signup.send_confirmation(request, locale=locale)
     return request

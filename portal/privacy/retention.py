@@ -77,8 +77,8 @@ def _decline_stale(cutoff: datetime, report: PurgeReport) -> list[Contact]:
     for sub in stale:
         subscriptions.apply(sub, "decline")
         record(EventType.PURGED, contact=sub.contact, list_id=sub.list_id, source="retention",
-                      evidence={"reason": "never_confirmed", "status": SubscriptionStatus.PENDING},
-                      actor=SYSTEM_ACTOR)  # a cron job's, even when an operator runs it by hand
+               evidence={"reason": "never_confirmed", "status": SubscriptionStatus.PENDING},
+               actor=SYSTEM_ACTOR)  # a cron job's, even when an operator runs it by hand
         touched[sub.contact_id] = sub.contact
         report.subscriptions += 1
     db.session.execute(update(SignupRequest).where(

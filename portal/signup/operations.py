@@ -162,10 +162,10 @@ def _new_request(form: Form, contact: Contact, wanted, evidence: RequestEvidence
         apply(subscription, "request")
         subscription.signup_request_id = request.id
         record(EventType.SIGNUP_REQUESTED, contact=contact, source=f"form:{form.id}",
-                      list_id=mailing_list.id, ip=evidence.ip, user_agent=evidence.user_agent,
-                      page_url=evidence.page_url, consent_text_id=consent.id, email=submitted[0] or None,
-                      evidence={"signup_request_id": request.id, "form_id": form.id,
-                                "consent_text_version": consent.version, "locale": submitted[1]})
+               list_id=mailing_list.id, ip=evidence.ip, user_agent=evidence.user_agent,
+               page_url=evidence.page_url, consent_text_id=consent.id, email=submitted[0] or None,
+               evidence={"signup_request_id": request.id, "form_id": form.id,
+                         "consent_text_version": consent.version, "locale": submitted[1]})
     db.session.flush()
     return request
 
@@ -181,16 +181,16 @@ def send_confirmation(request: SignupRequest, *, locale: str = "en") -> None:
     if withheld:
         for mailing_list in lists:
             record(EventType.CONFIRMATION_WITHHELD, contact=contact, source=f"signup_request:{request.id}",
-                          list_id=mailing_list.id, consent_text_id=request.consent_text_id,
-                          evidence={"signup_request_id": request.id, "reason": withheld})
+                   list_id=mailing_list.id, consent_text_id=request.consent_text_id,
+                   evidence={"signup_request_id": request.id, "reason": withheld})
         return
     message = emails.send_confirmation(contact, lists, request, locale=locale)
     for mailing_list in lists:
         record(EventType.CONFIRMATION_SENT, contact=contact, source=f"signup_request:{request.id}",
-                      list_id=mailing_list.id, message_ref=message.payload["message_id"],
-                      consent_text_id=request.consent_text_id,
-                      evidence={"signup_request_id": request.id, "outbox_id": message.id,
-                                "template": "confirmation", "mail_sha256": emails.digest(message)})
+               list_id=mailing_list.id, message_ref=message.payload["message_id"],
+               consent_text_id=request.consent_text_id,
+               evidence={"signup_request_id": request.id, "outbox_id": message.id,
+                         "template": "confirmation", "mail_sha256": emails.digest(message)})
 
 
 def _honoured(request: SignupRequest) -> list[Subscription]:
@@ -317,10 +317,10 @@ def confirm(request_id: int, *, evidence: RequestEvidence) -> SignupOutcome:
         changed = _lift_withdrawals(contact, subscription.list_id, request)
         apply(subscription, "confirm", at=now)
         event = record(type_, contact=contact, source=f"signup_request:{request.id}",
-                              list_id=subscription.list_id, ip=evidence.ip, user_agent=evidence.user_agent,
-                              consent_text_id=request.consent_text_id,
-                              evidence={"signup_request_id": request.id, "request_source": request.source,
-                                        "form_id": request.form_id})
+                       list_id=subscription.list_id, ip=evidence.ip, user_agent=evidence.user_agent,
+                       consent_text_id=request.consent_text_id,
+                       evidence={"signup_request_id": request.id, "request_source": request.source,
+                                 "form_id": request.form_id})
         for entry in changed:  # the suppression feed names this confirmation as the cause
             suppression.link(entry, event.id)
         webhooks.emit(contact.account_id, "confirmed", {"contact_id": contact.id, "email": contact.email,
@@ -382,8 +382,8 @@ def decline(request_id: int, *, evidence: RequestEvidence) -> SignupOutcome:
     for subscription in pending:
         apply(subscription, "decline")
         record(EventType.DECLINED, contact=contact, source=f"signup_request:{request.id}",
-                      list_id=subscription.list_id, ip=evidence.ip, user_agent=evidence.user_agent,
-                      consent_text_id=request.consent_text_id, evidence={"signup_request_id": request.id})
+               list_id=subscription.list_id, ip=evidence.ip, user_agent=evidence.user_agent,
+               consent_text_id=request.consent_text_id, evidence={"signup_request_id": request.id})
     request.declined_at = request.declined_at or utcnow()
     db.session.flush()
     return _outcome("declined", contact, subscriptions)

@@ -45,7 +45,7 @@ def _record(account: Account, address: str, event: str, entry: Suppression, note
     if contact is None:
         return None
     return record(event, contact=contact, source=_source(), list_id=entry.list_id,
-                         evidence={"scope": entry.scope, "reason": entry.reason, "note": note}).id
+                  evidence={"scope": entry.scope, "reason": entry.reason, "note": note}).id
 
 
 #: Reasons that say the subscriber acted (an unsubscribe, an erasure, a complaint): they come from

@@ -89,7 +89,7 @@ def _bounce(account: Account, address: str, contact: Contact | None, at: datetim
             if can(subscription, "bounce"):
                 apply(subscription, "bounce")
         event = record(EventType.BOUNCED, contact=contact, source="deliveries", message_ref=message_id,
-                              evidence={"kind": note}, occurred_at=at)
+                       evidence={"kind": note}, occurred_at=at)
         operations.link(entry, event.id)
     return entry is not None
 

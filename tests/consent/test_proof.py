@@ -19,7 +19,7 @@ from tests.consent.hostile import as_dba, chain, insert_event, rewrite_chain_fro
 
 def record_some(contact, n=3, type="signup_requested"):
     events = [record(type, contact=contact, source="form:F", ip="203.0.113.7", user_agent="UA/1",
-                            page_url="https://shop.example/signup") for _ in range(n)]
+                     page_url="https://shop.example/signup") for _ in range(n)]
     _db.session.commit()
     return events
 
@@ -423,7 +423,7 @@ def _many_events(contact, n):
     from portal.consent.operations import NewEvent
 
     record_many([NewEvent("imported", contact.id, contact.account_id, contact.email, "import:bench")
-                        for _ in range(n)])
+                 for _ in range(n)])
     _db.session.commit()
 
 

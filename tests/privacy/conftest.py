@@ -54,8 +54,8 @@ def build_person(account, lists, form, *, email, name, ip, tag, factories):
                                                               "page_url": page_url})
     db.session.add(request)
     record("signup_requested", contact=contact, source=f"form:{form.id}", list_id=lists[1].id, ip=ip,
-                  user_agent=user_agent, page_url=page_url, consent_text_id=text_id,
-                  evidence={"form_id": form.id, "consent_text_version": 1})
+           user_agent=user_agent, page_url=page_url, consent_text_id=text_id,
+           evidence={"form_id": form.id, "consent_text_version": 1})
     record("confirmation_sent", contact=contact, source="outbox", list_id=lists[1].id)
     db.session.add(Complaint(account_id=account.id, contact_id=contact.id, list_id=lists[0].id,
                              category="not_requested", text=complaint_text, source="web",

@@ -59,7 +59,7 @@ def test_filters_since_until_and_list(client, people, platform_auth):
     person, _ = people
     contact = person.contact
     old = record("unsubscribed", contact=contact, source="test", list_id=person.lists[0].id,
-                        occurred_at=utcnow() - timedelta(days=10))
+                 occurred_at=utcnow() - timedelta(days=10))
     db.session.commit()
     auth = platform_auth
     since = (utcnow() - timedelta(days=1)).isoformat()

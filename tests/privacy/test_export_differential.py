@@ -54,8 +54,8 @@ def test_the_export_is_byte_for_byte_the_previous_one(app, people, create_contac
                                                                            tzinfo=timezone.utc)]
     for n, when in enumerate(times):
         record("unsubscribed", contact=contact, source="test", list_id=person.lists[0].id, occurred_at=when,
-                      message_ref=f"<ref {n} ü \" \\ 🎉 \u2028>", user_agent="Agent/ü\x01",
-                      evidence={"reason": "é \"quoted\"", "nested": {"b": [1, 2.5, None, True]}, "n": n})
+               message_ref=f"<ref {n} ü \" \\ 🎉 \u2028>", user_agent="Agent/ü\x01",
+               evidence={"reason": "é \"quoted\"", "nested": {"b": [1, 2.5, None, True]}, "n": n})
     db.session.commit()
     erase_contact(bystander.contact)  # redacted events: nulls where personal data was
     db.session.commit()

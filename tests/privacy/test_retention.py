@@ -22,7 +22,7 @@ def pending_signup(factories_contact, mailing_list, create_subscription, *, days
     db.session.add(SignupRequest(contact_id=factories_contact.id, list_ids=[mailing_list.id], created_at=when,
                                  evidence={"ip": ip}))
     record("signup_requested", contact=factories_contact, source="form:x", list_id=mailing_list.id,
-                  ip=ip, user_agent="UA", occurred_at=when)
+           ip=ip, user_agent="UA", occurred_at=when)
     db.session.commit()
     return sub
 
@@ -70,9 +70,9 @@ def test_a_contact_with_something_else_keeps_its_data(create_list, create_contac
 def test_full_ips_are_dropped_after_the_retention_period(app, create_contact):
     contact = create_contact()
     old = record("confirmed", contact=contact, source="t", ip="203.0.113.9",
-                        occurred_at=utcnow() - timedelta(days=181))
+                 occurred_at=utcnow() - timedelta(days=181))
     recent = record("confirmed", contact=contact, source="t", ip="203.0.113.10",
-                           occurred_at=utcnow() - timedelta(days=10))
+                    occurred_at=utcnow() - timedelta(days=10))
     db.session.commit()
 
     assert retention.purge().ips == 1
