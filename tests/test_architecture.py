@@ -134,3 +134,32 @@ def test_the_ledger_is_named_once():
     offenders = {name: ledger_aliases(tree) for name, tree in modules().items()}
     assert {name: found for name, found in offenders.items() if found} == {}
     assert ledger_aliases(ast.parse("from portal.consent import operations as ledger\n")) != []
+
+
+#: What queues mail, and what makes a function more than a queuer (a write of its own, a ledger event).
+QUEUERS = {"enqueue_mail", "enqueue_many"}
+OTHER_WRITES = {"db.session.add", "db.session.flush", "db.session.execute", "db.session.delete", "record",
+                "record_many", "update", "insert", "write_rows"}
+
+
+def mail_only_functions(tree: ast.Module) -> dict[str, str]:
+    """Public functions that queue mail and write nothing else: name -> the queuer they call."""
+    found = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef) and not node.name.startswith("_"):
+            called = callees(node)
+            if called & QUEUERS and not called & OTHER_WRITES:
+                found[node.name] = sorted(called & QUEUERS)[0]
+    return found
+
+
+def test_functions_that_only_queue_mail_are_named_queue():
+    """Issue 15: a function that only queues mail says so (``queue_confirmation``, not ``send_...``):
+    it sends nothing; the outbox worker does, after the commit."""
+    named = {f"{module}.{name}" for module, tree in outside("portal.outbox").items()
+             for name in mail_only_functions(tree)}
+    assert sorted(name for name in named if not name.rpartition(".")[2].startswith("queue_")) == []
+    assert "portal.subscriptions.emails.queue_confirmation" in named
+    assert "portal.privacy.operations.queue_erasure_link" in named
+    assert mail_only_functions(ast.parse("def send_it(x):\n    return enqueue_mail('k', to=x)\n")) == \
+        {"send_it": "enqueue_mail"}

@@ -112,8 +112,8 @@ def select_complaints(ids: list[int]):
     return select(Complaint).where(Complaint.id.in_(ids)).order_by(Complaint.id)
 
 
-def send_warning(account: Account, complaint: Complaint | None, evidence: dict,
-                 review: ReviewCase | None = None) -> OutboxMessage:
+def queue_warning(account: Account, complaint: Complaint | None, evidence: dict,
+                  review: ReviewCase | None = None) -> OutboxMessage:
     """Queue the warning mail to the account's contact email (naming the review, if one is open)."""
     context = dict(complaint_context(account, complaint), **policy_context(evidence),
                    review_id=review.id if review is not None else None)
@@ -121,7 +121,7 @@ def send_warning(account: Account, complaint: Complaint | None, evidence: dict,
                         context=context, account_id=account.id)
 
 
-def send_suspension(account: Account, complaint: Complaint, review: ReviewCase, evidence: dict) -> OutboxMessage:
+def queue_suspension(account: Account, complaint: Complaint, review: ReviewCase, evidence: dict) -> OutboxMessage:
     """Queue the suspension notice, naming the review that is now open."""
     context = dict(complaint_context(account, complaint), **policy_context(evidence), review_id=review.id)
     return enqueue_mail("account_suspended", to=account.contact_email, locale=account.locale,

@@ -194,7 +194,7 @@ def _warn(account: Account, complaint: Complaint, verdict: Verdict, review: Revi
     from portal.complaints import emails
 
     change = transition(account, "warn", reason=verdict.rule, evidence=verdict.evidence)
-    emails.send_warning(account, complaint, verdict.evidence, review)
+    emails.queue_warning(account, complaint, verdict.evidence, review)
     return change
 
 
@@ -210,11 +210,11 @@ def _open_review(account: Account, complaint: Complaint, verdict: Verdict, *, su
     evidence = dict(verdict.evidence, review_id=review.id)
     if suspend:
         change = transition(account, "suspend", reason=verdict.rule, evidence=evidence)
-        emails.send_suspension(account, complaint, review, evidence)
+        emails.queue_suspension(account, complaint, review, evidence)
         return change
     if can(account, "warn"):
         return _warn(account, complaint, Verdict(verdict.step, verdict.rule, evidence), review)
-    emails.send_warning(account, complaint, evidence, review)  # already warned: tell it a review is open
+    emails.queue_warning(account, complaint, evidence, review)  # already warned: tell it a review is open
     return None
 
 
@@ -254,7 +254,7 @@ def decide_review(account: Account, decision: str, *, note: str, actor: str,
     if decision == ReviewDecision.WARN_AGAIN:
         from portal.complaints import emails
 
-        emails.send_warning(account, complaints[-1] if complaints else None, record, None)
+        emails.queue_warning(account, complaints[-1] if complaints else None, record, None)
     _record_on_review(review, decision, note.strip(), actor)
     return review
 

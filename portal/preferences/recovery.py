@@ -46,7 +46,7 @@ def _contacts(address: str, account: Account | None) -> list[Contact]:
     return list(db.session.scalars(query.order_by(Contact.id).limit(MAX_ACCOUNTS)))
 
 
-def send_links(email: str, account: Account | None, *, locale: str) -> list[OutboxMessage]:
+def queue_links(email: str, account: Account | None, *, locale: str) -> list[OutboxMessage]:
     """Queue a preference-centre link to ``email`` from each account that holds it (or ``account``).
 
     :raises InvalidAddress: the address is not valid (an answer that depends on the text only).

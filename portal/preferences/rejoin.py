@@ -51,7 +51,7 @@ def request_rejoin(holder: Holder, list_ids: list[str], context: RequestEvidence
                evidence={"signup_request_id": request.id, "channel": context.source, "locale": locale},
                actor=person())
     db.session.flush()
-    signup.send_confirmation(request, locale=locale)
+    signup.queue_confirmation(request, locale=locale)
     return request
 
 

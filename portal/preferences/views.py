@@ -285,7 +285,7 @@ def manage_send():
             raise _refused()
         return _manage_page(form, account), 422
     try:
-        recovery.send_links(form.email.data, account, locale=_locale())
+        recovery.queue_links(form.email.data, account, locale=_locale())
     except InvalidAddress:
         form.email.errors = [address_message(form.email.data)]
         return _manage_page(form, account), 422

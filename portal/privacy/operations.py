@@ -21,13 +21,13 @@ from portal.subscriptions.models import Contact, Subscription, SubscriptionStatu
 from portal.suppression import operations as suppression
 from portal.suppression.models import SuppressionChannel, SuppressionReason, SuppressionScope
 
-__all__ = ["export_contact", "request_erasure", "erase_contact"]
+__all__ = ["export_contact", "queue_erasure_link", "erase_contact"]
 
 #: At most this many erasure mails per address per day, whatever is posted.
 MAX_ERASE_MAILS_PER_DAY = 3
 
 
-def request_erasure(contact: Contact, *, locale: str) -> OutboxMessage | None:
+def queue_erasure_link(contact: Contact, *, locale: str) -> OutboxMessage | None:
     """Mail the address a link that confirms the erasure; nothing happens until it is followed.
 
     A forwarded preferences link alone cannot erase anyone: only who reads the mailbox can.

@@ -63,7 +63,7 @@ def erase_request(token: str):
     contact = resolve("preferences", token).contact
     use_account(contact.account)
     require_valid(ActionForm(token, "erase_request"))
-    operations.request_erasure(contact, locale=str(get_locale() or contact.account.locale))
+    operations.queue_erasure_link(contact, locale=str(get_locale() or contact.account.locale))
     return redirect(url_for("privacy.erase_sent", token=token, lang=_lang()), code=303)
 
 

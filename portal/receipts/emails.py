@@ -44,7 +44,7 @@ def locale_of(request: SignupRequest, account: Account) -> str:
     return account.locale or "en"
 
 
-def send_subscribed(contact: Contact, lists: list[MailingList], request: SignupRequest) -> OutboxMessage | None:
+def queue_subscribed(contact: Contact, lists: list[MailingList], request: SignupRequest) -> OutboxMessage | None:
     """Queue the follow-up of a confirmation (``PORTAL_SUBSCRIBED_MAIL``), in the caller's transaction."""
     if not current_app.config["PORTAL_SUBSCRIBED_MAIL"] or not lists or contact.email is None:
         return None

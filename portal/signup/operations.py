@@ -139,7 +139,7 @@ def request_signup(form: Form, *, email: str, name: str | None = None, evidence:
     if confirmations_sent_today(contact) >= current_app.config["PORTAL_CONFIRMATIONS_PER_DAY"]:
         return None
     request = _reusable(wanted, form, locale) or _new_request(form, contact, wanted, evidence, submitted=(email, locale))
-    send_confirmation(request, locale=locale)
+    queue_confirmation(request, locale=locale)
     return request
 
 
@@ -170,7 +170,7 @@ def _new_request(form: Form, contact: Contact, wanted, evidence: RequestEvidence
     return request
 
 
-def send_confirmation(request: SignupRequest, *, locale: str = "en") -> None:
+def queue_confirmation(request: SignupRequest, *, locale: str = "en") -> None:
     """Queue the confirmation mail of ``request`` and log ``confirmation_sent`` per list.
 
     A suspended or deactivated account's mail is withheld: ``confirmation_withheld`` says why.
@@ -184,7 +184,7 @@ def send_confirmation(request: SignupRequest, *, locale: str = "en") -> None:
                    list_id=mailing_list.id, consent_text_id=request.consent_text_id,
                    evidence={"signup_request_id": request.id, "reason": withheld})
         return
-    message = emails.send_confirmation(contact, lists, request, locale=locale)
+    message = emails.queue_confirmation(contact, lists, request, locale=locale)
     for mailing_list in lists:
         record(EventType.CONFIRMATION_SENT, contact=contact, source=f"signup_request:{request.id}",
                list_id=mailing_list.id, message_ref=message.payload["message_id"],
@@ -328,7 +328,7 @@ def confirm(request_id: int, *, evidence: RequestEvidence) -> SignupOutcome:
                                                         "confirmed_at": isoformat(now)})
     request.confirmed_at = request.confirmed_at or now
     db.session.flush()
-    receipt_mail.send_subscribed(contact, [s.list for s in pending], request)  # the receipt, the ways out
+    receipt_mail.queue_subscribed(contact, [s.list for s in pending], request)  # the receipt, the ways out
     return _outcome("confirmed", contact, subscriptions)
 
 
@@ -399,7 +399,7 @@ def resend(request_id: int, *, locale: str = "en") -> bool:
         return False
     if confirmations_sent_today(contact) >= current_app.config["PORTAL_CONFIRMATIONS_PER_DAY"]:
         return False
-    send_confirmation(request, locale=locale)
+    queue_confirmation(request, locale=locale)
     return True
 
 

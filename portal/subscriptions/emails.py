@@ -35,8 +35,8 @@ def confirmation_context(account: Account, contact: Contact, lists: list[Mailing
     }
 
 
-def send_confirmation(contact: Contact, lists: list[MailingList], request: SignupRequest, *,
-                      locale: str) -> OutboxMessage:
+def queue_confirmation(contact: Contact, lists: list[MailingList], request: SignupRequest, *,
+                       locale: str) -> OutboxMessage:
     """Queue the double-opt-in mail of ``request`` to ``contact`` (in the caller's transaction)."""
     account = db.session.get(Account, contact.account_id)
     context = confirmation_context(account, contact, lists, request)

@@ -8,7 +8,7 @@ from email.utils import getaddresses
 import pytest
 
 from portal.accounts.models import Account
-from portal.complaints.emails import send_warning
+from portal.complaints.emails import queue_warning
 from portal.extensions import db
 from portal.outbox import identity, worker
 from tests.subscriptions.helpers import other_app, signup
@@ -63,7 +63,7 @@ def test_without_a_from_domain_the_default_senders_domain_is_the_sending_domain(
 @pytest.mark.app_config(**PLATFORM)
 def test_the_platforms_own_notice_to_a_customer_comes_from_the_platform(app, create_account, smtp_server):
     account = create_account(name="Kopi Nusantara")
-    send_warning(account, None, {})
+    queue_warning(account, None, {})
     db.session.commit()
     [message], [envelope] = _deliver(app, smtp_server)
     [sender] = message["From"].addresses

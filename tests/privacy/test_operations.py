@@ -103,7 +103,7 @@ def test_erasure_is_idempotent(people):
 def test_erasure_request_mails_a_link_and_changes_nothing_else(people):
     person, _ = people
     before = db.session.query(ConsentEvent).count()
-    message = operations.request_erasure(person.contact, locale="en")
+    message = operations.queue_erasure_link(person.contact, locale="en")
     db.session.commit()
     assert message.recipient == person.email and message.kind == "erase_confirm"
     assert "/erase/" in message.payload["text"] and "/erase/" in message.payload["html"]
@@ -116,6 +116,6 @@ def test_erasure_request_mails_a_link_and_changes_nothing_else(people):
 def test_erasure_mails_are_limited_per_day(people):
     person, _ = people
     already = db.session.query(OutboxMessage).filter_by(kind="erase_confirm", recipient=person.email).count()
-    sent = [operations.request_erasure(person.contact, locale="en") for _ in range(5)]
+    sent = [operations.queue_erasure_link(person.contact, locale="en") for _ in range(5)]
     assert already == 1
     assert sum(message is not None for message in sent) == operations.MAX_ERASE_MAILS_PER_DAY - already
