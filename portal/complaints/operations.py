@@ -18,6 +18,7 @@ from portal import links
 from portal.complaints import arf, policy
 from portal.complaints.models import Complaint, ComplaintCategory, FeedbackReport, ReviewStatus
 from portal.consent import actors
+from portal.consent.evidence import RequestEvidence
 from portal.consent.operations import record
 from portal.consent.models import EventType
 from portal.errors import TokenInvalid, ValidationFailed
@@ -66,9 +67,13 @@ def find_complaint(contact: Contact, message_ref: str | None) -> Complaint | Non
 
 def file_complaint(contact: Contact, *, category: str, source: str, ledger_source: str,
                    list_id: str | None = None, message_ref: str | None = None, text: str | None = None,
-                   feedback_report_id: int | None = None, ip: str | None = None,
-                   user_agent: str | None = None, evidence: dict | None = None) -> tuple[Complaint, bool]:
-    """Record a complaint and everything it causes; ``(complaint, created)``, idempotent."""
+                   feedback_report_id: int | None = None, request_evidence: RequestEvidence | None = None,
+                   evidence: dict | None = None) -> tuple[Complaint, bool]:
+    """Record a complaint and everything it causes; ``(complaint, created)``, idempotent.
+
+    ``request_evidence``: the web form's request (address, browser), kept beside the ledger event;
+    ``evidence``: the complaint's own facts (a feedback report's, say).
+    """
     if category not in ComplaintCategory.ALL:
         raise ValidationFailed(f"unknown category {category!r}")
     account = policy.lock(contact.account)  # one complaint of an account at a time
@@ -82,7 +87,8 @@ def file_complaint(contact: Contact, *, category: str, source: str, ledger_sourc
                           feedback_report_id=feedback_report_id, evidence=dict(evidence or {}))
     db.session.add(complaint)
     db.session.flush()
-    complaint.evidence = dict(complaint.evidence, **_consequences(contact, complaint, ledger_source, ip, user_agent))
+    facts = _consequences(contact, complaint, ledger_source, request_evidence or RequestEvidence())
+    complaint.evidence = dict(complaint.evidence, **facts)
     policy.on_complaint(account, complaint)
     db.session.flush()
     return complaint, True
@@ -93,8 +99,7 @@ def _own_list(contact: Contact, list_id: str | None) -> str | None:
     return mailing_list.id if mailing_list is not None and mailing_list.account_id == contact.account_id else None
 
 
-def _consequences(contact: Contact, complaint: Complaint, source: str, ip: str | None,
-                  user_agent: str | None) -> dict:
+def _consequences(contact: Contact, complaint: Complaint, source: str, seen: RequestEvidence) -> dict:
     """Suppress, mark subscriptions, write the ledger; the facts for the complaint's evidence."""
     added = None
     channel = "web_complaint" if complaint.source == "web" else "fbl_complaint"
@@ -104,7 +109,7 @@ def _consequences(contact: Contact, complaint: Complaint, source: str, ip: str |
     moved = [sub.list_id for sub in contact.subscriptions
              if subscriptions.can(sub, "complain") and subscriptions.apply(sub, "complain")]
     event = record(EventType.COMPLAINED, contact=contact, source=source, list_id=complaint.list_id,
-                   ip=ip, user_agent=user_agent, message_ref=complaint.message_ref,
+                   ip=seen.ip, user_agent=seen.user_agent, message_ref=complaint.message_ref,
                    evidence={"complaint_id": complaint.id, "category": complaint.category,
                              "channel": channel, "lists": moved})
     suppressions.link(added, event.id)
@@ -125,14 +130,14 @@ def reported(holder: holders.Holder) -> bool:
     return find_complaint(holder.contact, (holder.message_ref or "")[:500] or None) is not None
 
 
-def complain_by_link(token: str, *, category: str, text: str | None, ip: str | None,
-                     user_agent: str | None) -> Complaint:
+def complain_by_link(token: str, *, category: str, text: str | None,
+                     request_evidence: RequestEvidence) -> Complaint:
     """The complaint form's post: the link is the credential (see :func:`holders.resolve`)."""
     holder = holders.resolve("complaint", token)
     complaint, _created = file_complaint(
         holder.contact, category=category, source="web", ledger_source="complaint_form",
         list_id=holder.mailing_list.id if holder.mailing_list else None, message_ref=holder.message_ref,
-        text=text, ip=ip, user_agent=user_agent)
+        text=text, request_evidence=request_evidence)
     return complaint
 
 

@@ -6,6 +6,7 @@ from flask_babel import gettext
 
 from portal.complaints import operations
 from portal.complaints.forms import ComplaintForm
+from portal.consent.evidence import RequestEvidence
 from portal.errors import FormUnverified
 from portal.extensions import csrf, limiter
 from portal.subscriptions.holders import resolve
@@ -49,6 +50,6 @@ def submit_complaint(token: str):
             raise FormUnverified(gettext("This form could not be checked, so nothing was changed."))
         return render_template("complaints/form.html", form=form, account=account,
                                mailing_list=holder.mailing_list, address=holder.contact.email), 422
-    operations.complain_by_link(token, category=form.category.data, text=form.text.data,
-                                ip=request.remote_addr, user_agent=request.user_agent.string)
+    seen = RequestEvidence(ip=request.remote_addr, user_agent=request.user_agent.string or None)
+    operations.complain_by_link(token, category=form.category.data, text=form.text.data, request_evidence=seen)
     return redirect(url_for("complaints.complaint_form", token=token, lang=request.args.get("lang")), code=303)

@@ -68,7 +68,7 @@ def test_post_records_the_complaint_and_its_consequences(client, db, subscribed)
     assert set(db.session.scalars(select(Subscription.status).where(Subscription.contact_id == contact.id))) \
         == {"complained"}
     events = db.session.scalars(select(ConsentEvent).where(ConsentEvent.type == "complained")).all()
-    assert len(events) == 1 and events[0].user_agent == "TestBrowser/1"
+    assert len(events) == 1 and (events[0].user_agent, events[0].ip) == ("TestBrowser/1", "127.0.0.1")
     assert events[0].evidence["complaint_id"] == complaint.id and events[0].message_ref == "<msg-1@platform>"
 
 
