@@ -160,6 +160,6 @@ def test_functions_that_only_queue_mail_are_named_queue():
              for name in mail_only_functions(tree)}
     assert sorted(name for name in named if not name.rpartition(".")[2].startswith("queue_")) == []
     assert "portal.subscriptions.emails.queue_confirmation" in named
-    assert "portal.privacy.operations.queue_erasure_link" in named
+    assert "portal.privacy.operations.erasure.queue_erasure_link" in named
     assert mail_only_functions(ast.parse("def send_it(x):\n    return enqueue_mail('k', to=x)\n")) == \
         {"send_it": "enqueue_mail"}
