@@ -120,7 +120,7 @@ def summed_delivered() -> int:
 
     from portal.db import utcnow
     from portal.extensions import db
-    from portal.suppression.deliveries import hour_of
+    from portal.suppression.models import hour_of
     from portal.suppression.models import DeliveryCount
 
     start = hour_of(utcnow() - timedelta(days=30))

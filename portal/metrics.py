@@ -224,7 +224,7 @@ class DatabaseCollector:
     def _complaints(self, now, cutoff):
         from portal.accounts.models import Account
         from portal.complaints.models import Complaint
-        from portal.suppression.deliveries import hour_of
+        from portal.suppression.models import hour_of
         from portal.suppression.models import DeliveryCount
 
         tally = self.tallies["complaints"]

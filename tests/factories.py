@@ -90,7 +90,7 @@ def create_deliveries(account, count: int, at=None, prefix: str = "m"):
     ``POST .../deliveries`` records them (to addresses that are not contacts)."""
     from types import SimpleNamespace
 
-    from portal.suppression.deliveries import record_events
+    from portal.suppression.operations import record_events
 
     at = at or utcnow()
     tag = _n()

@@ -5,6 +5,7 @@ Each rule is one test naming the modules that break it; more rules belong here a
 from __future__ import annotations
 
 import ast
+import re
 from functools import cache
 from pathlib import Path
 
@@ -90,6 +91,51 @@ def test_message_ids_are_made_by_the_outbox_only():
     assert {name: found for name, found in offenders.items() if found} == {}
 
 
+#: Session calls that write, and the SQL statements that do (built, or spelt in text).
+SESSION_WRITES = {"add", "add_all", "delete", "flush"}
+STATEMENTS = {"update", "insert", "delete"}
+DIALECTS = {"sa", "sqlalchemy", "postgresql", "sqlite", "dialect"}
+SQL_WRITE = re.compile(r"^\s*(insert\s+into|update\s+\S+\s+set|delete\s+from)\s", re.IGNORECASE)
+#: Who may write besides a domain's ``operations`` (module or package), and why.
+WRITERS = (
+    "portal.consent",  # the ledger's own writer: append-only rows, checkpoints, redaction (its operations)
+    "portal.outbox",  # the outbox's own writer: enqueue_* and its worker's delivery states
+    "portal.imports",  # issue 17 in progress: the import worker and batch are being reshaped
+    "portal.bulk",  # infrastructure: COPY / executemany of the rows an operation hands it, any table
+)
+
+
+def session_writes(tree: ast.Module) -> list[str]:
+    """The source of every database write in ``tree``: ``db.session.add/add_all/delete/flush``,
+    an ``update``/``insert``/``delete`` statement (``update(Model)``, ``postgresql.insert(...)``,
+    ``table.insert()``), or SQL text that inserts, updates or deletes."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            callee = ast.unparse(node.func)
+            base, _, method = callee.rpartition(".")
+            bare = isinstance(node.func, ast.Attribute) and not node.args and not node.keywords  # Table.insert()
+            if (base.endswith("session") and method in SESSION_WRITES) or (
+                    method in STATEMENTS and (not base or base in DIALECTS or bare)):
+                found.append(ast.unparse(node))
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and SQL_WRITE.match(node.value):
+            found.append(node.value)
+    return found
+
+
+def is_operations(name: str) -> bool:
+    """Whether a module is a domain's ``operations`` module, or a module of its ``operations`` package."""
+    return "operations" in name.split(".")[2:3]
+
+
+def test_writes_live_in_operations():
+    """Issue 15: a write lives in its domain's operations (``portal/<domain>/operations.py`` or the
+    ``operations/`` package); views, api, cli and the read-only modules call them."""
+    offenders = {name: session_writes(tree) for name, tree in outside(*WRITERS).items() if not is_operations(name)}
+    assert {name: found for name, found in offenders.items() if found} == {}
+    assert is_operations("portal.preferences.operations.centre") and not is_operations("portal.preferences.centre")
+
+
 def test_the_checks_see_what_they_look_for():
     """The rules above would catch a breach: each finds what it looks for in a made-up module."""
     tree = ast.parse("from portal.tokens import make_token\n"
@@ -106,6 +152,15 @@ def test_the_checks_see_what_they_look_for():
     assert len(outbox_writes(tree)) == 5  # the count of outbox rows is a read, not a write
     assert "identity.message_id" in callees(tree)
     assert "portal.links" in modules() and "portal.outbox.operations" in modules()
+    writes = ast.parse("def g(session, rows, contact):\n"
+                       "    db.session.add(contact); db.session.add_all(rows); session.flush(); db.session.delete(contact)\n"
+                       "    db.session.execute(update(Contact).values(name=None))\n"
+                       "    db.session.execute(postgresql.insert(Contact).on_conflict_do_nothing())\n"
+                       "    db.session.execute(Contact.__table__.insert(), rows); db.session.query(Contact).delete()\n"
+                       "    db.session.execute(text('DELETE FROM contacts WHERE id = 1'))\n"
+                       "    rows.insert(0, contact); rows.update(contact); db.session.get(Contact, 1)\n"
+                       "    return db.session.execute(select(Contact).where(Contact.id == 1))\n")
+    assert len(session_writes(writes)) == 9  # a list's insert, a dict's update, a get and a select are reads
 
 
 def test_no_handler_commits_the_route_does():
@@ -160,6 +215,6 @@ def test_functions_that_only_queue_mail_are_named_queue():
              for name in mail_only_functions(tree)}
     assert sorted(name for name in named if not name.rpartition(".")[2].startswith("queue_")) == []
     assert "portal.subscriptions.emails.queue_confirmation" in named
-    assert "portal.privacy.operations.queue_erasure_link" in named
+    assert "portal.privacy.operations.erasure.queue_erasure_link" in named
     assert mail_only_functions(ast.parse("def send_it(x):\n    return enqueue_mail('k', to=x)\n")) == \
         {"send_it": "enqueue_mail"}

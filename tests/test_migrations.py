@@ -51,7 +51,7 @@ def test_the_complaint_rates_migration_counts_earlier_deliveries_by_the_hour(app
     # and a delivery reported now lands in the same hour's row
     from types import SimpleNamespace
 
-    from portal.suppression.deliveries import record_events
+    from portal.suppression.operations import record_events
 
     from portal.accounts.models import Account
 

@@ -82,15 +82,15 @@ def review_command(account_id, decision, note, actor) -> None:
 
     An id that begins with "-" goes after "--": review --decision ... --note ... -- ID
     """
-    from portal.complaints import policy
+    from portal.complaints import operations as complaints
     from portal.ops.operations import find
 
     # An actor naming a console operator (operator:<user name>) is recorded by that operator's id too.
     operator = find(actor.removeprefix("operator:")) if actor.startswith("operator:") else None
     try:
         account = operations.get_account(account_id)
-        review = policy.decide_review(account, decision, note=note, actor=actor,
-                                      operator_id=operator.id if operator is not None else None)
+        review = complaints.decide_review(account, decision, note=note, actor=actor,
+                                          operator_id=operator.id if operator is not None else None)
     except PortalError as error:
         fail(error)
     db.session.commit()

@@ -19,7 +19,7 @@ from sqlalchemy import func, literal_column, select
 from portal.complaints.models import Complaint, ComplaintCategory
 from portal.db import utcnow
 from portal.extensions import db
-from portal.suppression.deliveries import hour_of
+from portal.suppression.models import hour_of
 from portal.suppression.models import DeliveryCount
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from portal import api
 from portal.accounts.models import Account
-from portal.notices import mailing, operations  # noqa: F401  (mailing registers its loader and producer)
+from portal.notices import operations  # also registers the mailing's loader and producer
 from portal.notices.models import PrivacyNotice
 from portal.notices.schemas import NoticeIn, NoticeOut, NoticePage
 

@@ -11,7 +11,7 @@ from flask.cli import AppGroup
 from portal.accounts.models import Account
 from portal.errors import PortalError
 from portal.extensions import db
-from portal.notices import mailing, operations  # noqa: F401  (mailing registers its loader and producer)
+from portal.notices import operations  # also registers the mailing's loader and producer
 
 cli = AppGroup("notices", help="Privacy notices (UU PDP Art. 21(2)).")
 

@@ -59,7 +59,7 @@ class NoticeMailing(db.Model):
 
     ``chunk`` k (``per_minute`` contacts, in contact id order from ``after_contact_id``) is due at
     ``start_at`` + k minutes; the outbox worker releases each as it falls due
-    (:func:`portal.notices.mailing.release_due`), so a million contacts never sit in one request
+    (:func:`portal.notices.operations.release_due`), so a million contacts never sit in one request
     or one transaction.
     """
 

@@ -17,7 +17,7 @@ from portal.accounts.models import Account
 from portal.complaints.models import Complaint, ComplaintCategory
 from portal.db import utcnow
 from portal.extensions import db
-from portal.suppression.deliveries import hour_of
+from portal.suppression.models import hour_of
 from portal.suppression.models import DeliveryCount
 
 PAGE_SIZE = 50

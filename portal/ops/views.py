@@ -13,7 +13,7 @@ from sqlalchemy import select
 from portal.accounts import history
 from portal.accounts.models import Account
 from portal.accounts.operations import get_account
-from portal.complaints import policy, rates
+from portal.complaints import operations as complaint_operations, policy, rates
 from portal.complaints.emails import percent
 from portal.complaints.models import Complaint, ComplaintCategory, ReviewCase, ReviewStatus
 from portal.errors import PortalError
@@ -196,8 +196,8 @@ def decide(account_id: str):
                                    subject.id, "; ".join(f"{k}: {v[0]}" for k, v in form.errors.items()))
         return _account_page(subject, form, 422)
     try:
-        policy.decide_review(subject, form.decision.data, note=form.note.data, actor=current_user.actor,
-                             operator_id=current_user.id)
+        complaint_operations.decide_review(subject, form.decision.data, note=form.note.data,
+                                           actor=current_user.actor, operator_id=current_user.id)
     except PortalError as error:
         db.session.rollback()
         current_app.logger.warning("ops decision refused: user=%s account=%s decision=%s: %s",

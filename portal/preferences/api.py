@@ -5,7 +5,7 @@ from flask import request
 
 from portal import api
 from portal.accounts.models import Account
-from portal.preferences import headers, inbound, messages
+from portal.preferences import headers, messages, operations
 from portal.preferences.schemas import (CheckResult, FooterOut, InboundQuery, InboundResult, LinksRequest,
                                         LinksResponse, MessageCheck)
 from portal.subscriptions.operations import get_list
@@ -17,7 +17,7 @@ from portal.subscriptions.operations import get_list
 def unsubscribe_links(account: Account, body: LinksRequest):
     mailing_list = get_list(account, body.list_id)
     recipients = [headers.Recipient(item.email, item.message_id) for item in body.recipients]
-    result = headers.recipient_links(account, mailing_list, recipients)
+    result = operations.recipient_links(account, mailing_list, recipients)
     return {"recipients": result}
 
 
@@ -48,5 +48,5 @@ def _problem(problem) -> dict:
            query=InboundQuery, response=InboundResult, status=202, tag="unsubscribe",
            summary="A mail sent to a List-Unsubscribe mailto: address (raw bytes); unsubscribes by its token")
 def inbound_unsubscribe(query: InboundQuery):
-    result = inbound.unsubscribe_by_mail(request.get_data(), query.recipient)
+    result = operations.unsubscribe_by_mail(request.get_data(), query.recipient)
     return result.as_dict()

@@ -2,7 +2,8 @@
 
 Leaving a list happens at once. Joining or rejoining one never does: the link may have been
 forwarded or minted by the customer, so ticking a list only mails the address a confirmation
-link (:mod:`portal.preferences.rejoin`), and the list starts when it is confirmed.
+link (:mod:`portal.preferences.operations.rejoin`), and the list starts when it is confirmed.
+This module reads; saving the ticked lists is :func:`portal.preferences.operations.save`.
 
 A list may be joined here when it is open for signup (at least one of the account's signup
 forms offers it: the customer already lets anyone ask for it) or the person has been on it
@@ -16,13 +17,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from portal.consent.evidence import RequestEvidence
 from portal.extensions import db
-from portal.preferences import operations, rejoin
-from portal.preferences.operations import PreferenceOutcome
 from portal.subscriptions.holders import Holder
 from portal.subscriptions.models import Form, MailingList, Subscription, SubscriptionStatus, form_lists
-from portal.subscriptions.operations import can, lock_contact
+from portal.subscriptions.operations import can
 from portal.suppression import operations as suppressions
 from portal.suppression.models import SuppressionReason, SuppressionScope
 
@@ -97,23 +95,3 @@ def _own(blocking) -> bool:
     """Whether every entry is the person's own unsubscribe, which only their confirmation lifts
     (issue 14); a global entry is the platform's."""
     return all(e.reason == SuppressionReason.UNSUBSCRIBED and e.scope != SuppressionScope.GLOBAL for e in blocking)
-
-
-def save(holder: Holder, wanted: set[str], context: RequestEvidence, *, locale: str) -> PreferenceOutcome:
-    """Make the holder's lists match ``wanted``: leave the unticked at once; for the ticked ones
-    they may join, mail a confirmation link (``outcome.asked``; ``outcome.held`` when today's
-    confirmation mails to the address are used up)."""
-    lock_contact(holder.contact)
-    current = states(holder)
-    outcome = PreferenceOutcome("lists")
-    for item in current:
-        if item.on and item.mailing_list.id not in wanted:
-            result = operations.unsubscribe_list(holder, item.mailing_list.id, context)
-            outcome.lists += result.lists
-            outcome.changed = outcome.changed or result.changed
-    ticked = [s.mailing_list.id for s in current if s.mailing_list.id in wanted and not s.on and s.can_join]
-    if ticked and rejoin.request_rejoin(holder, ticked, context, source="preferences", locale=locale):
-        outcome.asked = ticked
-    else:
-        outcome.held = ticked  # over the daily cap of confirmation mails: nothing sent, nothing changed
-    return outcome

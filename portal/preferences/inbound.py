@@ -4,7 +4,8 @@ The token in the recipient address (``unsubscribe+<token>@<domain>``) is the cre
 From, Subject and body are never read, and nothing is ever sent back (no auto-reply loops).
 Only the header block is parsed (the body is never split into MIME parts), and header values
 are searched as sent: the structured address parser of ``email.policy.default`` is quadratic
-on some values (a ``To`` of 80,000 quotes took 50 s).
+on some values (a ``To`` of 80,000 quotes took 50 s). This module reads the mail; the
+unsubscribe is :func:`portal.preferences.operations.unsubscribe_by_mail`.
 """
 from __future__ import annotations
 
@@ -13,11 +14,8 @@ import re
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 
-from portal.consent.evidence import RequestEvidence
-from portal.errors import TokenInvalid, ValidationFailed
-from portal.preferences import operations
+from portal.errors import ValidationFailed
 from portal.preferences.headers import MAILTO_PREFIX
-from portal.subscriptions.holders import resolve
 
 #: Where a recipient address may be found, most reliable (set by the receiving MTA) first.
 RECIPIENT_HEADERS = ("Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope-To", "Original-Recipient",
@@ -66,20 +64,3 @@ def message_id(message) -> str | None:
     """The mail's own Message-ID as sent, unfolded (read raw, like the recipients)."""
     value = next((value for name, value in message.raw_items() if name.lower() == "message-id"), "")
     return " ".join(str(value).split()) or None
-
-
-def unsubscribe_by_mail(raw: bytes, envelope_recipient: str | None = None) -> InboundResult:
-    """Unsubscribe the holder of the first valid token among the recipients of ``raw``."""
-    message = parse(raw)
-    for token in candidate_tokens(message, envelope_recipient):
-        try:
-            holder = resolve("mailto", token)
-        except TokenInvalid:
-            continue
-        context = RequestEvidence("mailto", message_ref=holder.message_ref,
-                          inbound_message_id=message_id(message))
-        outcome = operations.unsubscribe(holder, operations.LIST, context)
-        return InboundResult(True, "unsubscribed" if outcome.changed else "already_unsubscribed",
-                             holder.account.id, outcome.lists[0] if outcome.lists else
-                             (holder.mailing_list.id if holder.mailing_list else None))
-    return InboundResult(False)

@@ -3,25 +3,14 @@
 A person types an address; each account that holds it (only the one the broken link named,
 when that is known) mails it a preference-centre link. The page answers the same whatever the
 address: nothing is stored or mailed for an address no account holds, and the view answers no
-sooner than a fixed time (``PORTAL_MANAGE_MIN_SECONDS``).
+sooner than a fixed time (``PORTAL_MANAGE_MIN_SECONDS``). This module reads the form's signed
+value; the mails are queued by :func:`portal.preferences.operations.queue_links`.
 """
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from portal import links
-from portal.accounts.models import Account, AccountStatus
-from portal.addresses import email_hash, normalise
+from portal.accounts.models import Account
 from portal.extensions import db
-from portal.outbox.models import OutboxMessage
-from portal.outbox import identity
-from portal.outbox.operations import enqueue_mail
-from portal.subscriptions.models import Contact
-
-#: At most this many accounts' links are mailed for one request (one mail each).
-MAX_ACCOUNTS = 10
-#: Accounts whose mail is withheld: they send nothing, this link included.
-_SILENT = (AccountStatus.SUSPENDED, AccountStatus.DEACTIVATED)
 
 
 def form_token(account: Account | None) -> str:
@@ -36,29 +25,3 @@ def sender_of(token: str) -> Account | None:
     """
     account_id = links.load_manage(token)
     return db.session.get(Account, account_id) if account_id is not None else None
-
-
-def _contacts(address: str, account: Account | None) -> list[Contact]:
-    query = select(Contact).where(Contact.email_hash == email_hash(address), Contact.erased_at.is_(None),
-                                  Contact.email.is_not(None))
-    if account is not None:
-        query = query.where(Contact.account_id == account.id)
-    return list(db.session.scalars(query.order_by(Contact.id).limit(MAX_ACCOUNTS)))
-
-
-def queue_links(email: str, account: Account | None, *, locale: str) -> list[OutboxMessage]:
-    """Queue a preference-centre link to ``email`` from each account that holds it (or ``account``).
-
-    :raises InvalidAddress: the address is not valid (an answer that depends on the text only).
-    """
-    address = normalise(email)
-    messages = []
-    for contact in _contacts(address, account):
-        sender = contact.account
-        if sender.status in _SILENT:
-            continue
-        context = {"account": sender, "address": contact.email,
-                   "preferences_url": links.preferences_url(links.Target(contact.id))}
-        messages.append(enqueue_mail("manage_links", to=contact.email, locale=locale, context=context,
-                                     account_id=sender.id, sender=identity.for_account(sender)))
-    return messages

@@ -1,4 +1,4 @@
-"""Undoing an unsubscribe from its own answer page: exactly what that event changed, once, in time.
+"""Which unsubscribe an undo may give back: its token, its window, what it ended (reads only).
 
 An unsubscribe event keeps in its evidence what an undo may give back (``restorable``: the lists
 whose *confirmed* subscription it ended, and the one suppression it added). The undo token is
@@ -8,7 +8,8 @@ link offers the undo again only while it lasts. It works while nothing else has 
 person since (the optional reason aside), so once only. The undo rejoins those lists and lifts
 that one suppression: never a list the event did not end, never a suppression it did not add.
 Links can be minted by the customer's key, so an unsubscribe the customer made itself can at
-most be undone back to where it found the person.
+most be undone back to where it found the person. The undo itself is
+:func:`portal.preferences.operations.undo`.
 """
 from __future__ import annotations
 
@@ -16,18 +17,12 @@ from flask import current_app
 from sqlalchemy import select
 
 from portal import links
-from portal.addresses import email_hash
-from portal.consent.evidence import RequestEvidence
 from portal.consent.models import ConsentEvent, EventType
 from portal.db import utcnow
 from portal.errors import TokenExpired, TokenInvalid
 from portal.extensions import db
 from portal.subscriptions.holders import Holder
-from portal.preferences.operations import (ACCOUNT, LIST, UNSUBSCRIBE_REASON, PreferenceOutcome, record_event)
-from portal.subscriptions import operations as subscriptions
-from portal.subscriptions.models import Subscription, SubscriptionStatus
-from portal.suppression import operations as suppressions
-from portal.suppression.models import Suppression, SuppressionChannel, SuppressionReason
+from portal.preferences.operations import UNSUBSCRIBE_REASON, PreferenceOutcome, restorable
 
 #: Events that may follow an unsubscribe without ending its undo: the reason asked right after it.
 _HARMLESS_AFTER = (UNSUBSCRIBE_REASON,)
@@ -122,55 +117,3 @@ def lists_of(event: ConsentEvent) -> list[str]:
     if event.list_id is not None:
         return [event.list_id]
     return [str(item) for item in (event.evidence or {}).get("lists", [])]
-
-
-def restorable(event: ConsentEvent) -> tuple[list[str], int | None]:
-    """What an undo of ``event`` may give back: (confirmed lists it ended, suppression it added).
-    An event written before this was kept gives back nothing."""
-    given = (event.evidence or {}).get("restorable") or {}
-    suppression_id = given.get("suppression_id")
-    return [str(item) for item in given.get("lists", [])], suppression_id if isinstance(suppression_id, int) else None
-
-
-def undo(holder: Holder, event: ConsentEvent, context: RequestEvidence) -> PreferenceOutcome:
-    """Undo one unsubscribe (checked by :func:`undoable_event`): rejoin the confirmed lists it
-    ended that are still left, and lift the suppression it added if it is still there."""
-    subscriptions.lock_contact(holder.contact)
-    scope = LIST if event.list_id is not None else ACCOUNT
-    lists, suppression_id = restorable(event)
-    lifted = _lift(holder, suppression_id, event)
-    rejoined = [list_id for list_id in lists if _rejoin(holder, list_id)]
-    cause = None  # the event the lifted suppression's feed row names
-    for list_id in rejoined:
-        cause = record_event(holder, EventType.RESUBSCRIBED, list_id, context, scope=scope, undo_of=event.id)
-    if scope == ACCOUNT and rejoined:
-        cause = record_event(holder, EventType.RESUBSCRIBED, None, context, scope=ACCOUNT, lists=rejoined,
-                             undo_of=event.id)
-    if lifted is not None and not rejoined:
-        cause = record_event(holder, EventType.UNSUPPRESSED, event.list_id, context, scope=lifted.scope,
-                             reason=SuppressionReason.UNSUBSCRIBED, undo_of=event.id)
-    if lifted is not None:
-        suppressions.link(lifted, cause.id)
-    return PreferenceOutcome(scope, rejoined, bool(lifted is not None or rejoined))
-
-
-def _lift(holder: Holder, suppression_id: int | None, event: ConsentEvent) -> Suppression | None:
-    """Remove the one suppression the event added, if it is still there and is the person's;
-    the entry lifted, or None."""
-    entry = db.session.get(Suppression, suppression_id) if suppression_id is not None else None
-    if (entry is None or holder.contact.email is None or entry.reason != SuppressionReason.UNSUBSCRIBED
-            or entry.account_id != holder.account.id or entry.email_hash != email_hash(holder.contact.email)):
-        return None
-    removed = suppressions.remove(entry, note="undone by the subscriber", source=f"undo:{event.id}",
-                                  channel=SuppressionChannel.UNDO)
-    return entry if removed else None
-
-
-def _rejoin(holder: Holder, list_id: str) -> bool:
-    """Give back one list the event ended, if it is still left and was confirmed by the person."""
-    subscription = db.session.scalars(select(Subscription).where(
-        Subscription.contact_id == holder.contact.id, Subscription.list_id == list_id)).first()
-    if (subscription is None or subscription.status != SubscriptionStatus.UNSUBSCRIBED
-            or subscription.confirmed_at is None):
-        return False
-    return subscriptions.apply(subscription, "resubscribe")

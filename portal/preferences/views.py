@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext
 
 from portal import links
@@ -20,7 +20,7 @@ from portal.consent.evidence import RequestEvidence
 from portal.errors import FormUnverified, PayloadTooLarge, TokenExpired, TokenInvalid
 from portal.extensions import csrf, limiter
 from portal.fields import address_message
-from portal.preferences import centre, operations, recovery, rejoin, undo as undoing
+from portal.preferences import centre, operations, recovery, undo as undoing
 from portal.preferences.forms import (ManageLinkForm, PreferencesForm, ReasonForm, RejoinForm, UndoForm,
                                       UnsubscribeForm, manage_form)
 from portal.subscriptions.holders import Holder, resolve
@@ -170,7 +170,7 @@ def unsubscribe_undo(token: str):
     except TokenExpired:
         undoing.expired_undo_event(holder, form.undo.data)
         return _page("undo_expired.html", holder, token, form=RejoinForm(token, "rejoin", undo=form.undo.data)), 410
-    undoing.undo(holder, event, _context("link", holder))
+    operations.undo(holder, event, _context("link", holder))
     return _result("preferences.unsubscribe_undone", token)
 
 
@@ -196,7 +196,7 @@ def unsubscribe_rejoin(token: str):
     if not form.validate():
         raise _refused()
     event = undoing.expired_undo_event(holder, form.undo.data)
-    rejoin.request_rejoin(holder, _rejoinable(holder, event), _context("link", holder), source="undo",
+    operations.request_rejoin(holder, _rejoinable(holder, event), _context("link", holder), source="undo",
                           locale=_locale())
     return _result("preferences.unsubscribe_rejoin_sent", token)
 
@@ -231,7 +231,7 @@ def preferences(token: str):
         if form.unsubscribe_all.data:
             outcome = operations.unsubscribe(holder, operations.ACCOUNT, _context("preferences", holder))
         else:
-            outcome = centre.save(holder, set(form.lists.data or []), _context("preferences", holder),
+            outcome = operations.save(holder, set(form.lists.data or []), _context("preferences", holder),
                                   locale=_locale())
         return _saved(token, outcome)
     return _page("preferences.html", holder, token, form=form, states=centre.states(holder),
@@ -285,7 +285,7 @@ def manage_send():
             raise _refused()
         return _manage_page(form, account), 422
     try:
-        recovery.queue_links(form.email.data, account, locale=_locale())
+        operations.queue_links(form.email.data, account, locale=_locale())
     except InvalidAddress:
         form.email.errors = [address_message(form.email.data)]
         return _manage_page(form, account), 422

@@ -5,7 +5,7 @@ import click
 from flask.cli import AppGroup
 
 from portal.extensions import db
-from portal.privacy import retention
+from portal.privacy import operations
 
 cli = AppGroup("privacy", help="Personal data: retention.")
 
@@ -13,7 +13,7 @@ cli = AppGroup("privacy", help="Personal data: retention.")
 @cli.command("purge")
 def purge_command() -> None:
     """Purge never-confirmed signups and old full IPs; a run that finds another running exits quietly."""
-    report = retention.purge()
+    report = operations.purge()
     db.session.commit()
     if not report.ran:
         click.echo("another purge is running; nothing done")

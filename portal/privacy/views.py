@@ -12,11 +12,10 @@ from flask import Blueprint, Response, current_app, redirect, render_template, r
 from flask_babel import get_locale
 
 from portal import links
-from portal.errors import TokenInvalid
 from portal.extensions import csrf, limiter
-from portal.privacy import operations
+from portal.privacy import export, operations
 from portal.privacy.forms import ActionForm, require_valid
-from portal.subscriptions.holders import resolve
+from portal.subscriptions.holders import erased_sender, resolve
 from portal.web import config_limit, private, use_account, writes
 
 bp = Blueprint("privacy", __name__)
@@ -40,7 +39,7 @@ def data_page(token: str):
 def data_download(token: str):
     contact = resolve("preferences", token).contact
     require_valid(ActionForm(token, "data"))
-    document = operations.export_contact(contact)
+    document = export.export_contact(contact)
     return Response(json.dumps(document, indent=2, ensure_ascii=False), mimetype="application/json",
                     headers={"Content-Disposition": 'attachment; filename="my-data.json"'})
 
@@ -104,14 +103,11 @@ def erase_confirm(token: str):
 def erased(token: str):
     """The erasure's answer (Post/Redirect/Get); before it, the link's own page. The erase link
     itself, opened again, is the invalid-link page naming the sender."""
-    try:
-        resolve("erase", token)
-    except TokenInvalid as refused:
-        if refused.account is None:  # a forgery, or a link naming no one
-            raise
-        use_account(refused.account)  # only an erased contact's well-signed link names its sender
-        return render_template("privacy/erased.html", account=refused.account)
-    return redirect(url_for("privacy.erase_confirm_page", token=token, lang=_lang()), code=303)
+    sender = erased_sender("erase", token)  # an expired or forged link raises: it erased no one
+    if sender is None:
+        return redirect(url_for("privacy.erase_confirm_page", token=token, lang=_lang()), code=303)
+    use_account(sender)
+    return render_template("privacy/erased.html", account=sender)
 
 
 def _lang() -> str | None:

@@ -293,21 +293,36 @@ def _still_on(contact: Contact, list_ids: list[str]) -> list[Subscription]:
         Subscription.status == SubscriptionStatus.CONFIRMED)))
 
 
-def confirm(request_id: int, *, evidence: RequestEvidence) -> SignupOutcome:
-    """Confirm every list of the request that it still speaks for; a used link answers what it
-    did (:func:`used`) and changes nothing.
+def _open(request_id: int, goal: str) -> SignupOutcome | tuple[SignupRequest, Contact, list[Subscription],
+                                                                list[Subscription]]:
+    """What confirming and declining start from: the request (locked), its contact, its
+    subscriptions and the pending ones; or, when there is nothing left to do, the answer: a used
+    link's (:func:`used`), or ``already_<goal>`` when every list already is ``goal``.
 
-    :raises TokenInvalid: the request is unknown, superseded, withdrawn since, or blocked.
+    :raises TokenInvalid: nothing is pending and the lists are not all ``goal`` (superseded, withdrawn).
     """
     done = used(request_id, lock=True)
     if done is not None:
         return done
     request, contact, subscriptions = _load(request_id)
     pending = [s for s in subscriptions if s.status == SubscriptionStatus.PENDING]
-    if not pending:
-        if all(s.status == SubscriptionStatus.CONFIRMED for s in subscriptions):
-            return _outcome("already_confirmed", contact, subscriptions)
-        raise TokenInvalid()
+    if pending:
+        return request, contact, subscriptions, pending
+    if all(s.status == goal for s in subscriptions):
+        return _outcome(f"already_{goal}", contact, subscriptions)
+    raise TokenInvalid()
+
+
+def confirm(request_id: int, *, evidence: RequestEvidence) -> SignupOutcome:
+    """Confirm every list of the request that it still speaks for; a used link answers what it
+    did (:func:`used`) and changes nothing.
+
+    :raises TokenInvalid: the request is unknown, superseded, withdrawn since, or blocked.
+    """
+    opened = _open(request_id, SubscriptionStatus.CONFIRMED)
+    if isinstance(opened, SignupOutcome):
+        return opened
+    request, contact, subscriptions, pending = opened
     if [e for e in suppression.entries_for(contact.email, contact.account_id)
             if e.reason not in lifted_by(request) and e.scope != SuppressionScope.LIST]:
         raise TokenInvalid()
@@ -370,15 +385,10 @@ def _keep_for_other_lists(contact: Contact, request: SignupRequest) -> list:
 def decline(request_id: int, *, evidence: RequestEvidence) -> SignupOutcome:
     """"No thanks": the pending lists of the request become ``declined``; a used link answers
     what it did (:func:`used`) and changes nothing."""
-    done = used(request_id, lock=True)
-    if done is not None:
-        return done
-    request, contact, subscriptions = _load(request_id)
-    pending = [s for s in subscriptions if s.status == SubscriptionStatus.PENDING]
-    if not pending:
-        if all(s.status == SubscriptionStatus.DECLINED for s in subscriptions):
-            return _outcome("already_declined", contact, subscriptions)
-        raise TokenInvalid()
+    opened = _open(request_id, SubscriptionStatus.DECLINED)
+    if isinstance(opened, SignupOutcome):
+        return opened
+    request, contact, subscriptions, pending = opened
     for subscription in pending:
         apply(subscription, "decline")
         record(EventType.DECLINED, contact=contact, source=f"signup_request:{request.id}",

@@ -56,6 +56,21 @@ def holder_of(target: links.Target) -> Holder:
     return Holder(contact, account, mailing_list, target.message_ref)
 
 
+def erased_sender(purpose: str, token: str) -> Account | None:
+    """The account of the erased contact a valid token of ``purpose`` names; None when the contact
+    is not erased (its link still works: :func:`resolve` it).
+
+    Asked by name, not read off a refusal: a :class:`TokenExpired` names its sender too, and an
+    expired link erased no one.
+
+    :raises TokenExpired: the token is too old. :raises TokenInvalid: tampered, another purpose, no one.
+    """
+    contact = db.session.get(Contact, links.load_target(purpose, token).contact_id)
+    if contact is None:
+        raise TokenInvalid()
+    return db.session.get(Account, contact.account_id) if contact.erased_at is not None else None
+
+
 def _sender(target: links.Target | None) -> Account | None:
     """The account of the contact an expired token named, if it still exists."""
     contact = db.session.get(Contact, target.contact_id) if isinstance(target, links.Target) else None

@@ -1,6 +1,6 @@
 """What names a person in stored text: the needles of a contact and the checks that look for them.
 
-Used by erasure (:mod:`portal.privacy.redaction`) and by the complaint mails, which withhold a Subject
+Used by erasure (:mod:`portal.privacy.operations.redaction`) and by the complaint mails, which withhold a Subject
 that names the person who complained; it lives here, below both, so neither imports the other.
 """
 from __future__ import annotations

@@ -7,7 +7,7 @@ from portal.addresses import normalise
 from portal.db import isoformat
 from portal.errors import PortalError
 from portal.subscriptions.operations import get_list
-from portal.suppression import actions, deliveries, eligibility, operations
+from portal.suppression import eligibility, operations
 from portal.suppression.models import Suppression, SuppressionChange
 from portal.suppression.schemas import (BulkIn, BulkOut, ChangePage, CheckIn, CheckOut, DeliveriesIn, DeliveriesOut,
                                         LookupOut, RemoveQuery, SendCheckIn, SendCheckOut, SuppressionAdd,
@@ -67,7 +67,7 @@ def check(account: Account, body: CheckIn):
 @api.route("/accounts/<account_id>/suppressions/<path:email>", "PUT", summary="Suppress an address",
            body=SuppressionAdd, response=LookupOut, tag=TAG)
 def add(account: Account, email: str, body: SuppressionAdd):
-    entries = actions.add(account, email, reason=body.reason, list_id=body.list_id, note=body.note)
+    entries = operations.actions.add(account, email, reason=body.reason, list_id=body.list_id, note=body.note)
     return lookup_answer(email, entries)
 
 
@@ -75,15 +75,15 @@ def add(account: Account, email: str, body: SuppressionAdd):
            summary="Lift an address's suppression (a reason is required)", query=RemoveQuery,
            optional_body=SuppressionRemove, response=LookupOut, tag=TAG)
 def remove(account: Account, email: str, query: RemoveQuery):
-    reason, list_id = actions.removal_reason(query)
-    entries = actions.remove(account, email, reason=reason, list_id=list_id)
+    reason, list_id = operations.actions.removal_reason(query)
+    entries = operations.actions.remove(account, email, reason=reason, list_id=list_id)
     return lookup_answer(email, entries)
 
 
 @api.route("/accounts/<account_id>/suppressions/bulk", "POST", summary="Suppress up to 10,000 addresses",
            body=BulkIn, response=BulkOut, tag=TAG)
 def bulk(account: Account, body: BulkIn):
-    result = actions.bulk_add(account, body.entries)
+    result = operations.actions.bulk_add(account, body.entries)
     return result
 
 
@@ -100,21 +100,21 @@ def feed(account: Account, query: api.LongPageQuery):
 @api.route("/suppressions/<path:email>", "GET", summary="Is this address suppressed globally?",
            scopes=api.PLATFORM, response=LookupOut, tag=TAG)
 def global_lookup(email: str):
-    return lookup_answer(email, actions.global_lookup(email))
+    return lookup_answer(email, operations.actions.global_lookup(email))
 
 
 @api.route("/suppressions/<path:email>", "PUT", summary="Suppress an address globally", scopes=api.PLATFORM,
            body=SuppressionAdd, response=LookupOut, tag=TAG)
 def global_add(email: str, body: SuppressionAdd):
-    entries = actions.global_add(email, reason=body.reason, note=body.note)
+    entries = operations.actions.global_add(email, reason=body.reason, note=body.note)
     return lookup_answer(email, entries)
 
 
 @api.route("/suppressions/<path:email>", "DELETE", summary="Lift a global suppression (a reason is required)",
            scopes=api.PLATFORM, query=RemoveQuery, optional_body=SuppressionRemove, response=LookupOut, tag=TAG)
 def global_remove(email: str, query: RemoveQuery):
-    reason, _list_id = actions.removal_reason(query)
-    entries = actions.global_remove(email, reason=reason)
+    reason, _list_id = operations.actions.removal_reason(query)
+    entries = operations.actions.global_remove(email, reason=reason)
     return lookup_answer(email, entries)
 
 
@@ -129,5 +129,5 @@ def send_check(account: Account, body: SendCheckIn):
 @api.route("/accounts/<account_id>/deliveries", "POST", summary="Report deliveries and bounces",
            scopes=api.PLATFORM, body=DeliveriesIn, response=DeliveriesOut, tag="send")
 def report_deliveries(account: Account, body: DeliveriesIn):
-    outcome = deliveries.record_events(account, body.events)
+    outcome = operations.record_events(account, body.events)
     return vars(outcome)

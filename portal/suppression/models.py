@@ -1,7 +1,7 @@
 """Suppression entries and the feed of their changes."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -142,3 +142,8 @@ class DeliveryCount(db.Model):
     #: The start of the UTC hour the deliveries happened in (``at`` of the events).
     hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
     delivered: Mapped[int] = mapped_column(Integer, default=0)
+
+
+def hour_of(at: datetime) -> datetime:
+    """The start of the UTC hour of ``at``: the bucket of the hourly delivered counts."""
+    return at.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)

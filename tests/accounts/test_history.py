@@ -106,7 +106,7 @@ def test_a_change_made_behind_the_guards_breaks_the_chain(db, backend, ops_clien
 def test_a_deleted_change_breaks_the_chain(db, backend, create_account, create_contact):
     account = create_account()
     complain(db, create_contact, account, 2)
-    policy.decide_review(account, "deactivate", note="bought list", actor="operator:ana")
+    complaints.decide_review(account, "deactivate", note="bought list", actor="operator:ana")
     db.session.commit()
     if backend == "postgresql":
         db.session.execute(text("SET LOCAL session_replication_role = replica"))
@@ -142,7 +142,7 @@ def test_warn_again_on_a_warned_account_is_recorded_and_sent(db, hooked, create_
     create_deliveries(hooked, 1000)
     complain(db, create_contact, hooked, 3)  # 0.3%: warned, and a review opens
     assert hooked.status == "warned" and policy.open_review(hooked) is not None
-    policy.decide_review(hooked, "warn_again", note="permission shown for the list", actor="operator:budi")
+    complaints.decide_review(hooked, "warn_again", note="permission shown for the list", actor="operator:budi")
     db.session.commit()
     change = hooked.status_changes[-1]
     assert (change.from_status, change.to_status, change.decision, change.note, change.operator_id) == (

@@ -288,11 +288,11 @@ def test_review_needs_a_note_and_a_known_account(db, runner, create_account, com
 def test_transitions_outside_the_machine_are_refused(db, create_account):
     account = create_account()
     with pytest.raises(policy.PolicyRefused):
-        policy.transition(account, "reinstate", reason="x", evidence={})
+        complaints.transition(account, "reinstate", reason="x", evidence={})
     account.status = "deactivated"
     for name in ("suspend", "warn", "warn_again", "reinstate", "deactivate"):
         with pytest.raises(policy.PolicyRefused):
-            policy.transition(account, name, reason="x", evidence={})
+            complaints.transition(account, name, reason="x", evidence={})
 
 
 def test_the_api_shows_history_and_the_open_review(client, db, platform_auth, runner, create_account, complain):
@@ -317,13 +317,13 @@ def test_suspend_keeps_the_review_open_and_warn_again_closes_it(db, create_accou
     for _ in range(3):
         complain(account)  # 0.3%: warned, under review
     review = policy.open_review(account)
-    policy.decide_review(account, "suspend", note="looks like a bought list", actor="operator:ana")
+    complaints.decide_review(account, "suspend", note="looks like a bought list", actor="operator:ana")
     db.session.commit()
     assert account.status == "suspended" and policy.open_review(account).id == review.id
     with pytest.raises(policy.PolicyRefused, match="cannot suspend an account that is suspended"):
-        policy.decide_review(account, "suspend", note="again", actor="operator:ana")
+        complaints.decide_review(account, "suspend", note="again", actor="operator:ana")
     db.session.rollback()
-    policy.decide_review(account, "warn_again", note="permission shown", actor="operator:ana")
+    complaints.decide_review(account, "warn_again", note="permission shown", actor="operator:ana")
     db.session.commit()
     assert account.status == "warned" and policy.open_review(account) is None
     db.session.refresh(review)

@@ -33,7 +33,7 @@ def test_the_address_as_submitted_is_redacted_with_the_rest(client, create_form)
 def test_a_rejoin_from_the_preference_centre_keeps_the_locale(create_list, create_contact):
     """The other writer of ``signup_requested``: its page's language is kept as a form signup's is."""
     from portal import links
-    from portal.preferences.rejoin import request_rejoin
+    from portal.preferences.operations import request_rejoin
     from portal.subscriptions.holders import holder_of
 
     mailing_list = create_list()

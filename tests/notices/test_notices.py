@@ -170,7 +170,7 @@ def test_the_cli_publishes_and_lists(runner, create_account, tmp_path):
 def test_the_mails_leave_paced_through_the_outbox_and_each_is_recorded_in_the_ledger(client, account_auth, audience):
     mailing_list, confirmed = audience
     notice = publish(client, account_auth(mailing_list.account), mailing_list.account_id).get_json()
-    from portal.notices.mailing import release_due
+    from portal.notices.operations import release_due
 
     start = utcnow()
     assert release_due(start) == 2  # the worker's producer: this minute's chunk and the next
@@ -220,7 +220,7 @@ def test_a_newer_version_replaces_the_mails_of_the_older_still_waiting(client, a
     mailing_list, _ = audience
     auth = account_auth(mailing_list.account)
     publish(client, auth, mailing_list.account_id)
-    from portal.notices.mailing import release_due
+    from portal.notices.operations import release_due
 
     release_due()  # version 1's mails wait in the outbox...
     db.session.commit()

@@ -4,6 +4,7 @@ import pytest
 from portal import links
 from portal.addresses import email_hash, normalise
 from portal.preferences import headers
+from portal.preferences.operations import headers as bulk_links
 from tests import factories
 
 
@@ -26,8 +27,8 @@ def test_bulk_links_are_the_links_made_one_at_a_time(app, db, create_account, do
                   headers.Recipient("ü@bücher.de", "<ref with \" \\ ü 🎉 \u2028>"),
                   headers.Recipient("long@x.org", "<" + "r" * 400 + ">"), headers.Recipient("empty@x.org", "")]
     recipients += [headers.Recipient(f"many{n}@x.org", f"<{n}@p>") for n in range(60)]
-    bulk = headers.recipient_links(account, mailing_list, recipients)
-    ids = headers.contact_ids(account, {email_hash(normalise(r.email)): normalise(r.email) for r in recipients})
+    bulk = bulk_links.recipient_links(account, mailing_list, recipients)
+    ids = bulk_links.contact_ids(account, {email_hash(normalise(r.email)): normalise(r.email) for r in recipients})
     expected = [one_at_a_time(r, links.Target(ids[email_hash(normalise(r.email))], mailing_list.id,
                                               r.message_id or None)) for r in recipients]
     assert bulk == expected
@@ -39,25 +40,25 @@ def test_contacts_are_created_once_and_found_again(app, db, create_account):
     factories.create_contact(account, "known@x.org")
     db.session.commit()
     addresses = {email_hash(a): a for a in ["known@x.org"] + [f"c{n}@x.org" for n in range(4500)]}  # 3 chunks
-    first = headers.contact_ids(account, addresses)
+    first = bulk_links.contact_ids(account, addresses)
     db.session.commit()
     assert set(first) == set(addresses) and len(set(first.values())) == len(addresses)
-    assert headers.contact_ids(account, addresses) == first
+    assert bulk_links.contact_ids(account, addresses) == first
 
 
 def test_a_contact_created_meanwhile_by_another_call_is_found(app, db, create_account, monkeypatch, backend):
     account = create_account()
     contact = factories.create_contact(account, "raced@x.org")
     db.session.commit()
-    real, calls = headers._existing, []
+    real, calls = bulk_links._existing, []
 
     def existing(account_id, hashes):
         calls.append(list(hashes))
         return {} if len(calls) == 1 else real(account_id, hashes)  # the first look ran before the other commit
 
-    monkeypatch.setattr(headers, "_existing", existing)
+    monkeypatch.setattr(bulk_links, "_existing", existing)
     addresses = {email_hash("raced@x.org"): "raced@x.org", email_hash("fresh@x.org"): "fresh@x.org"}
-    found = headers.contact_ids(account, addresses)
+    found = bulk_links.contact_ids(account, addresses)
     assert found[email_hash("raced@x.org")] == contact.id
     assert found[email_hash("fresh@x.org")] not in (None, contact.id)
     if backend == "postgresql":  # the insert returns the ids it made: only the one it skipped is looked up again

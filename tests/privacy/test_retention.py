@@ -9,7 +9,7 @@ from portal.consent.operations import record, verify
 from portal.consent.models import ConsentEvent
 from portal.db import utcnow
 from portal.extensions import db
-from portal.privacy import retention
+from portal.privacy.operations import retention
 from portal.subscriptions.models import Contact, SignupRequest, Subscription
 from portal.suppression.operations import entries_for
 from tests.privacy.conftest import scan

@@ -138,3 +138,20 @@ def test_a_preferences_token_is_not_an_erase_token(client, people):
     assert refusal(client.post(f"/erase/{token}")) == (404, "invalid_link")
     db.session.expire_all()
     assert db.session.get(Contact, person.contact.id).email == person.email
+
+
+def test_the_done_page_of_an_expired_erase_link_says_expired_not_erased(app, client, people):
+    """Only an erased contact's link answers "erased": an expired one names its sender but erased no one."""
+    person, _ = people
+    link = f"/erase/{make_token('erase', [person.contact.id])}"
+    app.config["PORTAL_CONFIRM_MAX_AGE"] = timedelta(seconds=-1)
+    done = client.get(f"{link}/done")
+    assert refusal(done) == (410, "expired_link") and "erased" not in done.text.lower()
+    db.session.expire_all()
+    assert db.session.get(Contact, person.contact.id).email == person.email
+
+
+def test_the_done_page_of_a_forged_erase_link_names_no_one(client, people):
+    person, _ = people
+    forged = make_token("erase", [person.contact.id])[:-2] + "xx"
+    assert refusal(client.get(f"/erase/{forged}/done")) == (404, "invalid_link")

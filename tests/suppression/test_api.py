@@ -2,6 +2,7 @@
 import pytest
 
 from portal.suppression import operations
+from portal.suppression.models import SuppressionChange
 from tests.pagetools import refusal
 
 
@@ -30,7 +31,7 @@ def test_lookup_add_and_remove_round_trip(client, create_account, account_auth, 
     removed = client.delete(url(account, "/ann@x.org?reason=asked+by+phone"), headers=auth)
     assert removed.status_code == 200 and removed.json["suppressed"] is False
     assert refusal(client.delete(url(account, "/ann@x.org"), json={"reason": "again"}, headers=auth)) == (404, "not_found")
-    notes = [c.note for c in db.session.query(operations.SuppressionChange).order_by("seq")]
+    notes = [c.note for c in db.session.query(SuppressionChange).order_by("seq")]
     assert notes == [None, "asked by phone"]
 
 

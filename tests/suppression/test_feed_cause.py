@@ -8,8 +8,8 @@ from portal.consent.evidence import RequestEvidence
 from portal.consent.models import ConsentEvent
 from portal.extensions import db
 from portal.subscriptions.holders import holder_of
-from portal.preferences.operations import ACCOUNT, LIST, unsubscribe
-from portal.preferences.undo import undo, undo_token, undoable_event
+from portal.preferences.operations import ACCOUNT, LIST, undo, unsubscribe
+from portal.preferences.undo import undo_token, undoable_event
 from portal.suppression import operations as suppressions
 from portal.suppression.models import SuppressionChange
 

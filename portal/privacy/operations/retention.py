@@ -24,7 +24,7 @@ from portal.consent.actors import SYSTEM_ACTOR
 from portal.consent.models import EventType
 from portal.db import utcnow
 from portal.extensions import db
-from portal.privacy import redaction
+from portal.privacy.operations import redaction
 from portal.subscriptions import operations as subscriptions
 from portal.subscriptions.models import Contact, SignupRequest, Subscription, SubscriptionStatus
 

@@ -15,8 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from portal import links
-from portal.complaints import arf, policy
+from portal.complaints import arf
 from portal.complaints.models import Complaint, ComplaintCategory, FeedbackReport, ReviewStatus
+from portal.complaints.operations.policy import lock, on_complaint
 from portal.consent import actors
 from portal.consent.evidence import RequestEvidence
 from portal.consent.operations import record
@@ -76,7 +77,7 @@ def file_complaint(contact: Contact, *, category: str, source: str, ledger_sourc
     """
     if category not in ComplaintCategory.ALL:
         raise ValidationFailed(f"unknown category {category!r}")
-    account = policy.lock(contact.account)  # one complaint of an account at a time
+    account = lock(contact.account)  # one complaint of an account at a time
     message_ref = (message_ref or "")[:500] or None
     existing = find_complaint(contact, message_ref)
     if existing is not None:
@@ -89,7 +90,7 @@ def file_complaint(contact: Contact, *, category: str, source: str, ledger_sourc
     db.session.flush()
     facts = _consequences(contact, complaint, ledger_source, request_evidence or RequestEvidence())
     complaint.evidence = dict(complaint.evidence, **facts)
-    policy.on_complaint(account, complaint)
+    on_complaint(account, complaint)
     db.session.flush()
     return complaint, True
 

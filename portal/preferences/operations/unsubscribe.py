@@ -2,8 +2,8 @@
 
 Only the person gives consent back: an unsubscribe is undone only by the short-lived undo token
 offered on its own answer page, which gives back exactly what that event changed
-(:mod:`portal.preferences.undo`); any other way back is a fresh double opt-in
-(:mod:`portal.preferences.rejoin`). Every change writes the subscription state, the suppression
+(:mod:`portal.preferences.operations.undo`); any other way back is a fresh double opt-in
+(:mod:`portal.preferences.operations.rejoin`). Every change writes the subscription state, the suppression
 entry and the ledger event in the caller's transaction. A repeat that changes nothing writes
 nothing (idempotent).
 """
@@ -143,6 +143,14 @@ def _restorable(lists: list[str], entry: Suppression | None) -> dict:
     """What an undo of this event may give back, kept in its evidence: the confirmed lists it
     ended and the one suppression it added (by id), nothing else."""
     return {"lists": lists, "suppression_id": entry.id if entry is not None else None}
+
+
+def restorable(event: ConsentEvent) -> tuple[list[str], int | None]:
+    """What an undo of ``event`` may give back: (confirmed lists it ended, suppression it added),
+    as :func:`_restorable` kept it. An event written before this was kept gives back nothing."""
+    given = (event.evidence or {}).get("restorable") or {}
+    suppression_id = given.get("suppression_id")
+    return [str(item) for item in given.get("lists", [])], suppression_id if isinstance(suppression_id, int) else None
 
 
 def _unsubscribe_account(holder: Holder, context: RequestEvidence) -> PreferenceOutcome:

@@ -10,7 +10,7 @@ from portal.consent.operations import record
 from portal.consent.models import EventType
 from portal.errors import Forbidden, NotFound, ValidationFailed
 from portal.subscriptions.operations import find_contact, get_list
-from portal.suppression import operations
+from portal.suppression.operations import entries as suppressions
 from portal.suppression.models import Suppression, SuppressionChannel, SuppressionReason, SuppressionScope
 from portal.suppression.schemas import BulkEntry, RemoveQuery, SuppressionRemove
 
@@ -24,13 +24,13 @@ def lookup(account: Account, email: str) -> list[tuple]:
 
     :returns: (scope, account_id, list_id, reason, created_at) tuples, oldest first.
     """
-    hits = operations.check_many([normalise(email)], account.id)
+    hits = suppressions.check_many([normalise(email)], account.id)
     return hits[0][1] if hits else []
 
 
 def global_lookup(email: str) -> list[Suppression]:
     """The global entry of ``email``, if any."""
-    return operations.global_entries(normalise(email))
+    return suppressions.global_entries(normalise(email))
 
 
 def _scope(account: Account, list_id: str | None) -> tuple[str, str | None]:
@@ -71,13 +71,13 @@ def add(account: Account, email: str, *, reason: str, list_id: str | None, note:
     _check_reason(reason)
     address = normalise(email)
     scope, list_id = _scope(account, list_id)
-    entry = operations.add(address, scope=scope, reason=reason, account_id=account.id, list_id=list_id,
-                           source=_source(), note=note, channel=SuppressionChannel.API)
+    entry = suppressions.add(address, scope=scope, reason=reason, account_id=account.id, list_id=list_id,
+                             source=_source(), note=note, channel=SuppressionChannel.API)
     if entry is not None:
         event_id = _record(account, address, EventType.SUPPRESSED, entry, note)
         if event_id is not None:
-            operations.link(entry, event_id)
-    return operations.entries_for(address, account.id)
+            suppressions.link(entry, event_id)
+    return suppressions.entries_for(address, account.id)
 
 
 def removal_reason(query: RemoveQuery) -> tuple[str, str | None]:
@@ -111,35 +111,35 @@ def remove(account: Account, email: str, *, reason: str, list_id: str | None) ->
     """Lift the account's (or a list's) entry of ``email``; the entries that remain."""
     address = normalise(email)
     scope, list_id = _scope(account, list_id)
-    entry = operations.find(address, scope=scope, account_id=account.id, list_id=list_id)
+    entry = suppressions.find(address, scope=scope, account_id=account.id, list_id=list_id)
     if entry is None:
         raise NotFound("This address is not suppressed in that scope.")
     _check_removable(entry)
     event_id = _record(account, address, EventType.UNSUPPRESSED, entry, reason)
-    if not operations.remove(entry, note=reason, source=_source(), channel=SuppressionChannel.API,
-                             ledger_event_id=event_id):
+    if not suppressions.remove(entry, note=reason, source=_source(), channel=SuppressionChannel.API,
+                               ledger_event_id=event_id):
         raise NotFound("This address is not suppressed in that scope.")
-    return operations.entries_for(address, account.id)
+    return suppressions.entries_for(address, account.id)
 
 
 def global_add(email: str, *, reason: str, note: str | None) -> list[Suppression]:
     """Suppress ``email`` for every account."""
     address = normalise(email)
-    operations.add(address, scope=SuppressionScope.GLOBAL, reason=reason, source=_source(), note=note,
-                   channel=SuppressionChannel.API)
-    return operations.global_entries(address)
+    suppressions.add(address, scope=SuppressionScope.GLOBAL, reason=reason, source=_source(), note=note,
+                     channel=SuppressionChannel.API)
+    return suppressions.global_entries(address)
 
 
 def global_remove(email: str, *, reason: str) -> list[Suppression]:
     """Lift the global entry of ``email``."""
     address = normalise(email)
-    entry = operations.find(address, scope=SuppressionScope.GLOBAL)
+    entry = suppressions.find(address, scope=SuppressionScope.GLOBAL)
     if entry is None:
         raise NotFound("This address is not suppressed globally.")
     _check_removable(entry)
-    if not operations.remove(entry, note=reason, source=_source(), channel=SuppressionChannel.API):
+    if not suppressions.remove(entry, note=reason, source=_source(), channel=SuppressionChannel.API):
         raise NotFound("This address is not suppressed globally.")
-    return operations.global_entries(address)
+    return suppressions.global_entries(address)
 
 
 def bulk_add(account: Account, entries: list[BulkEntry]) -> dict:
@@ -156,8 +156,8 @@ def bulk_add(account: Account, entries: list[BulkEntry]) -> dict:
             invalid.append(position)
         else:
             valid.append((address, entry.reason, entry.list_id))
-    added, already = operations.add_many(valid, account_id=account.id, source=_source(),
-                                         channel=SuppressionChannel.API)
+    added, already = suppressions.add_many(valid, account_id=account.id, source=_source(),
+                                           channel=SuppressionChannel.API)
     return {"added": added, "already": already, "invalid": len(invalid), "invalid_indexes": invalid}
 
 

@@ -1,4 +1,5 @@
-"""Subscriber rights: download my data, erase my data (confirmed by a link mailed to the address)."""
+"""Erasing a person's data at their request, confirmed by a link mailed to the address (the
+download of their data reads: :mod:`portal.privacy.export`)."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -13,15 +14,12 @@ from portal.extensions import db
 from portal.outbox.models import OutboxMessage
 from portal.outbox import identity
 from portal.outbox.operations import enqueue_mail
-from portal.privacy import redaction
+from portal.privacy.operations import redaction
 from portal.privacy.emails import erase_confirm_context
-from portal.privacy.export import export_contact
 from portal.subscriptions import operations as subscriptions
 from portal.subscriptions.models import Contact, Subscription, SubscriptionStatus
 from portal.suppression import operations as suppression
 from portal.suppression.models import SuppressionChannel, SuppressionReason, SuppressionScope
-
-__all__ = ["export_contact", "queue_erasure_link", "erase_contact"]
 
 #: At most this many erasure mails per address per day, whatever is posted.
 MAX_ERASE_MAILS_PER_DAY = 3

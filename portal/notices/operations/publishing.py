@@ -1,6 +1,6 @@
 """Publishing privacy notice versions (an account's, or the platform's default) and reading them.
 
-A version is never changed. Publishing one plans its notice mailing (:mod:`portal.notices.mailing`):
+A version is never changed. Publishing one plans its notice mailing (:mod:`portal.notices.operations.mailing`):
 every confirmed contact it concerns is mailed, ``PORTAL_NOTICE_MAILS_PER_MINUTE`` a minute, and
 the version may take effect only ``PORTAL_NOTICE_LEAD_HOURS`` after the last mail is due (UU PDP
 Art. 21(2): the person is told before a change takes effect). Nothing per contact happens here:
@@ -23,7 +23,7 @@ from portal.consent.verify import notice_digest
 from portal.db import isoformat, utcnow
 from portal.errors import ValidationFailed
 from portal.extensions import db
-from portal.notices.mailing import recipients_count
+from portal.notices.operations.mailing import recipients_count
 from portal.notices.models import NoticeMailing, PrivacyNotice, owner_of
 
 

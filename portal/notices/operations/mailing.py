@@ -116,7 +116,7 @@ def load_context(reference: dict[str, Any]) -> dict[str, Any]:
         account may not send, or a newer version of the notice replaced this one (its own mail tells).
     """
     from portal import links
-    from portal.notices.operations import notice_url
+    from portal.notices.operations.publishing import notice_url
 
     notice = db.session.get(PrivacyNotice, reference["notice_id"])
     account = db.session.get(Account, reference["account_id"])

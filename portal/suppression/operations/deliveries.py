@@ -21,11 +21,11 @@ from portal.addresses import email_hash, try_normalise
 from portal.consent.operations import record
 from portal.consent.models import EventType
 from portal.extensions import db
-from portal.subscriptions.models import Contact, Subscription
+from portal.subscriptions.models import Contact
 from portal.subscriptions.operations import apply, can
-from portal.suppression import operations
+from portal.suppression.operations import entries as suppressions
 from portal.suppression.models import (DeliveryCount, DeliveryEvent, SuppressionChannel, SuppressionReason,
-                                       SuppressionScope)
+                                       SuppressionScope, hour_of)
 
 
 @dataclass
@@ -51,11 +51,6 @@ def _insert_new(account: Account, rows: list[dict]) -> set[tuple[str, str, str]]
     return new
 
 
-def hour_of(at: datetime) -> datetime:
-    """The start of the UTC hour of ``at``: the bucket of the hourly delivered counts."""
-    return at.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
-
-
 def count_delivered(account_id: str, ats: Sequence[datetime]) -> None:
     """Add new ``delivered`` events to the account's hourly counts (one upsert per hour)."""
     from collections import Counter
@@ -73,7 +68,7 @@ def count_delivered(account_id: str, ats: Sequence[datetime]) -> None:
 
 def _contacts(account: Account, hashes: Sequence[str]) -> dict[str, Contact]:
     found: dict[str, Contact] = {}
-    for condition in operations.where_in(Contact.email_hash, sorted(set(hashes))):
+    for condition in suppressions.where_in(Contact.email_hash, sorted(set(hashes))):
         found.update((c.email_hash, c) for c in db.session.scalars(
             select(Contact).where(Contact.account_id == account.id, condition)))
     return found
@@ -82,15 +77,15 @@ def _contacts(account: Account, hashes: Sequence[str]) -> dict[str, Contact]:
 def _bounce(account: Account, address: str, contact: Contact | None, at: datetime, message_id: str,
             note: str) -> bool:
     """Suppress for the account, move subscriptions to bounced, write the ledger; True if new."""
-    entry = operations.add(address, scope=SuppressionScope.ACCOUNT, reason=SuppressionReason.HARD_BOUNCE,
-                           account_id=account.id, source="deliveries", note=note, channel=SuppressionChannel.BOUNCE)
+    entry = suppressions.add(address, scope=SuppressionScope.ACCOUNT, reason=SuppressionReason.HARD_BOUNCE,
+                             account_id=account.id, source="deliveries", note=note, channel=SuppressionChannel.BOUNCE)
     if contact is not None:
         for subscription in contact.subscriptions:
             if can(subscription, "bounce"):
                 apply(subscription, "bounce")
         event = record(EventType.BOUNCED, contact=contact, source="deliveries", message_ref=message_id,
                        evidence={"kind": note}, occurred_at=at)
-        operations.link(entry, event.id)
+        suppressions.link(entry, event.id)
     return entry is not None
 
 

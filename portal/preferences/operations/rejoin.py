@@ -16,7 +16,7 @@ from portal.consent.evidence import RequestEvidence
 from portal.consent.models import EventType
 from portal.extensions import db
 from portal.subscriptions.holders import Holder
-from portal.preferences.operations import person
+from portal.preferences.operations.unsubscribe import person
 from portal.signup import operations as signup
 from portal.subscriptions.models import MailingList, SignupRequest, Subscription
 from portal.subscriptions.operations import apply, can, get_or_create_subscription, lock_contact
