@@ -150,12 +150,13 @@ class Batch:
         pending = [c for c in accepted if not self._confirms(c)]
         requests = self._signup_requests([contacts[c.email_hash] for c in pending])
         self._subscriptions(accepted, contacts, requests)
-        events = [self._event(c, contacts[c.email_hash], requests.get(contacts[c.email_hash])) for c in accepted]
         # A contact created by this chunk has no chain yet: its event is the first of it, computed
-        # by the ledger's own function and copied in. The others join their chains (record_many).
+        # by the ledger's own function and copied in as it is made (the database writes one while
+        # Python hashes the next). The others join their chains (record_many).
+        first = [c for c in accepted if contacts[c.email_hash] in created]
         make = RowMaker()
-        write_rows(ConsentEvent.__table__, [make(e, 1, GENESIS) for e in events if e.contact_id in created])
-        record_many([e for e in events if e.contact_id not in created])
+        write_rows(ConsentEvent.__table__, (make(self._event(c, contacts, requests), 1, GENESIS) for c in first))
+        record_many([self._event(c, contacts, requests) for c in accepted if contacts[c.email_hash] not in created])
         emails.queue_repermission(
             self.account, self.mailing_list,
             [(c.email, contacts[c.email_hash], requests[contacts[c.email_hash]]) for c in pending],
@@ -193,20 +194,23 @@ class Batch:
         return dict(rows)
 
     def _subscriptions(self, accepted: list[Candidate], contacts: dict[str, int], requests: dict[int, int]) -> None:
-        rows = []
-        for candidate in accepted:
-            contact_id = contacts[candidate.email_hash]
-            confirmed = self._confirms(candidate)
-            rows.append({
-                "contact_id": contact_id, "list_id": self.mailing_list.id,
-                "status": SubscriptionStatus.CONFIRMED if confirmed else SubscriptionStatus.PENDING,
-                "requested_at": candidate.consented_at if confirmed else self.now,
-                "confirmed_at": candidate.consented_at if confirmed else None,
-                "last_contacted_at": candidate.last_contacted_at, "soft_bounces": 0,
-                "signup_request_id": requests.get(contact_id), "updated_at": self.now})
-        write_rows(Subscription.__table__, rows)
+        """Each accepted row's subscription, sent to the database as it is made."""
+        write_rows(Subscription.__table__, (self._subscription(c, contacts[c.email_hash], requests)
+                                            for c in accepted))
 
-    def _event(self, candidate: Candidate, contact_id: int, request_id: int | None) -> NewEvent:
+    def _subscription(self, candidate: Candidate, contact_id: int, requests: dict[int, int]) -> dict[str, Any]:
+        confirmed = self._confirms(candidate)
+        return {
+            "contact_id": contact_id, "list_id": self.mailing_list.id,
+            "status": SubscriptionStatus.CONFIRMED if confirmed else SubscriptionStatus.PENDING,
+            "requested_at": candidate.consented_at if confirmed else self.now,
+            "confirmed_at": candidate.consented_at if confirmed else None,
+            "last_contacted_at": candidate.last_contacted_at, "soft_bounces": 0,
+            "signup_request_id": requests.get(contact_id), "updated_at": self.now}
+
+    def _event(self, candidate: Candidate, contacts: dict[str, int], requests: dict[int, int]) -> NewEvent:
+        contact_id = contacts[candidate.email_hash]
+        request_id = requests.get(contact_id)
         evidence: dict[str, Any] = {
             "import_id": self.record.id, "consent_method": self.record.consent_method,
             "consented_at": isoformat(candidate.consented_at),
