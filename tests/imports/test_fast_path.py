@@ -162,3 +162,15 @@ def test_an_import_plans_each_query_for_its_own_values(create_list, db, backend)
     assert connection.prepare_threshold == threshold  # the pool lends the connection on as it was
     look_up_eight_times()  # what the import avoids: psycopg prepares a statement run five times
     assert _prepared_lookups(db) >= 1
+
+
+def test_lookup_keys_go_as_one_string_and_a_key_with_a_comma_still_matches(create_list, db):
+    """PostgreSQL splits the joined keys itself; a key that holds a comma must not be split."""
+    account_id = create_list().account_id
+    now = utcnow()
+    batch.write_rows(Contact.__table__, [
+        {"account_id": account_id, "email": f"p{i}@example.org", "email_hash": key, "name": None, "created_at": now}
+        for i, key in enumerate(["a,b", "c", "d"])])
+    for keys, expected in ((["c", "d", "e"], {"c", "d"}), (["a,b", "c"], {"a,b", "c"}), (["a", "b"], set())):
+        found = batch.lookup((Contact.email_hash,), Contact.email_hash, keys, Contact.account_id == account_id)
+        assert {row.email_hash for row in found} == expected
