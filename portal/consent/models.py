@@ -54,7 +54,8 @@ class ConsentEvent(db.Model):
                       Index("ix_consent_events_account_id_id", "account_id", "id"))
 
     id: Mapped[int] = mapped_column(BigIntKey, primary_key=True, autoincrement=True)
-    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    #: No index of its own: ix_consent_events_account_id_id serves every query by account.
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"))
     #: Position in the contact's chain, from 1.
     seq: Mapped[int] = mapped_column(Integer)

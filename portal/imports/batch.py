@@ -4,9 +4,10 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import and_, any_, func, literal, or_, select, true
+from sqlalchemy import Text, and_, any_, cast, func, literal, or_, select, true
 
 from portal.accounts.models import Account
 from portal.bulk import copy_rows, write_rows
@@ -41,6 +42,13 @@ class Batch:
     counts: Counter = field(default_factory=Counter)
     #: The time of the chunk being written: its ledger events' ``occurred_at``.
     chunk_now: datetime | None = None
+    #: The ids every row repeats, read once: an ORM attribute read costs more than a plain one,
+    #: and a large import makes millions of them.
+    ids: SimpleNamespace = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.ids = SimpleNamespace(import_id=self.record.id, account_id=self.account.id, list_id=self.mailing_list.id,
+                                   source=f"import:{self.record.id}", method=self.record.consent_method)
 
     def process(self, candidates: list[Candidate]) -> None:
         """Decide every row of the chunk, then write what follows from it."""
@@ -134,14 +142,14 @@ class Batch:
             self.counts[candidate.reason] += 1
         if refused:
             write_rows(RefusedRow.__table__, [
-                {"import_id": self.record.id, "row": c.number, "email": c.given or None,
+                {"import_id": self.ids.import_id, "row": c.number, "email": c.given or None,
                  "email_hash": c.email_hash, "reason": c.reason, "detail": c.detail} for c in refused])
 
     # --- acceptance -------------------------------------------------------------------
 
     def _confirms(self, candidate: Candidate) -> bool:
         """Only an attested double opt-in with its date is confirmed as it stands."""
-        return self.record.consent_method == ConsentMethod.DOUBLE_OPT_IN and candidate.consented_at is not None
+        return self.ids.method == ConsentMethod.DOUBLE_OPT_IN and candidate.consented_at is not None
 
     def _accept(self, accepted: list[Candidate], contacts: dict[str, int]) -> None:
         if not accepted:
@@ -150,12 +158,13 @@ class Batch:
         pending = [c for c in accepted if not self._confirms(c)]
         requests = self._signup_requests([contacts[c.email_hash] for c in pending])
         self._subscriptions(accepted, contacts, requests)
-        events = [self._event(c, contacts[c.email_hash], requests.get(contacts[c.email_hash])) for c in accepted]
         # A contact created by this chunk has no chain yet: its event is the first of it, computed
-        # by the ledger's own function and copied in. The others join their chains (record_many).
+        # by the ledger's own function and copied in as it is made (the database writes one while
+        # Python hashes the next). The others join their chains (record_many).
+        first = [c for c in accepted if contacts[c.email_hash] in created]
         make = RowMaker()
-        write_rows(ConsentEvent.__table__, [make(e, 1, GENESIS) for e in events if e.contact_id in created])
-        record_many([e for e in events if e.contact_id not in created])
+        write_rows(ConsentEvent.__table__, (make(self._event(c, contacts, requests), 1, GENESIS) for c in first))
+        record_many([self._event(c, contacts, requests) for c in accepted if contacts[c.email_hash] not in created])
         emails.queue_repermission(
             self.account, self.mailing_list,
             [(c.email, contacts[c.email_hash], requests[contacts[c.email_hash]]) for c in pending],
@@ -172,7 +181,7 @@ class Batch:
             return set()
         table = Contact.__table__
         created = dict(insert_returning(table, [
-            {"account_id": self.account.id, "email": c.email, "email_hash": c.email_hash, "name": c.name,
+            {"account_id": self.ids.account_id, "email": c.email, "email_hash": c.email_hash, "name": c.name,
              "created_at": self.now} for c in new], ("email_hash", "id"), ignore_conflicts=True))
         contacts.update(created)
         missing = [c.email_hash for c in new if c.email_hash not in created]
@@ -193,22 +202,25 @@ class Batch:
         return dict(rows)
 
     def _subscriptions(self, accepted: list[Candidate], contacts: dict[str, int], requests: dict[int, int]) -> None:
-        rows = []
-        for candidate in accepted:
-            contact_id = contacts[candidate.email_hash]
-            confirmed = self._confirms(candidate)
-            rows.append({
-                "contact_id": contact_id, "list_id": self.mailing_list.id,
-                "status": SubscriptionStatus.CONFIRMED if confirmed else SubscriptionStatus.PENDING,
-                "requested_at": candidate.consented_at if confirmed else self.now,
-                "confirmed_at": candidate.consented_at if confirmed else None,
-                "last_contacted_at": candidate.last_contacted_at, "soft_bounces": 0,
-                "signup_request_id": requests.get(contact_id), "updated_at": self.now})
-        write_rows(Subscription.__table__, rows)
+        """Each accepted row's subscription, sent to the database as it is made."""
+        write_rows(Subscription.__table__, (self._subscription(c, contacts[c.email_hash], requests)
+                                            for c in accepted))
 
-    def _event(self, candidate: Candidate, contact_id: int, request_id: int | None) -> NewEvent:
+    def _subscription(self, candidate: Candidate, contact_id: int, requests: dict[int, int]) -> dict[str, Any]:
+        confirmed = self._confirms(candidate)
+        return {
+            "contact_id": contact_id, "list_id": self.ids.list_id,
+            "status": SubscriptionStatus.CONFIRMED if confirmed else SubscriptionStatus.PENDING,
+            "requested_at": candidate.consented_at if confirmed else self.now,
+            "confirmed_at": candidate.consented_at if confirmed else None,
+            "last_contacted_at": candidate.last_contacted_at, "soft_bounces": 0,
+            "signup_request_id": requests.get(contact_id), "updated_at": self.now}
+
+    def _event(self, candidate: Candidate, contacts: dict[str, int], requests: dict[int, int]) -> NewEvent:
+        contact_id = contacts[candidate.email_hash]
+        request_id = requests.get(contact_id)
         evidence: dict[str, Any] = {
-            "import_id": self.record.id, "consent_method": self.record.consent_method,
+            "import_id": self.ids.import_id, "consent_method": self.ids.method,
             "consented_at": isoformat(candidate.consented_at),
             "last_contacted_at": isoformat(candidate.last_contacted_at),
             "source": candidate.source, "row": candidate.number,
@@ -216,8 +228,8 @@ class Batch:
         }
         if request_id:
             evidence["signup_request_id"] = request_id
-        return NewEvent(EventType.IMPORTED, contact_id, self.account.id, candidate.email,
-                        f"import:{self.record.id}", list_id=self.mailing_list.id, evidence=evidence,
+        return NewEvent(EventType.IMPORTED, contact_id, self.ids.account_id, candidate.email,
+                        self.ids.source, list_id=self.ids.list_id, evidence=evidence,
                         occurred_at=self.chunk_now)
 
 
@@ -226,9 +238,19 @@ def among(column, values):
     values = list(values)
     if db.session.get_bind().dialect.name != "postgresql":
         return column.in_(values)
+    return column == any_(key_array(values, column.type))
+
+
+def key_array(keys: list, key_type):
+    """PostgreSQL: ``keys`` as an array parameter of ``key_type``, sent as one comma-joined string
+    that the database splits (psycopg dumps a list element by element, microseconds each: a
+    noticeable part of a large import). Keys holding a comma go as a list."""
     from sqlalchemy.dialects.postgresql import ARRAY
 
-    return column == any_(literal(values, type_=ARRAY(column.type)))
+    joined = ",".join(map(str, keys))
+    if not keys or joined.count(",") != len(keys) - 1:
+        return literal(keys, type_=ARRAY(key_type))
+    return cast(func.string_to_array(literal(joined, Text), ","), ARRAY(key_type))
 
 
 def lookup(columns: tuple, key, keys, *conditions) -> list:
@@ -250,9 +272,7 @@ def lookup(columns: tuple, key, keys, *conditions) -> list:
 
 def probes(columns: tuple, key, keys: list, *conditions):
     """PostgreSQL: the query of :func:`lookup`, one index probe per key."""
-    from sqlalchemy.dialects.postgresql import ARRAY
-
-    wanted = func.unnest(literal(keys, type_=ARRAY(key.type))).table_valued("key").render_derived("wanted")
+    wanted = func.unnest(key_array(keys, key.type)).table_valued("key").render_derived("wanted")
     found = select(*columns).where(key == wanted.c.key, *conditions).offset(0).lateral("found")
     return select(found).select_from(wanted).join(found, true())
 

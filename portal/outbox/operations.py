@@ -119,9 +119,10 @@ def enqueue_mail(kind: str, *, to: str, locale: str = "en", context: dict[str, A
     return message
 
 
-def _mail_payload(locale: str, sender: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
+def _mail_payload(locale: str, sender: dict[str, Any], headers: dict[str, str],
+                  domain: str | None = None) -> dict[str, Any]:
     """What every mail row's payload holds besides its rendered text: a new Message-ID among them."""
-    return {"headers": headers, "message_id": identity.message_id(), "locale": locale, "sender": sender}
+    return {"headers": headers, "message_id": identity.message_id(domain), "locale": locale, "sender": sender}
 
 
 class Reference(NamedTuple):
@@ -141,9 +142,9 @@ class Reference(NamedTuple):
 def enqueue_many(kind: str, mails: Iterable[Reference]) -> int:
     """Store mails of ``kind`` as references in one bulk insert (COPY on PostgreSQL), none rendered
     now (see :func:`context_loader`); how many. Runs in the caller's transaction, adds no ORM objects."""
-    now = utcnow()
+    now, domain = utcnow(), identity.sending_domain()
     rows = [{"channel": "mail", "kind": kind, "account_id": mail.account_id, "recipient": mail.to,
-             "payload": _mail_payload(mail.locale, mail.sender, {}), "context": mail.context,
+             "payload": _mail_payload(mail.locale, mail.sender, {}, domain), "context": mail.context,
              "status": OutboxStatus.PENDING, "attempts": 0, "next_attempt_at": mail.send_at, "created_at": now}
             for mail in mails]
     write_rows(OutboxMessage.__table__, rows)

@@ -113,7 +113,8 @@ class Contact(db.Model):
     __table_args__ = (UniqueConstraint("account_id", "email_hash"),)
 
     id: Mapped[int] = mapped_column(BigIntKey, primary_key=True, autoincrement=True)
-    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    #: No index of its own: the unique (account_id, email_hash) index serves every query by account.
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
     #: Normalised (domain lower-cased, IDNA); local part as given. Null once erased.
     email: Mapped[str | None] = mapped_column(String(320))
     #: :func:`portal.addresses.email_hash` of the address; outlives erasure.
@@ -146,7 +147,8 @@ class Subscription(db.Model):
     __table_args__ = (UniqueConstraint("contact_id", "list_id"),)
 
     id: Mapped[int] = mapped_column(BigIntKey, primary_key=True, autoincrement=True)
-    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    #: No index of its own: the unique (contact_id, list_id) index serves every query by contact.
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"))
     list_id: Mapped[str] = mapped_column(ForeignKey("lists.id"), index=True)
     status: Mapped[str] = mapped_column(String(20), default=SubscriptionStatus.PENDING)
     requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -135,10 +135,42 @@ def test_lookup_probes_the_unique_index_even_when_the_import_wrote_the_rows(crea
     assert "Nested Loop" in plan and "ix_contacts_account_id " not in plan and "Seq Scan on contacts" not in plan
 
 
+def _prepared_lookups(db) -> int:
+    return db.session.execute(text("SELECT count(*) FROM pg_prepared_statements "
+                                   "WHERE statement LIKE '%unnest%' AND NOT from_sql")).scalar()
+
+
 def test_an_import_plans_each_query_for_its_own_values(create_list, db, backend):
+    """No statement of an import is prepared (a generic plan cannot see an array's size), and
+    plan_cache_mode stays ``auto``: the foreign-key checks of each row written keep their plans."""
     if backend != "postgresql":
         pytest.skip("a PostgreSQL setting")
-    operations._plan_every_query()
-    assert db.session.execute(text("SHOW plan_cache_mode")).scalar() == "force_custom_plan"
-    db.session.rollback()  # SET LOCAL: it ends with the import's transaction
-    assert db.session.execute(text("SHOW plan_cache_mode")).scalar() == "auto"
+    account_id = create_list().account_id
+    connection = db.session.connection().connection.driver_connection
+    threshold = connection.prepare_threshold
+
+    def look_up_eight_times():
+        for count in range(1, 9):  # arrays of different sizes, as an import's chunks
+            batch.lookup((Contact.id,), Contact.email_hash, [f"{i:064x}" for i in range(count)],
+                         Contact.account_id == account_id)
+
+    with operations.plans_of_their_own():
+        assert connection.prepare_threshold is None
+        look_up_eight_times()
+        assert _prepared_lookups(db) == 0
+        assert db.session.execute(text("SHOW plan_cache_mode")).scalar() == "auto"
+    assert connection.prepare_threshold == threshold  # the pool lends the connection on as it was
+    look_up_eight_times()  # what the import avoids: psycopg prepares a statement run five times
+    assert _prepared_lookups(db) >= 1
+
+
+def test_lookup_keys_go_as_one_string_and_a_key_with_a_comma_still_matches(create_list, db):
+    """PostgreSQL splits the joined keys itself; a key that holds a comma must not be split."""
+    account_id = create_list().account_id
+    now = utcnow()
+    batch.write_rows(Contact.__table__, [
+        {"account_id": account_id, "email": f"p{i}@example.org", "email_hash": key, "name": None, "created_at": now}
+        for i, key in enumerate(["a,b", "c", "d"])])
+    for keys, expected in ((["c", "d", "e"], {"c", "d"}), (["a,b", "c"], {"a,b", "c"}), (["a", "b"], set())):
+        found = batch.lookup((Contact.email_hash,), Contact.email_hash, keys, Contact.account_id == account_id)
+        assert {row.email_hash for row in found} == expected
