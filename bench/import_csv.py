@@ -154,7 +154,7 @@ def database_floor(app, import_id: str, rows: int) -> float | None:
 def run(app, path: str, method: str) -> tuple[object, float, float]:
     """Store the file as an upload (timed apart) and run the import job; counts and seconds."""
     from portal.extensions import db
-    from portal.imports import worker
+    from portal.imports.operations import worker
     from portal.imports.operations import create_import
     from tests.factories import create_list
 

@@ -100,7 +100,6 @@ SQL_WRITE = re.compile(r"^\s*(insert\s+into|update\s+\S+\s+set|delete\s+from)\s"
 WRITERS = (
     "portal.consent",  # the ledger's own writer: append-only rows, checkpoints, redaction (its operations)
     "portal.outbox",  # the outbox's own writer: enqueue_* and its worker's delivery states
-    "portal.imports",  # issue 17 in progress: the import worker and batch are being reshaped
     "portal.bulk",  # infrastructure: COPY / executemany of the rows an operation hands it, any table
 )
 

@@ -162,7 +162,7 @@ def _recent(days: int = 3) -> str:
 
 @metrics_on
 def test_import_jobs_and_their_rows_are_counted(client, account_auth, create_list):
-    from portal.imports import worker as imports
+    from portal.imports.operations import worker as imports
 
     mailing_list = create_list()
     assert not any(key[0] == "portal_import_jobs" for key in scrape(client))
@@ -255,7 +255,7 @@ def test_a_mail_that_fails_is_retrying_then_failed(client, app, db, create_form)
 @pytest.mark.app_config(PORTAL_METRICS_TOKEN=TOKEN, PORTAL_IMPORT_MAILS_PER_MINUTE=1)
 def test_depth_and_age_count_only_mail_due_now(client, account_auth, create_list):
     """An import's mails spread over minutes are scheduled, not a backlog."""
-    from portal.imports import worker as imports
+    from portal.imports.operations import worker as imports
 
     rows = "".join(f"p{i}@example.org,{_recent()}\n" for i in range(3))
     _import(client, account_auth, create_list(), "email,consented_at\n" + rows, "single_opt_in")

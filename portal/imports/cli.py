@@ -100,7 +100,7 @@ def _follow(record: Import, interval: float = 1.0, quiet: bool = False) -> Impor
 @click.option("--poll", type=float, default=None, help="Seconds between looks when idle.")
 def work_command(once: bool, poll: float | None) -> None:
     """Run queued imports (any number of workers on any machines; each import runs on one)."""
-    from portal.imports import worker
+    from portal.imports.operations import worker
 
     current_app.logger.setLevel(logging.INFO)
     if once:

@@ -60,7 +60,7 @@ def _import(client, mailing_list, auth):
 @pytest.mark.parametrize("value", [".", "\u200b"])
 def test_an_import_queued_before_the_address_was_blanked_fails_with_the_same_rule(client, account_with,
                                                                                   platform_auth, value):
-    from portal.imports import worker
+    from portal.imports.operations import worker
 
     mailing_list = account_with("Jl. Sudirman 1, Jakarta")
     queued = _import(client, mailing_list, platform_auth)

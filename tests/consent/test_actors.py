@@ -101,7 +101,7 @@ def test_mail_the_outbox_worker_sends_is_recorded_as_the_systems_work(client, cr
     mail leaving is the system's (no operator acted)."""
     import io
 
-    from portal.imports import worker as import_worker
+    from portal.imports.operations import worker as import_worker
     from portal.outbox import worker as outbox_worker
 
     mailing_list = create_list()

@@ -15,7 +15,7 @@ from werkzeug.test import encode_multipart
 
 from portal.accounts.operations import change_status
 from portal.extensions import db
-from portal.imports import worker as import_worker
+from portal.imports.operations import worker as import_worker
 from portal.outbox import worker as outbox_worker
 from portal.outbox.models import OutboxMessage
 from portal.privacy.operations import erase_contact

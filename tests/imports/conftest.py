@@ -31,7 +31,7 @@ def upload(post_import, client, account_auth):
 
     An upload refused at once (422, 413, 404...) answers that refusal instead.
     """
-    from portal.imports import worker
+    from portal.imports.operations import worker
 
     def post(mailing_list, content, *, headers=None, **options):
         posted = post_import(mailing_list, content, headers=headers, **options)

@@ -190,9 +190,9 @@ def test_left_the_list_or_erased_counts_as_suppressed(upload, create_list, creat
 
 
 def test_duplicates_are_found_across_chunks(upload, create_list, monkeypatch):
-    from portal.imports import operations
+    from portal.imports.operations import jobs
 
-    monkeypatch.setattr(operations, "CHUNK_SIZE", 2)
+    monkeypatch.setattr(jobs, "CHUNK_SIZE", 2)
     mailing_list = create_list()
     content = (f"email,consented_at\nann@example.org,{day(3)}\nsales@example.org,{day(3)}\n"
                f"bob@example.org,{day(3)}\nann@example.org,{day(3)}\nsales@example.org,{day(3)}\n"

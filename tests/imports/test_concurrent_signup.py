@@ -11,8 +11,8 @@ from portal.addresses import email_hash
 from portal.consent.operations import verify
 from portal.db import utcnow
 from portal.extensions import db as _db
-from portal.imports import worker
-from portal.imports.batch import Batch
+from portal.imports.operations import worker
+from portal.imports.operations.batch import Batch
 from portal.subscriptions.models import Contact, Subscription
 
 

@@ -10,7 +10,7 @@ from portal.consent.models import ConsentEvent
 from portal.consent.verify import payload_hash
 from portal.db import utcnow
 from portal.extensions import db as _db
-from portal.imports import batch, operations
+from portal.imports.operations import batch, jobs
 from portal.subscriptions.models import Contact, Subscription
 from portal.suppression import operations as suppression
 
@@ -69,7 +69,7 @@ IMPORTED = [("ann@example.org", 1), ("zoe@example.org", 1), ("Old@example.org", 
 
 @pytest.mark.parametrize("method", ["single_opt_in", "double_opt_in"])
 def test_a_mixed_file_comes_out_as_before_and_the_ledger_verifies(mixed, upload, monkeypatch, runner, db, method):
-    monkeypatch.setattr(operations, "CHUNK_SIZE", 3)  # rows 2-4, 5-7...: a duplicate in a later chunk
+    monkeypatch.setattr(jobs, "CHUNK_SIZE", 3)  # rows 2-4, 5-7...: a duplicate in a later chunk
     mailing_list, content = mixed
     report = upload(mailing_list, content, method=method).json
     confirmed = method == "double_opt_in"
@@ -154,7 +154,7 @@ def test_an_import_plans_each_query_for_its_own_values(create_list, db, backend)
             batch.lookup((Contact.id,), Contact.email_hash, [f"{i:064x}" for i in range(count)],
                          Contact.account_id == account_id)
 
-    with operations.plans_of_their_own():
+    with jobs.plans_of_their_own():
         assert connection.prepare_threshold is None
         look_up_eight_times()
         assert _prepared_lookups(db) == 0

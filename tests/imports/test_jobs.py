@@ -12,7 +12,7 @@ from sqlalchemy import func, select, update
 
 from portal.db import utcnow
 from portal.extensions import db as _db
-from portal.imports import worker
+from portal.imports.operations import worker
 from portal.imports.models import Import, UploadChunk
 from portal.subscriptions.models import Contact, Subscription
 from tests.conftest import TEST_DATABASE_URL, ledger_env
@@ -96,9 +96,9 @@ def test_an_expired_lease_is_taken_over_and_the_old_worker_cannot_commit(post_im
 def test_a_bad_file_fails_whole_with_its_reason_and_row(upload, create_list, monkeypatch, runner):
     import csv
 
-    from portal.imports import operations
+    from portal.imports.operations import jobs
 
-    monkeypatch.setattr(operations, "CHUNK_SIZE", 2)
+    monkeypatch.setattr(jobs, "CHUNK_SIZE", 2)
     mailing_list = create_list()
     content = rows_csv(5) + 'p9@example.org,"' + "x" * (csv.field_size_limit() + 10) + "\n"
     report = upload(mailing_list, content).json
@@ -113,7 +113,7 @@ def test_a_bad_file_fails_whole_with_its_reason_and_row(upload, create_list, mon
 
 
 def test_a_database_failure_fails_the_import_and_keeps_nothing(upload, create_list, monkeypatch):
-    from portal.imports import batch
+    from portal.imports.operations import batch
 
     mailing_list = create_list()
     real = batch.Batch._subscriptions

@@ -31,7 +31,7 @@ from portal.consent import actors
 from portal.db import utcnow
 from portal.errors import PortalError
 from portal.extensions import db
-from portal.imports import operations, storage
+from portal.imports.operations import jobs, storage
 from portal.imports.models import Import, ImportStatus, RefusalReason
 
 
@@ -132,7 +132,7 @@ def run_one(worker: str) -> Import | None:
     progress = ProgressWriter(record)
     try:
         with actors.acting_as(_importer(record)):
-            operations.run(record, progress)
+            jobs.run(record, progress)
         _still_ours(import_id, attempts)
         storage.discard(import_id)
         db.session.commit()

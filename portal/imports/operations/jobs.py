@@ -16,10 +16,10 @@ from portal.accounts.policy import sending_block
 from portal.db import new_id, utcnow
 from portal.errors import Conflict, NotFound, ValidationFailed
 from portal.extensions import db
-from portal.imports.batch import CHUNK_SIZE, Batch
+from portal.imports.operations.batch import CHUNK_SIZE, Batch
 from portal.imports.checks import examine
 from portal.imports.models import ConsentMethod, Import, ImportStatus, RefusalReason, RefusedRow
-from portal.imports import storage
+from portal.imports.operations import storage
 from portal.imports.reading import HashingReader, read_rows
 from portal.subscriptions.models import MailingList
 
