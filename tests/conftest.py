@@ -13,12 +13,13 @@ import tempfile
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import psycopg
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from portal import create_app
 from portal.config import TestingConfig
@@ -233,6 +234,94 @@ def client(app):
     return app.test_client()
 
 
+@contextmanager
+def other_app(app, **config):
+    """Another app on the test's database with ``config`` (a second worker, limits on...),
+    its context pushed; its connections are closed on the way out.
+
+    Read what you need of the test's rows (ids) before: touching an expired row of the test's
+    session inside would borrow a connection of this app's engine.
+    """
+    other = make_app(app.config["SQLALCHEMY_DATABASE_URI"], PORTAL_OUTBOX_DIR=app.config["PORTAL_OUTBOX_DIR"],
+                     **config)
+    with other.app_context():
+        try:
+            yield other
+        finally:
+            _db.session.remove()
+            _db.engine.dispose()
+
+
+def browser_client(other, *, use_cookies: bool = True):
+    """A test client of ``other`` that follows redirects as a browser does (Post/Redirect/Get)
+    unless a call says ``follow_redirects=False``."""
+    client = other.test_client(use_cookies=use_cookies)
+    original = client.open
+
+    def open_following(*args, **kwargs):
+        kwargs.setdefault("follow_redirects", True)
+        return original(*args, **kwargs)
+
+    client.open = open_following
+    return client
+
+
+@contextmanager
+def _second_app(app, **config):
+    # The second app's context is not pushed: the test's own session and rows stay the test app's.
+    other = make_app(app.config["SQLALCHEMY_DATABASE_URI"], **config)
+    yield other
+    with other.app_context():
+        _db.engine.dispose()
+
+
+@pytest.fixture
+def csrf_client(app):
+    """A client of a second app on the same database, with CSRF protection on (as in production),
+    that follows redirects as a browser does (Post/Redirect/Get) unless told otherwise."""
+    with _second_app(app, WTF_CSRF_ENABLED=True) as other:
+        yield browser_client(other)
+
+
+@pytest.fixture
+def cookieless(app):
+    """A client of a second app on the same database, anti-forgery on, that never sends a cookie
+    (as a browser that blocks them): every answer is also checked to set none; it follows
+    redirects as a browser does (Post/Redirect/Get) unless told otherwise."""
+    with _second_app(app, WTF_CSRF_ENABLED=True) as other:
+        client = browser_client(other, use_cookies=False)
+        following = client.open
+
+        def open_without_cookies(*args, **kwargs):
+            headers = dict(kwargs.pop("headers", None) or {})
+            assert "Cookie" not in headers
+            response = following(*args, headers=headers, **kwargs)
+            assert "Set-Cookie" not in response.headers, response.headers
+            return response
+
+        client.open = open_without_cookies
+        yield client
+
+
+def outbox(kind: str | None = None, *, recipient: str | None = None, channel: str | None = None) -> list:
+    """The queued outbox rows, oldest first; only those of ``kind``, ``recipient``, ``channel`` when given."""
+    from portal.outbox.models import OutboxMessage
+
+    query = select(OutboxMessage).order_by(OutboxMessage.id)
+    for column, value in ((OutboxMessage.kind, kind), (OutboxMessage.recipient, recipient),
+                          (OutboxMessage.channel, channel)):
+        if value is not None:
+            query = query.where(column == value)
+    return list(_db.session.scalars(query))
+
+
+def webhook_payloads(event: str) -> list[dict]:
+    """The ``data`` of every queued webhook delivery of ``event``, oldest first."""
+    import json
+
+    return [json.loads(row.payload["body"])["data"] for row in outbox(event, channel="webhook")]
+
+
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
@@ -384,11 +473,16 @@ def create_api_key(app):
     return factories.create_api_key
 
 
+def bearer(secret: str) -> dict[str, str]:
+    """The Authorization header of an API key's ``secret``."""
+    return {"Authorization": f"Bearer {secret}"}
+
+
 @pytest.fixture
 def platform_auth(app):
     """Authorization headers of a fresh platform key."""
     _key, secret = factories.create_api_key("platform")
-    return {"Authorization": f"Bearer {secret}"}
+    return bearer(secret)
 
 
 @pytest.fixture
@@ -396,5 +490,5 @@ def account_auth(app):
     """A function: Authorization headers of a new key scoped to ``account``."""
     def make(account):
         _key, secret = factories.create_api_key("account", account)
-        return {"Authorization": f"Bearer {secret}"}
+        return bearer(secret)
     return make

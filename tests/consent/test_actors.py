@@ -13,9 +13,10 @@ from portal.consent.models import ConsentEvent, EventType
 from portal.db import utcnow
 from portal.extensions import db
 from portal.subscriptions.operations import find_contact
+from tests.conftest import outbox
 from tests.consent.test_ledger import hand_edit
 from tests.factories import create_api_key
-from tests.subscriptions.helpers import confirm_path, outbox
+from tests.subscriptions.helpers import confirm_path
 
 
 def _ledger(client, auth, account_id, email):

@@ -3,9 +3,9 @@ import re
 
 from portal import links
 from portal.subscriptions.models import SubscriptionStatus
-from tests.preferences.conftest import csrf_token
-from tests.subscriptions.helpers import confirm_path, outbox
-from tests.pagetools import refusal
+from tests.conftest import outbox
+from tests.pagetools import csrf_token, refusal
+from tests.subscriptions.helpers import confirm_path
 
 
 def _save(client, person, lists, **extra):

@@ -7,9 +7,9 @@ from portal.consent.models import EventType
 from portal.extensions import db as _db
 from portal.subscriptions.models import SubscriptionStatus
 from portal.tokens import make_token
-from tests.conftest import make_app
+from tests.conftest import make_app, outbox
 from tests.pagetools import form_to, refusal
-from tests.subscriptions.helpers import confirm_path, outbox
+from tests.subscriptions.helpers import confirm_path
 
 ONE_CLICK = "List-Unsubscribe=One-Click"
 

@@ -11,8 +11,9 @@ import pytest
 from portal.consent.models import EventType
 from portal.subscriptions.models import SubscriptionStatus
 from portal.suppression import operations as suppressions
+from tests.conftest import outbox
 from tests.pagetools import form_to, refusal
-from tests.subscriptions.helpers import confirm_path, outbox, subscription_of
+from tests.subscriptions.helpers import confirm_path, subscription_of
 
 #: The page's words for a list that can be joined, in each language.
 TICK_TO_JOIN = {"en": "Tick it to join: we will send you an email to confirm.",

@@ -18,7 +18,7 @@ from portal.preferences.recovery import form_token, sender_of
 from portal.privacy.operations import erase_contact
 from portal.signup import operations as doi
 from portal.subscriptions.models import Contact
-from tests.subscriptions.helpers import other_app, outbox
+from tests.conftest import other_app, outbox
 from tests.pagetools import refusal
 from portal.consent.evidence import RequestEvidence
 

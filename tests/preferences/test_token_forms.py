@@ -16,10 +16,10 @@ from portal.consent.models import EventType
 from portal.extensions import db as _db
 from portal.subscriptions.models import SubscriptionStatus
 from portal.tokens import make_token
-from tests.conftest import make_app
+from tests.conftest import make_app, outbox
 from tests.pagetools import form_to
 from tests.preferences.conftest import Subscriber
-from tests.subscriptions.helpers import confirm_path, event_types, outbox, subscription_of
+from tests.subscriptions.helpers import confirm_path, event_types, subscription_of
 
 ONE_CLICK = "List-Unsubscribe=One-Click"
 #: The refusal of a token form, as the error page and the unsubscribe page word it.

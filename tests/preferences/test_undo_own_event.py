@@ -7,8 +7,9 @@ from portal.extensions import db as _db
 from portal.subscriptions.models import SubscriptionStatus
 from portal.suppression.models import SuppressionChange
 from portal.tokens import make_token
+from tests.conftest import outbox
 from tests.pagetools import form_to, refusal
-from tests.subscriptions.helpers import confirm_path, outbox
+from tests.subscriptions.helpers import confirm_path
 
 ONE_CLICK = "List-Unsubscribe=One-Click"
 

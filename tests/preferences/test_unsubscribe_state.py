@@ -8,8 +8,8 @@ from portal.consent.models import EventType
 from portal.db import utcnow
 from portal.extensions import db as _db
 from portal.subscriptions.models import SubscriptionStatus
-from tests.pagetools import form_to, refusal
 from tests.conftest import make_app
+from tests.pagetools import form_to, refusal
 
 WORDS = {"en": {"left": "You have left", "everything": "You have left everything from", "undo": "Undo: keep me subscribed",
                 "thanks": "Thank you", "undone": "Your unsubscribe is undone"},

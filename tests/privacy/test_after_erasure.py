@@ -10,8 +10,9 @@ from portal.privacy import operations
 from portal.subscriptions.models import SignupRequest
 from portal.subscriptions.operations import find_contact
 from portal.tokens import make_token
-from tests.subscriptions.helpers import confirm_path, outbox
+from tests.conftest import outbox
 from tests.pagetools import refusal
+from tests.subscriptions.helpers import confirm_path
 
 EMAIL = "erin@example.org"
 

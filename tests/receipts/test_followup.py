@@ -7,7 +7,8 @@ import pytest
 from portal.consent.models import ConsentEvent
 from portal.extensions import db
 from portal.outbox.worker import run_once
-from tests.subscriptions.helpers import confirm_path, outbox
+from tests.conftest import outbox
+from tests.subscriptions.helpers import confirm_path
 
 LINK = re.compile(r"https://portal\.test(/[A-Za-z0-9._/-]+)")
 

@@ -11,8 +11,9 @@ from portal.extensions import db
 from portal.signup import operations as doi
 from portal.subscriptions.models import SignupRequest, SubscriptionStatus
 from portal.subscriptions.operations import apply, find_contact, get_or_create_contact, get_or_create_subscription
-from tests.subscriptions.helpers import confirm_path, event_types, other_app, outbox, signup, subscription_of
+from tests.conftest import other_app, outbox
 from tests.pagetools import refusal
+from tests.subscriptions.helpers import confirm_path, event_types, signup, subscription_of
 from portal.consent.evidence import RequestEvidence
 
 
