@@ -252,55 +252,59 @@ def other_app(app, **config):
             _db.engine.dispose()
 
 
-def browser_client(other, *, use_cookies: bool = True):
-    """A test client of ``other`` that follows redirects as a browser does (Post/Redirect/Get)
-    unless a call says ``follow_redirects=False``."""
-    client = other.test_client(use_cookies=use_cookies)
+@pytest.fixture
+def second_app(app):
+    """A function: another app on the test's database with ``config`` (its context not pushed, so
+    the test's session stays the test app's); its connections are closed after the test."""
+    made = []
+
+    def make(**config):
+        other = make_app(app.config["SQLALCHEMY_DATABASE_URI"], PORTAL_OUTBOX_DIR=app.config["PORTAL_OUTBOX_DIR"],
+                         **config)
+        made.append(other)
+        return other
+
+    yield make
+    for other in made:
+        with other.app_context():
+            _db.engine.dispose()
+
+
+def browser_client(other, *, cookies: bool = True, follow: bool = True):
+    """A test client of ``other`` as a browser: it follows redirects (Post/Redirect/Get) unless
+    ``follow=False`` or a call says otherwise; with ``cookies=False`` it never sends a cookie (as a
+    browser that blocks them) and checks that every answer sets none."""
+    client = other.test_client(use_cookies=cookies)
     original = client.open
 
-    def open_following(*args, **kwargs):
-        kwargs.setdefault("follow_redirects", True)
-        return original(*args, **kwargs)
+    def open_as_browser(*args, **kwargs):
+        if follow:
+            kwargs.setdefault("follow_redirects", True)
+        if cookies:
+            return original(*args, **kwargs)
+        headers = dict(kwargs.pop("headers", None) or {})
+        assert "Cookie" not in headers
+        response = original(*args, headers=headers, **kwargs)
+        assert "Set-Cookie" not in response.headers, response.headers
+        return response
 
-    client.open = open_following
+    client.open = open_as_browser
     return client
 
 
-@contextmanager
-def _second_app(app, **config):
-    # The second app's context is not pushed: the test's own session and rows stay the test app's.
-    other = make_app(app.config["SQLALCHEMY_DATABASE_URI"], **config)
-    yield other
-    with other.app_context():
-        _db.engine.dispose()
-
-
 @pytest.fixture
-def csrf_client(app):
+def csrf_client(second_app):
     """A client of a second app on the same database, with CSRF protection on (as in production),
     that follows redirects as a browser does (Post/Redirect/Get) unless told otherwise."""
-    with _second_app(app, WTF_CSRF_ENABLED=True) as other:
-        yield browser_client(other)
+    return browser_client(second_app(WTF_CSRF_ENABLED=True))
 
 
 @pytest.fixture
-def cookieless(app):
+def cookieless(second_app):
     """A client of a second app on the same database, anti-forgery on, that never sends a cookie
     (as a browser that blocks them): every answer is also checked to set none; it follows
     redirects as a browser does (Post/Redirect/Get) unless told otherwise."""
-    with _second_app(app, WTF_CSRF_ENABLED=True) as other:
-        client = browser_client(other, use_cookies=False)
-        following = client.open
-
-        def open_without_cookies(*args, **kwargs):
-            headers = dict(kwargs.pop("headers", None) or {})
-            assert "Cookie" not in headers
-            response = following(*args, headers=headers, **kwargs)
-            assert "Set-Cookie" not in response.headers, response.headers
-            return response
-
-        client.open = open_without_cookies
-        yield client
+    return browser_client(second_app(WTF_CSRF_ENABLED=True), cookies=False)
 
 
 def outbox(kind: str | None = None, *, recipient: str | None = None, channel: str | None = None) -> list:

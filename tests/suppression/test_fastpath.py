@@ -11,14 +11,9 @@ from tests.conftest import make_app, migrate
 
 
 @pytest.fixture
-def flask_only(app):
+def flask_only(second_app):
     """A second app on the test's database with the fast path off: the reference answers."""
-    other = make_app(app.config["SQLALCHEMY_DATABASE_URI"], PORTAL_FAST_LOOKUP=False)
-    yield other
-    with other.app_context():
-        from portal.extensions import db
-
-        db.engine.dispose()
+    return second_app(PORTAL_FAST_LOOKUP=False)
 
 
 @pytest.fixture
@@ -152,8 +147,8 @@ def test_the_fast_path_can_be_turned_off(app, flask_only):
     assert type(app.wsgi_app.wsgi_app).__name__ == "LookupFastPath"
 
 
-def test_behind_a_proxy_the_fast_path_sees_the_forwarded_scheme(app, dispatched):
-    behind = make_app(app.config["SQLALCHEMY_DATABASE_URI"], PORTAL_PROXY_COUNT=1)
+def test_behind_a_proxy_the_fast_path_sees_the_forwarded_scheme(second_app, dispatched):
+    behind = second_app(PORTAL_PROXY_COUNT=1)
     account = factories.create_account()
     _key, secret = factories.create_api_key("platform")
     seen = []
@@ -167,10 +162,6 @@ def test_behind_a_proxy_the_fast_path_sees_the_forwarded_scheme(app, dispatched)
     assert response.status_code == 200 and seen == []
     assert behind.test_client().get("/healthz").status_code == 200 and seen == [behind]  # the recorder works
     assert response.headers["Strict-Transport-Security"].startswith("max-age=")
-    with behind.app_context():
-        from portal.extensions import db
-
-        db.engine.dispose()
 
 
 def test_a_check_added_to_the_routes_guard_holds_on_the_fast_path_too(app, dispatched, db, monkeypatch):
