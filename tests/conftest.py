@@ -478,7 +478,7 @@ def create_api_key(app):
 
 
 def bearer(secret: str) -> dict[str, str]:
-    """The Authorization header of an API key's ``secret``."""
+    """The Authorization header that presents ``secret`` as a bearer token (an API key, the metrics token)."""
     return {"Authorization": f"Bearer {secret}"}
 
 

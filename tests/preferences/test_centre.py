@@ -48,7 +48,7 @@ def test_unticking_a_list_unsubscribes_from_it_only(client, subscriber):
 
 def _confirm_mail(client, person):
     """Press the button of the newest confirmation mail to the person; the response."""
-    [*_, message] = [m for m in outbox() if m.kind == "confirmation" and m.recipient == person.contact.email]
+    [*_, message] = outbox("confirmation", recipient=person.contact.email)
     return client.post(confirm_path(message))
 
 

@@ -32,7 +32,7 @@ def _send_check(client, auth, person) -> str:
 
 
 def _mails_to(person) -> list:
-    return [m for m in outbox() if m.kind == "confirmation" and m.recipient == person.contact.email]
+    return outbox("confirmation", recipient=person.contact.email)
 
 
 @pytest.fixture

@@ -35,7 +35,7 @@ def _sender_value(page: str) -> str:
 
 
 def _mails() -> list[OutboxMessage]:
-    return [m for m in outbox() if m.kind == "manage_links"]
+    return outbox("manage_links")
 
 
 def test_a_tampered_link_offers_the_form_and_names_no_one(client, subscriber):

@@ -158,11 +158,11 @@ def test_rejoin_after_the_undo_window(lang, second_app, cookieless, subscriber):
     assert expired.status_code == 410 and DONE[lang]["expired"] in html
     rejoin_action, rejoin_fields = form_to(html, "/rejoin")
     _refused(late.post(rejoin_action, data={**rejoin_fields, "csrf_token": undo_fields["csrf_token"]}), lang)
-    assert [m for m in outbox() if m.kind == "confirmation"] == []
+    assert outbox("confirmation") == []
     assert person.status == SubscriptionStatus.UNSUBSCRIBED
     sent = late.post(rejoin_action, data=rejoin_fields, follow_redirects=True)
     assert sent.status_code == 200 and DONE[lang]["rejoin_sent"] in sent.get_data(as_text=True)
-    assert [m.recipient for m in outbox() if m.kind == "confirmation"] == [person.contact.email]
+    assert [m.recipient for m in outbox("confirmation")] == [person.contact.email]
     assert person.status == SubscriptionStatus.PENDING and person.events(EventType.RESUBSCRIBED) == []
 
 
@@ -174,7 +174,7 @@ def test_preferences_leave_and_ask_to_join(lang, cookieless, subscriber, create_
     saved = _submit(cookieless, person.preferences_path, lang, "/preferences/", {"save": "1", "lists": [other.id]})
     assert saved.status_code == 200
     assert person.status == SubscriptionStatus.UNSUBSCRIBED
-    assert [m.recipient for m in outbox() if m.kind == "confirmation"] == [person.contact.email]
+    assert [m.recipient for m in outbox("confirmation")] == [person.contact.email]
     _submit(cookieless, person.preferences_path, lang, "/preferences/", {"unsubscribe_all": "1"})
     assert ("account", "unsubscribed") in [(e.scope, e.reason) for e in person.suppressions()]
 
