@@ -473,6 +473,11 @@ def create_deliveries(app):
 
 
 @pytest.fixture
+def create_webhook(app):
+    return factories.create_webhook
+
+
+@pytest.fixture
 def create_api_key(app):
     return factories.create_api_key
 

@@ -11,7 +11,6 @@ from portal.accounts import operations as accounts
 from portal.accounts.models import AccountStatusChange
 from portal.complaints import operations as complaints
 from portal.complaints import policy
-from portal.webhooks import operations as webhooks
 from tests.complaints.support import review_args
 from tests.conftest import webhook_payloads
 from tests.ops.conftest import operator, ops_client  # noqa: F401  (fixtures)
@@ -26,11 +25,10 @@ def complain(db, create_contact, account, n):
 
 
 @pytest.fixture
-def hooked(db, create_account):
+def hooked(create_account, create_webhook):
     """An account with a webhook endpoint for account_status_changed."""
     account = create_account()
-    webhooks.create_endpoint(account.id, url="https://hooks.example/portal", events=["account_status_changed"])
-    db.session.commit()
+    create_webhook(account.id, "account_status_changed", url="https://hooks.example/portal")
     return account
 
 

@@ -6,7 +6,6 @@ from portal.accounts import operations
 from portal.accounts.models import Account, AccountStatusChange, ApiKey
 from portal.errors import NotFound, ValidationFailed
 from portal.extensions import db
-from portal.webhooks import operations as webhooks
 from tests.conftest import webhook_payloads
 
 OWNER = {"name": "Toko Kopi", "postal_address": "Jl. Braga 5, Bandung 40111", "contact_email": "owner@kopi.example"}
@@ -44,9 +43,9 @@ def test_update_account_changes_the_fields_it_may_and_refuses_its_status(create_
     assert caught.value.code == "validation_failed" and account.status == "active"
 
 
-def test_change_status_appends_a_chained_change_and_tells_the_webhooks(create_account):
+def test_change_status_appends_a_chained_change_and_tells_the_webhooks(create_account, create_webhook):
     account = create_account()
-    webhooks.create_endpoint(account.id, url="https://hooks.example/in", events=["account_status_changed"])
+    create_webhook(account.id, "account_status_changed")
 
     change = operations.change_status(account, "warned", reason="complaint_rate", evidence={"rate": 0.004})
 

@@ -12,7 +12,6 @@ from portal.errors import TokenInvalid, ValidationFailed
 from portal.extensions import db
 from portal.subscriptions.models import Subscription
 from portal.suppression.models import Suppression
-from portal.webhooks import operations as webhooks
 from tests.complaints.support import rewrite
 from tests.conftest import webhook_payloads
 
@@ -20,11 +19,10 @@ BROWSER = RequestEvidence(ip="203.0.113.8", user_agent="Mozilla/5.0 Test")
 
 
 @pytest.fixture
-def subscribed(create_subscription):
+def subscribed(create_subscription, create_webhook):
     """A confirmed subscription whose account has a webhook endpoint for ``complained``."""
     subscription = create_subscription()
-    webhooks.create_endpoint(subscription.contact.account_id, url="https://hooks.example/in", events=["complained"])
-    db.session.commit()
+    create_webhook(subscription.contact.account_id, "complained")
     return subscription
 
 

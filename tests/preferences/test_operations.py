@@ -11,7 +11,6 @@ from portal.preferences import operations
 from portal.subscriptions.holders import holder_of
 from portal.subscriptions.models import Subscription
 from portal.suppression.models import Suppression, SuppressionChange
-from portal.webhooks import operations as webhooks
 from tests.conftest import webhook_payloads
 
 ON_PAGE = RequestEvidence(source="link", ip="203.0.113.5", user_agent="Mozilla/5.0 Test",
@@ -19,11 +18,10 @@ ON_PAGE = RequestEvidence(source="link", ip="203.0.113.5", user_agent="Mozilla/5
 
 
 @pytest.fixture
-def hooked(create_subscription):
+def hooked(create_subscription, create_webhook):
     """A confirmed subscription whose account has a webhook endpoint for ``unsubscribed``."""
     subscription = create_subscription()
-    webhooks.create_endpoint(subscription.contact.account_id, url="https://hooks.example/in", events=["unsubscribed"])
-    db.session.commit()
+    create_webhook(subscription.contact.account_id, "unsubscribed")
     return subscription
 
 

@@ -10,7 +10,6 @@ from portal.extensions import db
 from portal.signup import operations
 from portal.subscriptions.models import SignupRequest, Subscription
 from portal.suppression import operations as suppressions
-from portal.webhooks import operations as webhooks
 from tests.conftest import outbox, webhook_payloads
 
 ON_PAGE = RequestEvidence(ip="203.0.113.9", user_agent="Mozilla/5.0 Test", page_url="https://shop.example/join")
@@ -27,11 +26,10 @@ def subscription(request: SignupRequest) -> Subscription:
 
 
 @pytest.fixture
-def form(create_form):
+def form(create_form, create_webhook):
     """A form for one list, whose account has a webhook endpoint for ``confirmed``."""
     made = create_form(consent_text="Yes, mail me news.")
-    webhooks.create_endpoint(made.account_id, url="https://hooks.example/in", events=["confirmed"])
-    db.session.commit()
+    create_webhook(made.account_id, "confirmed")
     return made
 
 

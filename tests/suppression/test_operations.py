@@ -6,16 +6,14 @@ from portal.errors import ValidationFailed
 from portal.extensions import db
 from portal.suppression import operations
 from portal.suppression.models import Suppression, SuppressionChange
-from portal.webhooks import operations as webhooks
 from tests.conftest import webhook_payloads
 
 
 @pytest.fixture
-def hooked(create_list):
+def hooked(create_list, create_webhook):
     """A list whose account has a webhook endpoint for ``suppressed``."""
     mailing_list = create_list()
-    webhooks.create_endpoint(mailing_list.account_id, url="https://hooks.example/in", events=["suppressed"])
-    db.session.commit()
+    create_webhook(mailing_list.account_id, "suppressed")
     return mailing_list
 
 

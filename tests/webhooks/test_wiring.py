@@ -6,20 +6,16 @@ import pytest
 from portal import links
 from portal.accounts import operations as accounts
 from portal.complaints import operations as complaints
-from portal.webhooks import operations as webhooks
 from portal.consent.evidence import RequestEvidence
 from tests.conftest import webhook_payloads
 
 
 @pytest.fixture
-def hooked(app, db, create_subscription):
+def hooked(create_subscription, create_webhook):
     """A confirmed subscription whose account has an endpoint for every event."""
     subscription = create_subscription()
-    account = subscription.list.account
-    webhooks.create_endpoint(account.id, url="https://hooks.example/portal",
-                             events=["confirmed", "unsubscribed", "complained", "suppressed",
-                                     "account_status_changed"])
-    db.session.commit()
+    create_webhook(subscription.list.account_id, "confirmed", "unsubscribed", "complained", "suppressed",
+                   "account_status_changed", url="https://hooks.example/portal")
     return subscription
 
 
@@ -56,12 +52,11 @@ def test_erasure_suppression_is_not_sent(hooked, db):
     assert webhook_payloads("suppressed") == []
 
 
-def test_confirmation_sends_confirmed(app, db, create_form):
+def test_confirmation_sends_confirmed(app, db, create_form, create_webhook):
     from portal.signup import operations as signup
 
     form = create_form()
-    webhooks.create_endpoint(form.account_id, url="https://hooks.example/p", events=["confirmed"])
-    db.session.commit()
+    create_webhook(form.account_id, "confirmed", url="https://hooks.example/p")
     request = signup.request_signup(form, email="new.person@example.org",
                                     evidence=RequestEvidence(ip="198.51.100.4", user_agent="UA", page_url=None))
     db.session.commit()
