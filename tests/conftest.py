@@ -13,12 +13,13 @@ import tempfile
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import psycopg
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from portal import create_app
 from portal.config import TestingConfig
@@ -233,6 +234,98 @@ def client(app):
     return app.test_client()
 
 
+@contextmanager
+def other_app(app, **config):
+    """Another app on the test's database with ``config`` (a second worker, limits on...),
+    its context pushed; its connections are closed on the way out.
+
+    Read what you need of the test's rows (ids) before: touching an expired row of the test's
+    session inside would borrow a connection of this app's engine.
+    """
+    other = make_app(app.config["SQLALCHEMY_DATABASE_URI"], PORTAL_OUTBOX_DIR=app.config["PORTAL_OUTBOX_DIR"],
+                     **config)
+    with other.app_context():
+        try:
+            yield other
+        finally:
+            _db.session.remove()
+            _db.engine.dispose()
+
+
+@pytest.fixture
+def second_app(app):
+    """A function: another app on the test's database with ``config`` (its context not pushed, so
+    the test's session stays the test app's); its connections are closed after the test."""
+    made = []
+
+    def make(**config):
+        other = make_app(app.config["SQLALCHEMY_DATABASE_URI"], PORTAL_OUTBOX_DIR=app.config["PORTAL_OUTBOX_DIR"],
+                         **config)
+        made.append(other)
+        return other
+
+    yield make
+    for other in made:
+        with other.app_context():
+            _db.engine.dispose()
+
+
+def browser_client(other, *, cookies: bool = True, follow: bool = True):
+    """A test client of ``other`` as a browser: it follows redirects (Post/Redirect/Get) unless
+    ``follow=False`` or a call says otherwise; with ``cookies=False`` it never sends a cookie (as a
+    browser that blocks them) and checks that every answer sets none."""
+    client = other.test_client(use_cookies=cookies)
+    original = client.open
+
+    def open_as_browser(*args, **kwargs):
+        if follow:
+            kwargs.setdefault("follow_redirects", True)
+        if cookies:
+            return original(*args, **kwargs)
+        headers = dict(kwargs.pop("headers", None) or {})
+        assert "Cookie" not in headers
+        response = original(*args, headers=headers, **kwargs)
+        assert "Set-Cookie" not in response.headers, response.headers
+        return response
+
+    client.open = open_as_browser
+    return client
+
+
+@pytest.fixture
+def csrf_client(second_app):
+    """A client of a second app on the same database, with CSRF protection on (as in production),
+    that follows redirects as a browser does (Post/Redirect/Get) unless told otherwise."""
+    return browser_client(second_app(WTF_CSRF_ENABLED=True))
+
+
+@pytest.fixture
+def cookieless(second_app):
+    """A client of a second app on the same database, anti-forgery on, that never sends a cookie
+    (as a browser that blocks them): every answer is also checked to set none; it follows
+    redirects as a browser does (Post/Redirect/Get) unless told otherwise."""
+    return browser_client(second_app(WTF_CSRF_ENABLED=True), cookies=False)
+
+
+def outbox(kind: str | None = None, *, recipient: str | None = None, channel: str | None = None) -> list:
+    """The queued outbox rows, oldest first; only those of ``kind``, ``recipient``, ``channel`` when given."""
+    from portal.outbox.models import OutboxMessage
+
+    query = select(OutboxMessage).order_by(OutboxMessage.id)
+    for column, value in ((OutboxMessage.kind, kind), (OutboxMessage.recipient, recipient),
+                          (OutboxMessage.channel, channel)):
+        if value is not None:
+            query = query.where(column == value)
+    return list(_db.session.scalars(query))
+
+
+def webhook_payloads(event: str) -> list[dict]:
+    """The ``data`` of every queued webhook delivery of ``event``, oldest first."""
+    import json
+
+    return [json.loads(row.payload["body"])["data"] for row in outbox(event, channel="webhook")]
+
+
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
@@ -380,15 +473,25 @@ def create_deliveries(app):
 
 
 @pytest.fixture
+def create_webhook(app):
+    return factories.create_webhook
+
+
+@pytest.fixture
 def create_api_key(app):
     return factories.create_api_key
+
+
+def bearer(secret: str) -> dict[str, str]:
+    """The Authorization header that presents ``secret`` as a bearer token (an API key, the metrics token)."""
+    return {"Authorization": f"Bearer {secret}"}
 
 
 @pytest.fixture
 def platform_auth(app):
     """Authorization headers of a fresh platform key."""
     _key, secret = factories.create_api_key("platform")
-    return {"Authorization": f"Bearer {secret}"}
+    return bearer(secret)
 
 
 @pytest.fixture
@@ -396,5 +499,5 @@ def account_auth(app):
     """A function: Authorization headers of a new key scoped to ``account``."""
     def make(account):
         _key, secret = factories.create_api_key("account", account)
-        return {"Authorization": f"Bearer {secret}"}
+        return bearer(secret)
     return make

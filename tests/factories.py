@@ -78,6 +78,15 @@ def create_api_key(scope="platform", account=None):
     return key, secret
 
 
+def create_webhook(account_id: str, *events: str, url: str = "https://hooks.example/in"):
+    """A webhook endpoint of the account for ``events`` (its deliveries are queued outbox rows)."""
+    from portal.webhooks import operations as webhooks
+
+    endpoint = webhooks.create_endpoint(account_id, url=url, events=list(events))
+    db.session.commit()
+    return endpoint
+
+
 def _account_of(row):
     """The account of a contact or a list."""
     from portal.accounts.models import Account

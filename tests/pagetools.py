@@ -1,4 +1,4 @@
-"""Reading the token pages' forms as a browser would: their action and every field to send back."""
+"""Reading the pages' forms as a browser would: their action, every field to send back, the CSRF token."""
 from __future__ import annotations
 
 import html as htmllib
@@ -33,6 +33,14 @@ def form_to(page: str, action_part: str) -> tuple[str, dict[str, str]]:
         if action_part in action:
             return action.replace("https://portal.test", ""), fields
     raise AssertionError(f"no form posting to {action_part!r}")
+
+
+_CSRF_TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+def csrf_token(page: str) -> str:
+    """The CSRF token of the first form of a page."""
+    return _CSRF_TOKEN.search(page).group(1)
 
 
 _ERROR_CODE = re.compile(r'<h1 data-error="([a-z0-9_]+)"')

@@ -5,6 +5,7 @@ import pytest
 
 from portal import load_domains
 from portal.api import OPERATIONS
+from tests.conftest import bearer
 
 load_domains()
 
@@ -62,5 +63,5 @@ def test_a_revoked_key_is_refused(client, create_api_key, db):
     key, secret = create_api_key("platform")
     key.revoked_at = utcnow()
     db.session.commit()
-    response = client.get("/api/v1/accounts/x", headers={"Authorization": f"Bearer {secret}"})
+    response = client.get("/api/v1/accounts/x", headers=bearer(secret))
     assert response.status_code == 401

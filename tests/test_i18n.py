@@ -93,7 +93,8 @@ def test_every_page_falls_back_to_the_accounts_locale(app, client, db, create_fo
 
 
 def test_confirmation_mail_and_confirm_page_in_the_language_of_the_signup_page(app, client, create_form):
-    from tests.subscriptions.helpers import confirm_path, outbox
+    from tests.conftest import outbox
+    from tests.subscriptions.helpers import confirm_path
 
     form = create_form()  # an English account
     page = request(app, client, "GET", f"/f/{form.id}?lang=id").get_data(as_text=True)

@@ -6,6 +6,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from portal import links
 from portal.outbox import worker
+from tests.conftest import bearer
 from tests.subscriptions.helpers import signup
 
 TOKEN = "scrape-me-3f2a"
@@ -14,7 +15,7 @@ metrics_on = pytest.mark.app_config(PORTAL_METRICS_TOKEN=TOKEN)
 
 def scrape(client) -> dict:
     """{(name, labels as sorted tuple): value} of one authorised scrape."""
-    answer = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+    answer = client.get("/metrics", headers=bearer(TOKEN))
     assert answer.status_code == 200 and answer.content_type.startswith("text/plain")
     return parse(answer.get_data(as_text=True))
 
@@ -98,7 +99,7 @@ def _every_worker_counts(server, requests: int) -> set:
             assert answer.headers["X-Request-ID"]
     counts = set()
     for _ in range(6):  # scrapes land on either worker: each sees all requests
-        request = urllib.request.Request(server.url + "/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+        request = urllib.request.Request(server.url + "/metrics", headers=bearer(TOKEN))
         with urllib.request.urlopen(request, timeout=10) as answer:
             counts.add(parse(answer.read().decode())[("portal_http_requests_total", HEALTHZ)])
     return counts

@@ -7,7 +7,8 @@ import re
 
 from portal.extensions import db
 from portal.subscriptions.models import Form
-from tests.subscriptions.helpers import outbox, signup
+from tests.conftest import outbox
+from tests.subscriptions.helpers import signup
 from tests.test_i18n import _paths, request
 from tests.test_page_security import _csp
 

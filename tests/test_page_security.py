@@ -1,7 +1,7 @@
 """Every subscriber page under the strict CSP: nothing inline, framing only for a form's origins, CSRF."""
 import re
 
-from tests.subscriptions.helpers import other_app
+from tests.conftest import other_app
 from tests.test_i18n import _paths, request
 
 

@@ -1,6 +1,8 @@
 """The accounts, keys, lists and forms CLI, each with --json."""
 import json
 
+from tests.conftest import bearer
+
 
 def invoke_json(runner, args):
     result = runner.invoke(args=args)
@@ -18,7 +20,7 @@ def test_cli_builds_an_account_with_a_working_key(runner, client):
                                 "--allowed-origin", "https://kedai.example", "--json"])
     assert form["hosted_url"].endswith(f"/f/{form['id']}")
     assert form["allowed_origins"] == ["https://kedai.example"]
-    response = client.get(f"/api/v1/accounts/{account['id']}/forms", headers={"Authorization": f"Bearer {key['key']}"})
+    response = client.get(f"/api/v1/accounts/{account['id']}/forms", headers=bearer(key["key"]))
     assert [item["id"] for item in response.json["items"]] == [form["id"]]
 
 
@@ -48,10 +50,10 @@ def test_demo_is_created_once(runner):
 def test_demo_key_works_and_the_previous_one_is_revoked(runner, client):
     first = invoke_json(runner, ["demo", "--json"])
     second = invoke_json(runner, ["demo", "--json"])
-    answer = client.get("/api/v1/accounts", headers={"Authorization": f"Bearer {second['platform_key']}"})
+    answer = client.get("/api/v1/accounts", headers=bearer(second["platform_key"]))
     assert answer.status_code == 200
     assert first["account_id"] in [item["id"] for item in answer.json["items"]]
-    stale = client.get("/api/v1/accounts", headers={"Authorization": f"Bearer {first['platform_key']}"})
+    stale = client.get("/api/v1/accounts", headers=bearer(first["platform_key"]))
     assert stale.status_code == 401 and stale.json["error"]["code"] == "unauthorized"
 
 
@@ -79,7 +81,7 @@ def form_list_ids(form) -> list[str]:
 
 def test_keys_revoke_stops_the_key(runner, client, create_api_key):
     key, secret = create_api_key("platform")
-    headers = {"Authorization": f"Bearer {secret}"}
+    headers = bearer(secret)
     assert client.get("/api/v1/accounts", headers=headers).status_code == 200
     revoked = invoke_json(runner, ["keys", "revoke", key.id, "--json"])
     assert revoked["id"] == key.id and revoked["revoked_at"]

@@ -3,7 +3,8 @@ and used in the From of the account's mails ("<display name> via <platform>").""
 import pytest
 
 from portal.outbox import identity
-from tests.subscriptions.helpers import outbox, signup
+from tests.conftest import outbox
+from tests.subscriptions.helpers import signup
 
 BODY = {"name": "PT Kopi Nusantara Sejahtera Tbk", "postal_address": "Jl. Braga 5, Bandung",
         "contact_email": "owner@kopi.example"}

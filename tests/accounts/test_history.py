@@ -11,9 +11,8 @@ from portal.accounts import operations as accounts
 from portal.accounts.models import AccountStatusChange
 from portal.complaints import operations as complaints
 from portal.complaints import policy
-from portal.outbox.models import OutboxMessage
-from portal.webhooks import operations as webhooks
 from tests.complaints.support import review_args
+from tests.conftest import webhook_payloads
 from tests.ops.conftest import operator, ops_client  # noqa: F401  (fixtures)
 
 
@@ -25,19 +24,11 @@ def complain(db, create_contact, account, n):
     db.session.refresh(account)
 
 
-def sent(db):
-    rows = db.session.scalars(select(OutboxMessage).where(OutboxMessage.channel == "webhook",
-                                                          OutboxMessage.kind == "account_status_changed")
-                              .order_by(OutboxMessage.id)).all()
-    return [json.loads(row.payload["body"])["data"] for row in rows]
-
-
 @pytest.fixture
-def hooked(db, create_account):
+def hooked(create_account, create_webhook):
     """An account with a webhook endpoint for account_status_changed."""
     account = create_account()
-    webhooks.create_endpoint(account.id, url="https://hooks.example/portal", events=["account_status_changed"])
-    db.session.commit()
+    create_webhook(account.id, "account_status_changed", url="https://hooks.example/portal")
     return account
 
 
@@ -131,9 +122,9 @@ def test_a_console_decision_names_the_operator_in_the_history_and_the_webhook(
     assert (change.actor, change.operator_id, change.decision, change.note) == (
         "operator:ana", operator.id, "deactivate", "bought list, no consent shown")
     assert change.evidence["review_id"] and change.evidence["rates"]
-    assert sent(db)[-1] == {"from_status": "suspended", "to_status": "deactivated", "reason": "review:deactivate",
+    assert webhook_payloads("account_status_changed")[-1] == {"from_status": "suspended", "to_status": "deactivated", "reason": "review:deactivate",
                             "decided_by": "operator", "operator_id": operator.id, "decision": "deactivate"}
-    assert "ana" not in json.dumps(sent(db))  # an id, never the operator's name
+    assert "ana" not in json.dumps(webhook_payloads("account_status_changed"))  # an id, never the operator's name
     page = ops_client.get(f"/ops/accounts/{hooked.id}").get_data(as_text=True)
     assert "bought list, no consent shown" in page and "The status history is intact: 3 changes" in page
 
@@ -147,13 +138,13 @@ def test_warn_again_on_a_warned_account_is_recorded_and_sent(db, hooked, create_
     change = hooked.status_changes[-1]
     assert (change.from_status, change.to_status, change.decision, change.note, change.operator_id) == (
         "warned", "warned", "warn_again", "permission shown for the list", None)
-    assert sent(db)[-1] == {"from_status": "warned", "to_status": "warned", "reason": "review:warn_again",
+    assert webhook_payloads("account_status_changed")[-1] == {"from_status": "warned", "to_status": "warned", "reason": "review:warn_again",
                             "decided_by": "operator", "operator_id": None, "decision": "warn_again"}
 
 
 def test_the_policys_own_changes_are_sent_as_the_systems(db, hooked, create_contact):
     complain(db, create_contact, hooked, 1)
-    assert sent(db) == [{"from_status": "active", "to_status": "warned", "reason": "complaint",
+    assert webhook_payloads("account_status_changed") == [{"from_status": "active", "to_status": "warned", "reason": "complaint",
                          "decided_by": "system", "operator_id": None, "decision": None}]
     change = hooked.status_changes[-1]
     assert (change.actor, change.operator_id, change.decision, change.note) == ("system", None, None, None)

@@ -7,6 +7,7 @@ from portal.accounts import operations
 from portal.accounts.models import ApiKey
 from portal.db import utcnow
 from portal.extensions import db
+from tests.conftest import bearer
 from tests.pagetools import refusal
 
 
@@ -24,7 +25,7 @@ def test_a_key_revoked_elsewhere_is_refused_once_the_ttl_has_passed(app, client,
     app.config["PORTAL_AUTH_CACHE_SECONDS"] = 0.3
     account = create_account()
     key, secret = create_api_key("platform")
-    auth = {"Authorization": f"Bearer {secret}"}
+    auth = bearer(secret)
     assert client.get(_feed_url(account.id), headers=auth).status_code == 200
     _revoke_elsewhere(key.id)
     time.sleep(0.4)
@@ -36,7 +37,7 @@ def test_the_cache_does_remember_a_key_for_its_ttl(app, client, create_account, 
     app.config["PORTAL_AUTH_CACHE_SECONDS"] = 60
     account = create_account()
     key, secret = create_api_key("platform")
-    auth = {"Authorization": f"Bearer {secret}"}
+    auth = bearer(secret)
     assert client.get(_feed_url(account.id), headers=auth).status_code == 200
     _revoke_elsewhere(key.id)
     assert client.get(_feed_url(account.id), headers=auth).status_code == 200
@@ -46,7 +47,7 @@ def test_with_ttl_0_a_revoked_key_is_refused_at_once(app, client, create_account
     app.config["PORTAL_AUTH_CACHE_SECONDS"] = 0
     account = create_account()
     key, secret = create_api_key("platform")
-    auth = {"Authorization": f"Bearer {secret}"}
+    auth = bearer(secret)
     assert client.get(_feed_url(account.id), headers=auth).status_code == 200
     _revoke_elsewhere(key.id)
     assert client.get(_feed_url(account.id), headers=auth).status_code == 401
@@ -56,7 +57,7 @@ def test_revoking_in_this_process_takes_effect_at_once(app, client, create_accou
     app.config["PORTAL_AUTH_CACHE_SECONDS"] = 60
     account = create_account()
     key, secret = create_api_key("platform")
-    auth = {"Authorization": f"Bearer {secret}"}
+    auth = bearer(secret)
     assert client.get(_feed_url(account.id), headers=auth).status_code == 200
     operations.revoke_api_key(db.session.get(ApiKey, key.id))
     db.session.commit()
@@ -73,7 +74,7 @@ def test_a_cached_key_still_needs_its_secret(app, client, create_account, create
     app.config["PORTAL_AUTH_CACHE_SECONDS"] = 60
     account = create_account()
     _key, secret = create_api_key("platform")
-    assert client.get(_feed_url(account.id), headers={"Authorization": f"Bearer {secret}"}).status_code == 200
+    assert client.get(_feed_url(account.id), headers=bearer(secret)).status_code == 200
     wrong = {"Authorization": f"Bearer {tamper(secret)}"}
     assert client.get(_feed_url(account.id), headers=wrong).status_code == 401
 

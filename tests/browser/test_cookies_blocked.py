@@ -15,7 +15,6 @@ from portal import links
 from portal.extensions import db
 from tests.browser.conftest import LiveServer
 from tests.browser.test_journeys import TEXT, deliver, h1, subscription_status
-from tests.conftest import make_app
 from portal.subscriptions.operations import find_contact
 
 pytestmark = pytest.mark.browser
@@ -40,18 +39,15 @@ class CookieWitness:
 
 
 @pytest.fixture
-def guarded_server(app):
+def guarded_server(app, second_app):
     """The portal with anti-forgery on, on loopback, behind the cookie witness."""
-    guarded = make_app(app.config["SQLALCHEMY_DATABASE_URI"], WTF_CSRF_ENABLED=True,
-                       PORTAL_OUTBOX_DIR=app.config["PORTAL_OUTBOX_DIR"])
+    guarded = second_app(WTF_CSRF_ENABLED=True)
     witness = CookieWitness(guarded.wsgi_app)
     guarded.wsgi_app = witness
     with LiveServer(guarded) as server:
         guarded.config["PORTAL_BASE_URL"] = app.config["PORTAL_BASE_URL"] = server.url
         server.witness = witness
         yield server
-    with guarded.app_context():
-        db.engine.dispose()
 
 
 def _block_cookies(context) -> list:

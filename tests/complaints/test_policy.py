@@ -9,8 +9,8 @@ from portal.complaints import policy, rates
 from portal.complaints import operations as complaints
 from portal.complaints.models import Complaint, ReviewCase
 from portal.db import utcnow
-from portal.outbox.models import OutboxMessage
 from tests.complaints.support import review_args
+from tests.conftest import outbox
 
 
 @pytest.fixture
@@ -24,10 +24,6 @@ def complain(db, create_contact, create_list, create_subscription):
         db.session.refresh(account)
         return complaint
     return make
-
-
-def mails(db, kind):
-    return db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == kind)).all()
 
 
 @pytest.mark.parametrize("status, postal, block", [
@@ -47,7 +43,7 @@ def test_first_complaint_warns_and_mails_the_account(db, create_account, complai
     [change] = account.status_changes
     assert (change.from_status, change.to_status, change.reason) == ("active", "warned", "complaint")
     assert change.evidence["complaint_ids"] == [complaint.id] and change.evidence["message_refs"] == ["<m1@x>"]
-    [mail] = mails(db, "account_warning")
+    [mail] = outbox("account_warning")
     assert mail.recipient == account.contact_email and mail.account_id == account.id
     for body in (mail.payload["text"], mail.payload["html"]):  # a small sender: no rate of nothing
         assert "Last 24h: 1 complaint, and no delivered message reported" in body
@@ -61,12 +57,12 @@ def test_further_complaint_suspends_and_opens_a_review(db, create_account, compl
     review = policy.open_review(account)
     assert review.evidence["complaint_ids"] == [second.id] and review.evidence["rule"] == "complaint"
     assert account.status_changes[-1].evidence["review_id"] == review.id
-    assert len(mails(db, "account_suspended")) == 1 and len(mails(db, "account_warning")) == 1
+    assert len(outbox("account_suspended")) == 1 and len(outbox("account_warning")) == 1
     third = complain(account, "<m3@x>")  # while suspended: evidence for the review, nothing else
     db.session.refresh(review)
     assert review.evidence["complaint_ids"] == [second.id, third.id]
     assert "<m3@x>" in review.evidence["message_refs"]
-    assert len(account.status_changes) == 2 and len(mails(db, "account_suspended")) == 1
+    assert len(account.status_changes) == 2 and len(outbox("account_suspended")) == 1
     assert first.id not in review.evidence["complaint_ids"]
 
 
@@ -129,7 +125,7 @@ def test_a_big_sender_below_the_review_line_is_warned_not_suspended(app, db, cre
     for _ in range(7):
         complain(account)
     assert account.status == "warned" and policy.open_review(account) is None  # 11 / 4000 = 0.275%
-    assert len(mails(db, "account_warning")) == 1 and mails(db, "account_suspended") == []
+    assert len(outbox("account_warning")) == 1 and outbox("account_suspended") == []
 
 
 def test_the_review_line_opens_a_review_and_the_account_keeps_sending(app, db, create_account,
@@ -142,7 +138,7 @@ def test_the_review_line_opens_a_review_and_the_account_keeps_sending(app, db, c
     review = policy.open_review(account)
     assert review.evidence["rule"] == "complaint_rate_review" and review.evidence["rates"][0]["complaints"] == 3
     assert account_policy.sending_block(account) is None
-    [first, second] = mails(db, "account_warning")
+    [first, second] = outbox("account_warning")
     assert f"review {review.id}" in second.payload["text"]
 
 
@@ -156,7 +152,7 @@ def test_an_abusive_rate_suspends_at_once(app, db, create_account, create_delive
     assert (change.from_status, change.reason) == ("active", "complaint_rate_abusive")
     review = policy.open_review(account)
     assert change.evidence["review_id"] == review.id and review.evidence["rule"] == "complaint_rate_abusive"
-    [mail] = mails(db, "account_suspended")
+    [mail] = outbox("account_suspended")
     assert "1.25%" in mail.payload["text"] and "abusive" in mail.payload["text"]
 
 
@@ -333,7 +329,7 @@ def test_suspend_keeps_the_review_open_and_warn_again_closes_it(db, create_accou
     assert (change.reason, change.actor, change.evidence["note"]) == ("review:warn_again", "operator:ana",
                                                                      "permission shown")
     assert change.evidence["rates"][0]["complaints"] == 3 and change.evidence["samples"]
-    assert "warns your account again" in mails(db, "account_warning")[-1].payload["text"]
+    assert "warns your account again" in outbox("account_warning")[-1].payload["text"]
 
 
 def test_the_warning_mail_gives_rates_limits_categories_and_samples_in_the_accounts_language(
@@ -345,7 +341,7 @@ def test_the_warning_mail_gives_rates_limits_categories_and_samples_in_the_accou
     complaints.file_complaint(contact, category="not_requested", source="web", ledger_source="test",
                               list_id=mailing_list.id, message_ref="<promo-7@shop.test>")
     db.session.commit()
-    [mail] = mails(db, "account_warning")
+    [mail] = outbox("account_warning")
     text = mail.payload["text"]
     assert "Tingkat keluhan Anda" in text and "0.10%" in text and "0.30%" in text and "1.00%" in text
     assert "24h terakhir: 1 keluhan dari 1000 pesan terkirim (0.10%)" in text
@@ -402,7 +398,7 @@ def test_the_warning_mail_erases_the_person_from_a_feedback_reports_subject(db, 
     account = create_account()
     contact = create_contact(account, email="budi.santoso@example.org", name="Budi Santoso")
     complaint = fbl_complaint(db, contact, b"Halo Budi, promo!")  # the first name alone names them too
-    [mail] = mails(db, "account_warning")
+    [mail] = outbox("account_warning")
     for body in (mail.payload["text"], mail.payload["html"]):
         assert "Subject: [erased]" in body and "budi" not in body.lower()
         assert "000000000000000000000000.smtp" not in body  # the original's Message-ID

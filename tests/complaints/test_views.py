@@ -1,5 +1,4 @@
 """``/complaint/<token>``: the subscriber's report form."""
-import re
 
 import pytest
 from sqlalchemy import func, select
@@ -12,7 +11,7 @@ from portal.subscriptions.models import Subscription
 from portal.suppression import operations as suppressions
 from portal.suppression.models import Suppression
 from tests.complaints.support import bodies, deliver_outbox, review_args
-from tests.pagetools import refusal
+from tests.pagetools import csrf_token, refusal
 
 
 @pytest.fixture
@@ -146,7 +145,7 @@ def test_csrf_is_required_when_enabled(app, client, db, subscribed):
     assert client.post(f"/complaint/{token}", data={"category": "other"}).status_code == 400
     assert count(db, Complaint) == 0
     page = client.get(f"/complaint/{token}").get_data(as_text=True)
-    csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    csrf = csrf_token(page)
     assert client.post(f"/complaint/{token}", data={"category": "other", "csrf_token": csrf}).status_code == 303
     assert count(db, Complaint) == 1
 
@@ -157,18 +156,11 @@ def test_the_form_is_translated(client, subscribed):
     assert '<html lang="id">' in page
 
 
-def test_g16_posts_are_rate_limited_per_ip(app, db, subscribed):
-    from tests.conftest import make_app
-
+def test_g16_posts_are_rate_limited_per_ip(second_app, subscribed):
     _contact, _list, token = subscribed
-    limited = make_app(app.config["SQLALCHEMY_DATABASE_URI"], RATELIMIT_ENABLED=True,
-                       PORTAL_COMPLAINT_FORM_LIMIT="2 per minute")
+    limited = second_app(RATELIMIT_ENABLED=True, PORTAL_COMPLAINT_FORM_LIMIT="2 per minute")
     client = limited.test_client()
     codes = [client.post(f"/complaint/{token}", data={"category": "other"},
                          environ_base={"REMOTE_ADDR": "198.51.100.7"}).status_code for _ in range(3)]
     assert codes == [303, 303, 429]
     assert client.get(f"/complaint/{token}", environ_base={"REMOTE_ADDR": "198.51.100.7"}).status_code == 200
-    with limited.app_context():
-        from portal.extensions import db as limited_db
-
-        limited_db.engine.dispose()

@@ -13,9 +13,10 @@ from portal.consent.models import ConsentEvent, EventType
 from portal.db import utcnow
 from portal.extensions import db
 from portal.subscriptions.operations import find_contact
+from tests.conftest import bearer, outbox
 from tests.consent.test_ledger import hand_edit
 from tests.factories import create_api_key
-from tests.subscriptions.helpers import confirm_path, outbox
+from tests.subscriptions.helpers import confirm_path
 
 
 def _ledger(client, auth, account_id, email):
@@ -29,8 +30,8 @@ def test_a_reader_of_the_ledger_tells_person_customer_platform_and_operator_apar
     account = form.account
     customer_key, customer_secret = create_api_key("account", account)
     platform_key, platform_secret = create_api_key("platform")
-    customer = {"Authorization": f"Bearer {customer_secret}"}
-    platform = {"Authorization": f"Bearer {platform_secret}"}
+    customer = bearer(customer_secret)
+    platform = bearer(platform_secret)
     client.post(f"/f/{form.id}", data={"email": "ann@example.org"})
     client.post(confirm_path(outbox()[0]))
     base = f"/api/v1/accounts/{account.id}"
@@ -108,7 +109,7 @@ def test_mail_the_outbox_worker_sends_is_recorded_as_the_systems_work(client, cr
     key, secret = create_api_key("account", mailing_list.account)
     day = (utcnow() - timedelta(days=3)).date().isoformat()
     posted = client.post(f"/api/v1/accounts/{mailing_list.account_id}/lists/{mailing_list.id}/imports",
-                         headers={"Authorization": f"Bearer {secret}"},
+                         headers=bearer(secret),
                          data={"file": (io.BytesIO(f"email,consented_at\nann@example.org,{day}\n".encode()),
                                         "contacts.csv"), "consent_method": "single_opt_in",
                                "attestation": "Asked at the till."})
@@ -164,4 +165,4 @@ def subscriber_on_list(create_subscription):
     """A confirmed contact, the platform key and its Authorization header."""
     subscription = create_subscription()
     key, secret = create_api_key("platform")
-    return subscription.contact, key, {"Authorization": f"Bearer {secret}"}
+    return subscription.contact, key, bearer(secret)

@@ -4,8 +4,9 @@ import re
 import pytest
 
 from portal.dev import mail, site
-from tests.subscriptions.helpers import outbox, signup
+from tests.conftest import outbox
 from tests.pagetools import refusal
+from tests.subscriptions.helpers import signup
 
 development = pytest.mark.app_config(PORTAL_DEVELOPMENT=True)
 

@@ -10,9 +10,10 @@ from portal.extensions import db
 from portal.privacy import operations as privacy
 from portal.subscriptions.models import SubscriptionStatus
 from portal.subscriptions.operations import find_contact
+from tests.conftest import outbox
 from tests.pagetools import form_to
-from tests.preferences.conftest import Subscriber, cookieless, subscriber  # noqa: F401 (fixtures)
-from tests.subscriptions.helpers import confirm_path, outbox, subscription_of
+from tests.preferences.conftest import Subscriber, subscriber  # noqa: F401 (fixture)
+from tests.subscriptions.helpers import confirm_path, subscription_of
 
 ONE_CLICK = "List-Unsubscribe=One-Click"
 LEFT = "unsubscribed from every list of this account"

@@ -15,6 +15,7 @@ from portal.extensions import db
 from portal.notices.models import NoticeMailing, PrivacyNotice
 from portal.outbox.models import OutboxMessage
 from portal.outbox.worker import run_once
+from tests import conftest
 from tests.pagetools import refusal
 
 LATER = timedelta(days=30)
@@ -39,8 +40,9 @@ def audience(create_list, create_contact, create_subscription):
 
 
 def outbox(kind="privacy_notice"):
+    """The queued mails of ``kind``, read afresh (the worker runs in its own session)."""
     db.session.expire_all()
-    return list(db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == kind).order_by(OutboxMessage.id)))
+    return conftest.outbox(kind)
 
 
 def wait_until_in_force(notice_json):

@@ -11,7 +11,8 @@ from portal.accounts.models import Account
 from portal.complaints.emails import queue_warning
 from portal.extensions import db
 from portal.outbox import identity, worker
-from tests.subscriptions.helpers import other_app, signup
+from tests.conftest import other_app
+from tests.subscriptions.helpers import signup
 
 PLATFORM = {"PORTAL_PLATFORM_NAME": "Kirim Kabar", "PORTAL_MAIL_FROM_DOMAIN": "mail.kirimkabar.example",
             "MAIL_DEFAULT_SENDER": "Kirim Kabar <no-reply@kirimkabar.example>"}

@@ -10,11 +10,8 @@ from portal.accounts.models import Account
 from portal.db import utcnow
 from portal.extensions import db
 from portal.outbox import identity, operations
-from portal.outbox.models import OutboxMessage, OutboxStatus
-
-
-def _rows(kind: str) -> list[OutboxMessage]:
-    return list(db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == kind).order_by(OutboxMessage.id)))
+from portal.outbox.models import OutboxStatus
+from tests.conftest import outbox
 
 
 def _references(account, contacts, start):
@@ -28,7 +25,7 @@ def test_enqueue_many_stores_references_rendered_only_when_sent(app, monkeypatch
     contacts = [create_contact(account) for _ in range(3)]
     start = utcnow() + timedelta(hours=1)
     assert operations.enqueue_many("manage_links", _references(account, contacts, start)) == 3
-    rows = _rows("manage_links")
+    rows = outbox("manage_links")
     assert [row.recipient for row in rows] == [contact.email for contact in contacts]
     assert [row.next_attempt_at for row in rows] == [start + timedelta(minutes=n) for n in range(3)]
     for row, contact in zip(rows, contacts):
@@ -52,7 +49,7 @@ def test_enqueue_many_stores_references_rendered_only_when_sent(app, monkeypatch
 
 def test_enqueue_many_of_nothing_writes_nothing(app):
     assert operations.enqueue_many("manage_links", iter(())) == 0
-    assert _rows("manage_links") == []
+    assert outbox("manage_links") == []
 
 
 def test_enqueue_webhook_stores_the_signed_call(app, create_account):
@@ -60,7 +57,7 @@ def test_enqueue_webhook_stores_the_signed_call(app, create_account):
     message = operations.enqueue_webhook(account.id, url="https://hooks.example/x", event="confirmed",
                                          body='{"a":1}', headers={"X-Portal-Event": "confirmed"})
     db.session.flush()
-    (row,) = _rows("confirmed")
+    (row,) = outbox("confirmed")
     assert row is message
     assert (row.channel, row.recipient, row.account_id, row.status) == (
         "webhook", "https://hooks.example/x", account.id, OutboxStatus.PENDING)

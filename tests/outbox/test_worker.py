@@ -14,8 +14,8 @@ from portal.extensions import db
 from portal.outbox import worker
 from portal.outbox.models import OutboxMessage, OutboxStatus
 from portal.outbox.operations import enqueue_mail
-from tests.conftest import free_port, make_app
-from tests.subscriptions.helpers import other_app, signup
+from tests.conftest import free_port, make_app, other_app
+from tests.subscriptions.helpers import signup
 
 
 def _queue(create_form, client, count=1):

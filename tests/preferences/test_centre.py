@@ -3,9 +3,9 @@ import re
 
 from portal import links
 from portal.subscriptions.models import SubscriptionStatus
-from tests.preferences.conftest import csrf_token
-from tests.subscriptions.helpers import confirm_path, outbox
-from tests.pagetools import refusal
+from tests.conftest import outbox
+from tests.pagetools import csrf_token, refusal
+from tests.subscriptions.helpers import confirm_path
 
 
 def _save(client, person, lists, **extra):
@@ -48,7 +48,7 @@ def test_unticking_a_list_unsubscribes_from_it_only(client, subscriber):
 
 def _confirm_mail(client, person):
     """Press the button of the newest confirmation mail to the person; the response."""
-    [*_, message] = [m for m in outbox() if m.kind == "confirmation" and m.recipient == person.contact.email]
+    [*_, message] = outbox("confirmation", recipient=person.contact.email)
     return client.post(confirm_path(message))
 
 

@@ -4,12 +4,11 @@ from datetime import timedelta
 import pytest
 
 from portal.consent.models import EventType
-from portal.extensions import db as _db
 from portal.subscriptions.models import SubscriptionStatus
 from portal.tokens import make_token
-from tests.conftest import make_app
+from tests.conftest import outbox
 from tests.pagetools import form_to, refusal
-from tests.subscriptions.helpers import confirm_path, outbox
+from tests.subscriptions.helpers import confirm_path
 
 ONE_CLICK = "List-Unsubscribe=One-Click"
 
@@ -33,7 +32,7 @@ def _send_check(client, auth, person) -> str:
 
 
 def _mails_to(person) -> list:
-    return [m for m in outbox() if m.kind == "confirmation" and m.recipient == person.contact.email]
+    return outbox("confirmation", recipient=person.contact.email)
 
 
 @pytest.fixture
@@ -137,15 +136,12 @@ def _undo_value(client, person) -> str:
         return form_value("undo", person.path.rsplit("/", 1)[1])
 
 
-def test_after_the_window_the_undo_offers_a_confirmation_mail_and_changes_nothing(app, cookieless, subscriber,
-                                                                                    request):
+def test_after_the_window_the_undo_offers_a_confirmation_mail_and_changes_nothing(second_app, cookieless,
+                                                                                    subscriber):
     person = subscriber()
     page = _unsubscribe_on_page(cookieless, person, scope="account")
     action, fields = form_to(page, "/undo")
-    late_app = make_app(app.config["SQLALCHEMY_DATABASE_URI"], WTF_CSRF_ENABLED=True,
-                        PORTAL_UNDO_MAX_AGE=timedelta(seconds=-1))
-    late = late_app.test_client(use_cookies=False)
-    request.addfinalizer(lambda: _dispose(late_app))
+    late = second_app(WTF_CSRF_ENABLED=True, PORTAL_UNDO_MAX_AGE=timedelta(seconds=-1)).test_client(use_cookies=False)
     expired = late.post(action, data=fields)
     html = expired.get_data(as_text=True)
     assert expired.status_code == 410 and "that time is over" in html
@@ -176,20 +172,11 @@ def test_the_undo_window_is_a_setting(app, subscriber, cookieless):
     assert "for 15 minutes" in _unsubscribe_on_page(cookieless, person)
 
 
-def _dispose(other_app) -> None:
-    """Close a second app's connections (the test database is dropped or truncated next)."""
-    with other_app.app_context():
-        _db.engine.dispose()
-
-
-def test_the_expired_undo_and_the_rejoin_answer_the_same_whatever_the_state_of_the_address(app, cookieless,
-                                                                                            subscriber, request):
+def test_the_expired_undo_and_the_rejoin_answer_the_same_whatever_the_state_of_the_address(second_app, cookieless,
+                                                                                            subscriber):
     """Still out (a mail goes), back in by their own confirmation (none goes), left everything
     since (one goes): the pages are the same; only the person's inbox knows."""
-    late_app = make_app(app.config["SQLALCHEMY_DATABASE_URI"], WTF_CSRF_ENABLED=True,
-                        PORTAL_UNDO_MAX_AGE=timedelta(seconds=-1), PORTAL_OUTBOX_DIR=app.config["PORTAL_OUTBOX_DIR"])
-    late = late_app.test_client(use_cookies=False)
-    request.addfinalizer(lambda: _dispose(late_app))
+    late = second_app(WTF_CSRF_ENABLED=True, PORTAL_UNDO_MAX_AGE=timedelta(seconds=-1)).test_client(use_cookies=False)
     person = subscriber()
     undo_action, undo_fields = form_to(_unsubscribe_on_page(cookieless, person), "/undo")
     expired = late.post(undo_action, data=undo_fields)

@@ -11,8 +11,9 @@ import pytest
 from portal.consent.models import EventType
 from portal.subscriptions.models import SubscriptionStatus
 from portal.suppression import operations as suppressions
+from tests.conftest import outbox
 from tests.pagetools import form_to, refusal
-from tests.subscriptions.helpers import confirm_path, outbox, subscription_of
+from tests.subscriptions.helpers import confirm_path, subscription_of
 
 #: The page's words for a list that can be joined, in each language.
 TICK_TO_JOIN = {"en": "Tick it to join: we will send you an email to confirm.",
@@ -27,7 +28,7 @@ def _path(url: str) -> str:
 
 
 def _mails_to(person) -> list:
-    return [m for m in outbox() if m.kind == "confirmation" and m.recipient == person.contact.email]
+    return outbox("confirmation", recipient=person.contact.email)
 
 
 def _save(client, path: str, lists: list[str], lang: str = "en"):
@@ -94,7 +95,7 @@ def test_an_account_key_minting_links_and_ticking_only_queues_a_mail_to_the_pers
     assert _send_check(cookieless, auth, person, never.id) == "pending"
     assert [e for e in person.events(EventType.CONFIRMED) if e.list_id == never.id] == []
     # The only thing it did: a confirmation mail to the person's own address, nowhere else.
-    assert [m.recipient for m in outbox() if m.kind == "confirmation"] == [person.contact.email]
+    assert [m.recipient for m in outbox("confirmation")] == [person.contact.email]
     # Posting again changes nothing more: the list waits, no second mail, still nothing joined.
     assert _save(cookieless, path, [person.list_id, never.id]).status_code == 200
     assert len(_mails_to(person)) == 1 and _send_check(cookieless, auth, person, never.id) == "pending"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from portal.preferences.recovery import form_token
-from tests.subscriptions.helpers import outbox
+from tests.conftest import outbox
 from tests.subscriptions.test_plain_errors import DOMAIN, EMPTY, FORMAT, TOO_LONG, assert_marked
 
 CASES = [("", EMPTY), ("ann@@example.org", FORMAT), ("a@" + "b" * 250 + ".org", TOO_LONG), ("ann@localhost", DOMAIN)]

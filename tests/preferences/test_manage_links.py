@@ -18,8 +18,8 @@ from portal.preferences.recovery import form_token, sender_of
 from portal.privacy.operations import erase_contact
 from portal.signup import operations as doi
 from portal.subscriptions.models import Contact
-from tests.subscriptions.helpers import other_app, outbox
-from tests.pagetools import refusal
+from tests.conftest import other_app, outbox
+from tests.pagetools import csrf_token, refusal
 from portal.consent.evidence import RequestEvidence
 
 PREFERENCES_LINK = re.compile(r"https://portal\.test(/preferences/[A-Za-z0-9._-]+)\?lang=(en|id)")
@@ -35,7 +35,7 @@ def _sender_value(page: str) -> str:
 
 
 def _mails() -> list[OutboxMessage]:
-    return [m for m in outbox() if m.kind == "manage_links"]
+    return outbox("manage_links")
 
 
 def test_a_tampered_link_offers_the_form_and_names_no_one(client, subscriber):
@@ -157,7 +157,7 @@ def test_with_anti_forgery_on_the_form_works_without_a_cookie(csrf_client, creat
     create_contact(email="ann@example.org")
     page = csrf_client.get("/manage").get_data(as_text=True)
     sender = _sender_value(page)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    token = csrf_token(page)
     refused = csrf_client.post("/manage", data={"email": "ann@example.org", "sender": sender},
                                headers={"Accept": "application/json"})
     assert refused.status_code == 400 and refused.json["error"]["code"] == "form_unverified"

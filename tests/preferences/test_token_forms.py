@@ -16,10 +16,10 @@ from portal.consent.models import EventType
 from portal.extensions import db as _db
 from portal.subscriptions.models import SubscriptionStatus
 from portal.tokens import make_token
-from tests.conftest import make_app
+from tests.conftest import browser_client, outbox
 from tests.pagetools import form_to
 from tests.preferences.conftest import Subscriber
-from tests.subscriptions.helpers import confirm_path, event_types, outbox, subscription_of
+from tests.subscriptions.helpers import confirm_path, event_types, subscription_of
 
 ONE_CLICK = "List-Unsubscribe=One-Click"
 #: The refusal of a token form, as the error page and the unsubscribe page word it.
@@ -36,27 +36,6 @@ DONE = {"en": {"confirm": "you are subscribed", "unsubscribed": "You are unsubsc
                "expired": "Tautan ini sudah kedaluwarsa", "rejoin_sent": "Periksa kotak masuk Anda"}}
 
 pytestmark = pytest.mark.parametrize("lang", ["en", "id"])
-
-
-@pytest.fixture
-def nocookie(app):
-    """A browser that blocks cookies: never sends one, and every answer is checked to set none;
-    it follows redirects (Post/Redirect/Get) unless told otherwise."""
-    other = make_app(app.config["SQLALCHEMY_DATABASE_URI"], WTF_CSRF_ENABLED=True,
-                     PORTAL_OUTBOX_DIR=app.config["PORTAL_OUTBOX_DIR"])
-    client = other.test_client(use_cookies=False)
-    original = client.open
-
-    def open_without_cookies(*args, **kwargs):
-        kwargs.setdefault("follow_redirects", True)
-        response = original(*args, **kwargs)
-        assert "Set-Cookie" not in response.headers
-        return response
-
-    client.open = open_without_cookies
-    yield client
-    with other.app_context():
-        _db.engine.dispose()
 
 
 def _path(url: str) -> str:
@@ -95,23 +74,23 @@ def _person(subscriber) -> Subscriber:
     return subscriber()
 
 
-def test_confirm_and_decline(lang, nocookie, create_form, client):
+def test_confirm_and_decline(lang, cookieless, create_form, client):
     form = create_form()
     for email in ("ann@example.org", "bob@example.org"):
         client.post(f"/f/{form.id}", data={"email": email})
     ann, bob = [confirm_path(m) for m in outbox()]
-    _refused(_submit(nocookie, ann, lang, "/confirm/", {"confirm": "1"}, forged=True), lang)
+    _refused(_submit(cookieless, ann, lang, "/confirm/", {"confirm": "1"}, forged=True), lang)
     assert subscription_of(_contact_id(form, "ann@example.org"), form.lists[0].id).status == SubscriptionStatus.PENDING
-    done = _submit(nocookie, ann, lang, "/confirm/", {"confirm": "1"}, follow_redirects=False)
+    done = _submit(cookieless, ann, lang, "/confirm/", {"confirm": "1"}, follow_redirects=False)
     assert done.status_code == 303
-    done = nocookie.get(done.headers["Location"])
+    done = cookieless.get(done.headers["Location"])
     assert done.status_code == 200 and DONE[lang]["confirm"] in done.get_data(as_text=True)
     assert subscription_of(_contact_id(form, "ann@example.org"), form.lists[0].id).status == SubscriptionStatus.CONFIRMED
-    _refused(_submit(nocookie, bob, lang, "/confirm/", {"decline": "1"}, forged=True), lang)
+    _refused(_submit(cookieless, bob, lang, "/confirm/", {"decline": "1"}, forged=True), lang)
     assert subscription_of(_contact_id(form, "bob@example.org"), form.lists[0].id).status == SubscriptionStatus.PENDING
-    declined = _submit(nocookie, bob, lang, "/confirm/", {"decline": "1"}, follow_redirects=False)
+    declined = _submit(cookieless, bob, lang, "/confirm/", {"decline": "1"}, follow_redirects=False)
     assert declined.status_code == 303 and declined.headers["Location"].endswith(f"?lang={lang}")
-    declined = nocookie.get(declined.headers["Location"])
+    declined = cookieless.get(declined.headers["Location"])
     assert declined.status_code == 200 and DONE[lang]["declined"] in declined.get_data(as_text=True)
     assert subscription_of(_contact_id(form, "bob@example.org"), form.lists[0].id).status == SubscriptionStatus.DECLINED
 
@@ -123,157 +102,135 @@ def _contact_id(form, email):
     return find_contact(form.account_id, email).id
 
 
-def test_resend_from_the_expired_page(lang, app, create_form, client, request):
+def test_resend_from_the_expired_page(lang, second_app, create_form, client):
     form = create_form()
     client.post(f"/f/{form.id}", data={"email": "ann@example.org"})
     path = confirm_path(outbox()[0])
-    late_app = make_app(app.config["SQLALCHEMY_DATABASE_URI"], WTF_CSRF_ENABLED=True,
-                        PORTAL_CONFIRM_MAX_AGE=timedelta(seconds=-1))
+    late_app = second_app(WTF_CSRF_ENABLED=True, PORTAL_CONFIRM_MAX_AGE=timedelta(seconds=-1))
     late = late_app.test_client(use_cookies=False)
-    request.addfinalizer(lambda: _dispose(late_app))
     _refused(_submit(late, path, lang, "/resend", forged=True), lang)
     assert len(outbox()) == 1
     resent = _submit(late, path, lang, "/resend")
     assert resent.status_code == 200 and len(outbox()) == 2
 
 
-def test_unsubscribe_everything_and_a_refusal_never_narrows_the_choice(lang, nocookie, subscriber):
+def test_unsubscribe_everything_and_a_refusal_never_narrows_the_choice(lang, cookieless, subscriber):
     person = _person(subscriber)
     second = subscriber(contact=person.contact)
-    refused = _submit(nocookie, person.path, lang, "/unsubscribe/", {"scope": "account"}, forged=True)
+    refused = _submit(cookieless, person.path, lang, "/unsubscribe/", {"scope": "account"}, forged=True)
     _refused(refused, lang)
     html = refused.get_data(as_text=True)
     assert re.search(r'<input checked id="scope-\d" name="scope" type="radio" value="account">', html)
     assert person.status == second.status == SubscriptionStatus.CONFIRMED  # not narrowed to this list
     assert person.events(EventType.UNSUBSCRIBED) == []
-    done = _submit(nocookie, person.path, lang, "/unsubscribe/", {"scope": "account"})
+    done = _submit(cookieless, person.path, lang, "/unsubscribe/", {"scope": "account"})
     assert done.status_code == 200 and DONE[lang]["unsubscribed"] in done.get_data(as_text=True)
     assert person.status == second.status == SubscriptionStatus.UNSUBSCRIBED
     assert [(e.scope, e.reason) for e in person.suppressions()] == [("account", "unsubscribed")]
 
 
-def test_reason_and_undo_after_unsubscribing(lang, nocookie, subscriber):
+def test_reason_and_undo_after_unsubscribing(lang, cookieless, subscriber):
     person = _person(subscriber)
-    page = _submit(nocookie, person.path, lang, "/unsubscribe/", {"scope": "list"}).get_data(as_text=True)
+    page = _submit(cookieless, person.path, lang, "/unsubscribe/", {"scope": "list"}).get_data(as_text=True)
     reason_action, reason_fields = form_to(page, "/reason")
-    forged = nocookie.post(reason_action, data={**reason_fields, "csrf_token": "nope", "reason": "other"})
+    forged = cookieless.post(reason_action, data={**reason_fields, "csrf_token": "nope", "reason": "other"})
     _refused(forged, lang)
     assert person.events("unsubscribe_reason") == []
-    thanks = nocookie.post(reason_action, data={**reason_fields, "reason": "too_frequent"})
+    thanks = cookieless.post(reason_action, data={**reason_fields, "reason": "too_frequent"})
     assert DONE[lang]["thanks"] in thanks.get_data(as_text=True)
     assert [e.evidence for e in person.events("unsubscribe_reason")] == [{"reason": "too_frequent"}]
     undo_action, undo_fields = form_to(page, "/undo")
-    _refused(nocookie.post(undo_action, data={**undo_fields, "csrf_token": reason_fields["csrf_token"]}), lang)
+    _refused(cookieless.post(undo_action, data={**undo_fields, "csrf_token": reason_fields["csrf_token"]}), lang)
     assert person.status == SubscriptionStatus.UNSUBSCRIBED  # another form's value is no good here
-    assert nocookie.post(undo_action, data=undo_fields).status_code == 200
+    assert cookieless.post(undo_action, data=undo_fields).status_code == 200
     assert person.status == SubscriptionStatus.CONFIRMED
 
 
-def test_rejoin_after_the_undo_window(lang, app, nocookie, subscriber, request):
+def test_rejoin_after_the_undo_window(lang, second_app, cookieless, subscriber):
     """The expired undo's page offers a confirmation mail: its form, posted with no cookie."""
     person = _person(subscriber)
-    late = _nocookie_client(app, request, PORTAL_UNDO_MAX_AGE=timedelta(seconds=-1))
-    page = _submit(nocookie, person.path, lang, "/unsubscribe/", {"scope": "list"}).get_data(as_text=True)
+    late = browser_client(second_app(WTF_CSRF_ENABLED=True, PORTAL_UNDO_MAX_AGE=timedelta(seconds=-1)), cookies=False,
+                          follow=False)
+    page = _submit(cookieless, person.path, lang, "/unsubscribe/", {"scope": "list"}).get_data(as_text=True)
     undo_action, undo_fields = form_to(page, "/undo")
     expired = late.post(undo_action, data=undo_fields)
     html = expired.get_data(as_text=True)
     assert expired.status_code == 410 and DONE[lang]["expired"] in html
     rejoin_action, rejoin_fields = form_to(html, "/rejoin")
     _refused(late.post(rejoin_action, data={**rejoin_fields, "csrf_token": undo_fields["csrf_token"]}), lang)
-    assert [m for m in outbox() if m.kind == "confirmation"] == []
+    assert outbox("confirmation") == []
     assert person.status == SubscriptionStatus.UNSUBSCRIBED
     sent = late.post(rejoin_action, data=rejoin_fields, follow_redirects=True)
     assert sent.status_code == 200 and DONE[lang]["rejoin_sent"] in sent.get_data(as_text=True)
-    assert [m.recipient for m in outbox() if m.kind == "confirmation"] == [person.contact.email]
+    assert [m.recipient for m in outbox("confirmation")] == [person.contact.email]
     assert person.status == SubscriptionStatus.PENDING and person.events(EventType.RESUBSCRIBED) == []
 
 
-def _nocookie_client(app, request, **config):
-    """A client of another app (``config``) on the test's database that never sends a cookie."""
-    other = make_app(app.config["SQLALCHEMY_DATABASE_URI"], WTF_CSRF_ENABLED=True,
-                     PORTAL_OUTBOX_DIR=app.config["PORTAL_OUTBOX_DIR"], **config)
-    request.addfinalizer(lambda: _dispose(other))
-    client = other.test_client(use_cookies=False)
-    original = client.open
-
-    def open_without_cookies(*args, **kwargs):
-        response = original(*args, **kwargs)
-        assert "Set-Cookie" not in response.headers
-        return response
-
-    client.open = open_without_cookies
-    return client
-
-
-def test_preferences_leave_and_ask_to_join(lang, nocookie, subscriber, create_form):
+def test_preferences_leave_and_ask_to_join(lang, cookieless, subscriber, create_form):
     person = _person(subscriber)
     [other] = create_form(person.subscription.list.account).lists  # open for signup
-    _refused(_submit(nocookie, person.preferences_path, lang, "/preferences/", {"save": "1"}, forged=True), lang)
+    _refused(_submit(cookieless, person.preferences_path, lang, "/preferences/", {"save": "1"}, forged=True), lang)
     assert person.status == SubscriptionStatus.CONFIRMED
-    saved = _submit(nocookie, person.preferences_path, lang, "/preferences/", {"save": "1", "lists": [other.id]})
+    saved = _submit(cookieless, person.preferences_path, lang, "/preferences/", {"save": "1", "lists": [other.id]})
     assert saved.status_code == 200
     assert person.status == SubscriptionStatus.UNSUBSCRIBED
-    assert [m.recipient for m in outbox() if m.kind == "confirmation"] == [person.contact.email]
-    _submit(nocookie, person.preferences_path, lang, "/preferences/", {"unsubscribe_all": "1"})
+    assert [m.recipient for m in outbox("confirmation")] == [person.contact.email]
+    _submit(cookieless, person.preferences_path, lang, "/preferences/", {"unsubscribe_all": "1"})
     assert ("account", "unsubscribed") in [(e.scope, e.reason) for e in person.suppressions()]
 
 
-def test_download_my_data(lang, nocookie, subscriber):
+def test_download_my_data(lang, cookieless, subscriber):
     person = _person(subscriber)
     path = person.preferences_path + "/data"
-    _refused(_submit(nocookie, path, lang, "/data", forged=True), lang)
-    download = _submit(nocookie, path, lang, "/data")
+    _refused(_submit(cookieless, path, lang, "/data", forged=True), lang)
+    download = _submit(cookieless, path, lang, "/data")
     assert download.status_code == 200 and download.json["contact"]["email"] == person.contact.email
 
 
-def test_erasure_request_and_confirmation(lang, nocookie, subscriber, app):
+def test_erasure_request_and_confirmation(lang, cookieless, subscriber, app):
     person = _person(subscriber)
     path = person.preferences_path + "/erase"
-    _refused(_submit(nocookie, path, lang, "/erase", forged=True), lang)
-    sent = _submit(nocookie, path, lang, "/erase")
+    _refused(_submit(cookieless, path, lang, "/erase", forged=True), lang)
+    sent = _submit(cookieless, path, lang, "/erase")
     assert DONE[lang]["erase_sent"] in sent.get_data(as_text=True)
     assert [m.kind for m in outbox()] == ["erase_confirm"]
     erase_path = f"/erase/{make_token('erase', [person.contact.id])}"
-    _refused(_submit(nocookie, erase_path, lang, "/erase", forged=True), lang)
+    _refused(_submit(cookieless, erase_path, lang, "/erase", forged=True), lang)
     assert person.refresh().contact.erased_at is None
-    done = _submit(nocookie, erase_path, lang, "/erase")
+    done = _submit(cookieless, erase_path, lang, "/erase")
     assert done.status_code == 200
     _db.session.expire_all()
     assert person.contact.erased_at is not None
 
 
-def test_complaint(lang, nocookie, subscriber):
+def test_complaint(lang, cookieless, subscriber):
     person = _person(subscriber)
     path = _path(links.complaint_url(person.target))
-    _refused(_submit(nocookie, path, lang, "/complaint", {"category": "not_requested"}, forged=True), lang)
+    _refused(_submit(cookieless, path, lang, "/complaint", {"category": "not_requested"}, forged=True), lang)
     assert person.status == SubscriptionStatus.CONFIRMED
-    done = _submit(nocookie, path, lang, "/complaint", {"category": "not_requested"})
+    done = _submit(cookieless, path, lang, "/complaint", {"category": "not_requested"})
     assert done.status_code == 200 and person.status == SubscriptionStatus.COMPLAINED
 
 
-def test_one_click_needs_no_value_at_all(lang, nocookie, subscriber):
+def test_one_click_needs_no_value_at_all(lang, cookieless, subscriber):
     person = _person(subscriber)
-    response = nocookie.post(person.path, data=ONE_CLICK, content_type="application/x-www-form-urlencoded")
+    response = cookieless.post(person.path, data=ONE_CLICK, content_type="application/x-www-form-urlencoded")
     assert response.status_code == 200 and person.status == SubscriptionStatus.UNSUBSCRIBED
 
 
-def test_the_value_is_bound_to_token_and_purpose_and_survives_a_key_rotation(lang, app):
+def test_the_value_is_bound_to_token_and_purpose_and_survives_a_key_rotation(lang, app, second_app):
     with app.test_request_context():
         value = form_value("confirm", "tok")
         assert is_valid("confirm", "tok", value)
         assert not is_valid("decline", "tok", value) and not is_valid("confirm", "tok2", value)
         assert not is_valid("confirm", "tok", "") and not is_valid("confirm", "tok", None)
-    rotated = make_app(app.config["SQLALCHEMY_DATABASE_URI"], SECRET_KEY="new-key",
-                       SECRET_KEY_FALLBACKS=[app.config["SECRET_KEY"]])
+    rotated = second_app(SECRET_KEY="new-key", SECRET_KEY_FALLBACKS=[app.config["SECRET_KEY"]])
     with rotated.test_request_context():
         assert is_valid("confirm", "tok", value)  # made with the old key: still accepted
         assert form_value("confirm", "tok") != value  # new pages carry the new key's value
-    dropped = make_app(app.config["SQLALCHEMY_DATABASE_URI"], SECRET_KEY="new-key")
+    dropped = second_app(SECRET_KEY="new-key")
     with dropped.test_request_context():
         assert not is_valid("confirm", "tok", value)
-    for other in (rotated, dropped):
-        with other.app_context():
-            _db.engine.dispose()
 
 
 def test_the_event_types_of_a_signup_are_unchanged(lang, client, create_form):
@@ -281,9 +238,3 @@ def test_the_event_types_of_a_signup_are_unchanged(lang, client, create_form):
     client.post(f"/f/{form.id}?lang={lang}", data={"email": "ann@example.org"})
     assert event_types(_contact_id(form, "ann@example.org")) == [EventType.SIGNUP_REQUESTED,
                                                                  EventType.CONFIRMATION_SENT]
-
-
-def _dispose(other_app) -> None:
-    """Close a second app's connections (the test database is dropped or truncated next)."""
-    with other_app.app_context():
-        _db.engine.dispose()

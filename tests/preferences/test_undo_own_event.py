@@ -7,8 +7,9 @@ from portal.extensions import db as _db
 from portal.subscriptions.models import SubscriptionStatus
 from portal.suppression.models import SuppressionChange
 from portal.tokens import make_token
+from tests.conftest import outbox
 from tests.pagetools import form_to, refusal
-from tests.subscriptions.helpers import confirm_path, outbox
+from tests.subscriptions.helpers import confirm_path
 
 ONE_CLICK = "List-Unsubscribe=One-Click"
 
@@ -109,7 +110,7 @@ def test_the_two_step_attack_never_makes_a_list_the_person_left_mailable(cookiel
     # The person's own choice, later: list B through a form, confirmed by the mail's button.
     form_b = create_form(account=account)
     cookieless.post(f"/f/{form_b.id}", data={"email": person.contact.email})
-    [mail] = [m for m in outbox() if m.kind == "confirmation" and m.recipient == person.contact.email]
+    [mail] = outbox("confirmation", recipient=person.contact.email)
     fields = form_to(cookieless.get(confirm_path(mail)).get_data(as_text=True), "/confirm/")[1]
     assert cookieless.post(confirm_path(mail), data=fields, follow_redirects=False).status_code == 303
     assert _send_check(cookieless, auth, person, form_b.lists[0].id) == "ok"

@@ -6,10 +6,8 @@ import pytest
 
 from portal.consent.models import EventType
 from portal.db import utcnow
-from portal.extensions import db as _db
 from portal.subscriptions.models import SubscriptionStatus
 from tests.pagetools import form_to, refusal
-from tests.conftest import make_app
 
 WORDS = {"en": {"left": "You have left", "everything": "You have left everything from", "undo": "Undo: keep me subscribed",
                 "thanks": "Thank you", "undone": "Your unsubscribe is undone"},
@@ -78,16 +76,14 @@ def test_the_page_of_one_list_left_offers_to_leave_everything(cookieless, subscr
     assert second.status == SubscriptionStatus.UNSUBSCRIBED
 
 
-def test_reopening_the_link_later_shows_the_state_and_the_undo_while_its_window_lasts(app, cookieless, subscriber,
-                                                                                      request):
+def test_reopening_the_link_later_shows_the_state_and_the_undo_while_its_window_lasts(second_app, cookieless,
+                                                                                      subscriber):
     person = subscriber()
     _leave(cookieless, person, "list", "en")
     later = _text(cookieless.get(person.path))
     assert "You have left" in later and "Undo: keep me subscribed" in later
     assert "email preferences" in later and "confirmation link" in later  # the way back by double opt-in
-    late_app = make_app(app.config["SQLALCHEMY_DATABASE_URI"], WTF_CSRF_ENABLED=True,
-                        PORTAL_UNDO_MAX_AGE=timedelta(seconds=-1))
-    request.addfinalizer(lambda: _dispose(late_app))
+    late_app = second_app(WTF_CSRF_ENABLED=True, PORTAL_UNDO_MAX_AGE=timedelta(seconds=-1))
     after_window = _text(late_app.test_client(use_cookies=False).get(person.path))
     assert "You have left" in after_window and "/undo" not in after_window
     assert "Stop receiving" not in after_window  # the state, not the bare form
@@ -156,8 +152,3 @@ def test_an_erased_persons_link_stays_the_invalid_link_page(client, subscriber, 
     for path in (person.path, person.path + "/thanks", person.path + "/undone"):
         page = client.get(path, headers={"Accept": "text/html"})
         assert refusal(page) == (404, "invalid_link") and "This link is not valid" in _text(page)
-
-
-def _dispose(other) -> None:
-    with other.app_context():
-        _db.engine.dispose()

@@ -6,8 +6,7 @@ import requests
 
 from portal import links
 from portal.subscriptions.models import SubscriptionStatus
-from tests.preferences.conftest import csrf_token
-from tests.pagetools import refusal
+from tests.pagetools import csrf_token, refusal
 
 ONE_CLICK = "List-Unsubscribe=One-Click"
 #: RFC 8058 section 8.3, literally (malformed under RFC 2046: its delimiters lack the leading "--").

@@ -84,8 +84,7 @@ def people(app):
     account = factories.create_account()
     lists = [factories.create_list(account), factories.create_list(account)]
     form = factories.create_form(account, lists=lists, consent_text="Yes, mail me news. Unsubscribe any time.")
-    webhooks.create_endpoint(account.id, url="https://hooks.example/in", events=["unsubscribed"])
-    db.session.commit()
+    factories.create_webhook(account.id, "unsubscribed")
     person = build_person(account, lists, form, email="Dewi.Lestari@Example.ORG", name="Dewi Lestari",
                           ip="203.0.113.77", tag="Dewi", factories=factories)
     bystander = build_person(account, lists, form, email="budi.santoso@example.net", name="Budi Santoso",

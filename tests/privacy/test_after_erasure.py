@@ -10,8 +10,9 @@ from portal.privacy import operations
 from portal.subscriptions.models import SignupRequest
 from portal.subscriptions.operations import find_contact
 from portal.tokens import make_token
-from tests.subscriptions.helpers import confirm_path, outbox
+from tests.conftest import outbox
 from tests.pagetools import refusal
+from tests.subscriptions.helpers import confirm_path
 
 EMAIL = "erin@example.org"
 
@@ -89,7 +90,7 @@ def test_an_erased_person_can_sign_up_again_and_only_their_confirmation_lifts_it
     form, second, old_id, saved = erased
     answer = client.post(f"/f/{form.id}", data={"email": EMAIL})
     assert answer.status_code == 303
-    [mail] = [m for m in outbox() if m.kind == "confirmation" and m.recipient == EMAIL]
+    [mail] = outbox("confirmation", recipient=EMAIL)
     assert _send_check(client, platform_auth, form.lists[0]) == "suppressed"  # not until confirmed
     assert client.post(confirm_path(mail)).status_code == 303
     assert _send_check(client, platform_auth, form.lists[0]) == "ok"

@@ -8,31 +8,15 @@ from sqlalchemy import select
 
 from portal.consent.models import ConsentEvent
 from portal.extensions import db
-from portal.outbox.models import OutboxMessage
 from portal.subscriptions.models import Contact
 from portal.tokens import make_token
-from tests.conftest import make_app
+from tests.conftest import outbox
+from tests.pagetools import csrf_token, refusal
 from tests.privacy.conftest import scan
-from tests.pagetools import refusal
-
-
-@pytest.fixture
-def csrf_client(app):
-    """A client of an app on the same database with CSRF protection on."""
-    strict = make_app(app.config["SQLALCHEMY_DATABASE_URI"], WTF_CSRF_ENABLED=True)
-    yield strict.test_client()
-    with strict.app_context():
-        db.engine.dispose()
-
-
-def csrf_token(page: str) -> str:
-    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
 
 
 def erase_link(person) -> str:
-    message = db.session.scalars(select(OutboxMessage).where(
-        OutboxMessage.kind == "erase_confirm", OutboxMessage.recipient == person.email)
-        .order_by(OutboxMessage.id.desc())).first()
+    message = outbox("erase_confirm", recipient=person.email)[-1]
     return re.search(r"https://portal\.test(/erase/\S+)", message.payload["text"]).group(1)
 
 
@@ -72,7 +56,7 @@ def test_a_preferences_link_alone_only_mails_a_confirmation(csrf_client, people)
     path = person.preferences_path + "/erase"
     page = csrf_client.get(path)
     assert page.status_code == 200 and "cannot be undone" in page.text
-    response = csrf_client.post(path, data={"csrf_token": csrf_token(page.text)})
+    response = csrf_client.post(path, data={"csrf_token": csrf_token(page.text)}, follow_redirects=False)
     assert response.status_code == 303 and response.location == path + "/sent"  # Post/Redirect/Get
     sent = csrf_client.get(response.location)
     assert sent.status_code == 200 and "Check your inbox" in sent.text
@@ -80,8 +64,7 @@ def test_a_preferences_link_alone_only_mails_a_confirmation(csrf_client, people)
     contact = db.session.get(Contact, person.contact.id)
     assert contact.email == person.email and contact.erased_at is None
     assert scan([person.email])  # nothing erased yet
-    mails = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "erase_confirm",
-                                                           OutboxMessage.recipient == person.email)).all()
+    mails = outbox("erase_confirm", recipient=person.email)
     assert len(mails) == 2  # the fixture's one and this one
 
 
@@ -117,7 +100,8 @@ def test_the_erase_post_needs_csrf(csrf_client, people):
     assert csrf_client.post(link).status_code == 400
     db.session.expire_all()
     assert db.session.get(Contact, person.contact.id).email == person.email
-    response = csrf_client.post(link, data={"csrf_token": csrf_token(csrf_client.get(link).text)})
+    response = csrf_client.post(link, data={"csrf_token": csrf_token(csrf_client.get(link).text)},
+                                follow_redirects=False)
     assert response.status_code == 303
     db.session.expire_all()
     assert db.session.get(Contact, person.contact.id).email is None

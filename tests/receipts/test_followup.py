@@ -7,7 +7,8 @@ import pytest
 from portal.consent.models import ConsentEvent
 from portal.extensions import db
 from portal.outbox.worker import run_once
-from tests.subscriptions.helpers import confirm_path, outbox
+from tests.conftest import outbox
+from tests.subscriptions.helpers import confirm_path
 
 LINK = re.compile(r"https://portal\.test(/[A-Za-z0-9._/-]+)")
 
@@ -15,9 +16,9 @@ LINK = re.compile(r"https://portal\.test(/[A-Za-z0-9._/-]+)")
 def confirmed_by_the_person(client, form, lang="en", email="rina@example.org"):
     """A signup on the hosted page in ``lang``, confirmed by pressing the mail's button."""
     client.post(f"/f/{form.id}?lang={lang}", data={"email": email})
-    confirmation, = [m for m in outbox() if m.kind == "confirmation"]
+    confirmation, = outbox("confirmation")
     assert client.post(confirm_path(confirmation), data={"confirm": "1"}).status_code == 303
-    return [m for m in outbox() if m.kind == "subscribed"]
+    return outbox("subscribed")
 
 
 def test_confirming_queues_the_follow_up_with_the_receipt_preferences_and_unsubscribe_links(client, create_form):

@@ -10,8 +10,9 @@ import pytest
 from portal import links
 from portal.outbox import worker
 from portal.suppression import operations as suppression
+from tests.conftest import other_app, outbox
 from tests.reliability.support import row_counts
-from tests.subscriptions.helpers import confirm_path, other_app, outbox, signup
+from tests.subscriptions.helpers import confirm_path, signup
 
 
 @pytest.fixture

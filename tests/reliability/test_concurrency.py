@@ -12,7 +12,8 @@ from portal import links
 from portal.consent.models import ConsentEvent, EventType
 from portal.extensions import db
 from portal.subscriptions.models import Contact, SignupRequest, Subscription, SubscriptionStatus
-from tests.subscriptions.helpers import confirm_path, outbox, signup
+from tests.conftest import outbox
+from tests.subscriptions.helpers import confirm_path, signup
 
 CLICKS = 50
 

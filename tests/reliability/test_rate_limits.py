@@ -9,9 +9,9 @@ import requests
 
 from portal import links
 from portal.extensions import db
-from tests.conftest import ledger_env
+from tests.conftest import ledger_env, other_app
 from tests.reliability.support import LiveServer
-from tests.subscriptions.helpers import other_app
+
 
 #: Route -> the config key of its limit. Signup and resend have their own tests
 #: (tests/subscriptions/test_rate_limits.py), and so has "send me a link", limited per IP and per

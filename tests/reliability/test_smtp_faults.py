@@ -11,9 +11,9 @@ from portal.db import utcnow
 from portal.extensions import db
 from portal.outbox import worker
 from portal.outbox.models import OutboxMessage, OutboxStatus
-from tests.conftest import free_port
+from tests.conftest import free_port, other_app
 from tests.reliability.support import FaultServer, SlowSink
-from tests.subscriptions.helpers import other_app, signup
+from tests.subscriptions.helpers import signup
 
 LATER = timedelta(hours=2)
 

@@ -11,8 +11,9 @@ from portal.extensions import db
 from portal.signup import operations as doi
 from portal.subscriptions.models import SignupRequest, SubscriptionStatus
 from portal.subscriptions.operations import apply, find_contact, get_or_create_contact, get_or_create_subscription
-from tests.subscriptions.helpers import confirm_path, event_types, other_app, outbox, signup, subscription_of
-from tests.pagetools import refusal
+from tests.conftest import other_app, outbox
+from tests.pagetools import csrf_token, refusal
+from tests.subscriptions.helpers import confirm_path, event_types, signup, subscription_of
 from portal.consent.evidence import RequestEvidence
 
 
@@ -73,7 +74,7 @@ def test_confirm_needs_the_pages_csrf_token(app, pending):
         browser = csrf_app.test_client()
         assert browser.post(path).status_code == 400
         page = browser.get(path).get_data(as_text=True)
-        token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+        token = csrf_token(page)
         assert browser.post(path, data={"csrf_token": token, "confirm": "Yes"}).status_code == 303
     assert event_types(contact.id).count(EventType.CONFIRMED) == 1
 

@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.subscriptions.models import SignupRequest
-from tests.subscriptions.helpers import outbox, signup
+from tests.conftest import outbox
+from tests.subscriptions.helpers import signup
 
 #: (Accept-Language, what the mail says) for each language.
 WORDS = {

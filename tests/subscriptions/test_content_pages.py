@@ -12,7 +12,7 @@ from portal import links
 from portal.consent.models import ConsentEvent, EventType
 from portal.extensions import db
 from portal.subscriptions.models import SignupRequest
-from tests.subscriptions.helpers import outbox
+from tests.conftest import outbox
 
 EN = "Yes, send me the weekly coffee news."
 ID = "Ya, kirimi saya kabar kopi mingguan."

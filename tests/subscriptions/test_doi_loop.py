@@ -9,8 +9,8 @@ from portal.outbox import worker
 from portal.outbox.models import OutboxStatus
 from portal.subscriptions.models import SubscriptionStatus
 from portal.subscriptions.operations import find_contact
-from tests.conftest import free_port
-from tests.subscriptions.helpers import CONFIRM_LINK, event_types, other_app, outbox, signup, subscription_of
+from tests.conftest import free_port, other_app, outbox
+from tests.subscriptions.helpers import CONFIRM_LINK, event_types, signup, subscription_of
 
 
 def _deliver_with(app, **mail_config):

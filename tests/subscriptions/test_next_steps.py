@@ -9,7 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from portal import links
-from tests.subscriptions.helpers import confirm_path, outbox, signup
+from tests.conftest import outbox
+from tests.subscriptions.helpers import confirm_path, signup
 
 
 def _check_inbox(client, response) -> str:

@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 from portal.consent.models import ConsentEvent
 from portal.extensions import db
 from portal.subscriptions.models import Contact, SignupRequest
-from tests.subscriptions.helpers import outbox, signup
+from tests.conftest import outbox
+from tests.subscriptions.helpers import signup
 
 FORMAT = {"en": "Enter an email address in the correct format, like name@example.com",
           "id": "Masukkan alamat email dengan format yang benar, misalnya nama@contoh.com"}

@@ -6,7 +6,7 @@ import secrets
 import pytest
 import redis
 
-from tests.subscriptions.helpers import other_app, outbox
+from tests.conftest import other_app, outbox
 
 
 class Keys:

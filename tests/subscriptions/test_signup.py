@@ -8,8 +8,9 @@ from portal.extensions import db
 from portal.subscriptions.models import SignupRequest, SubscriptionStatus
 from portal.subscriptions.operations import find_contact, get_or_create_contact
 from portal.suppression import operations as suppression
-from tests.subscriptions.helpers import event_types, other_app, outbox, signup, subscription_of
+from tests.conftest import other_app, outbox
 from tests.pagetools import refusal
+from tests.subscriptions.helpers import event_types, signup, subscription_of
 
 
 def test_hosted_page_shows_sender_lists_consent_and_honeypot(client, create_form):

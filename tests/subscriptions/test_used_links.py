@@ -12,9 +12,9 @@ from portal.extensions import db
 from portal.privacy import operations as privacy
 from portal.subscriptions.models import Subscription, SubscriptionStatus
 from portal.subscriptions.operations import find_contact
+from tests.conftest import outbox
 from tests.pagetools import form_to
-from tests.preferences.conftest import cookieless  # noqa: F401 (fixture)
-from tests.subscriptions.helpers import confirm_path, outbox
+from tests.subscriptions.helpers import confirm_path
 
 EMAIL = "ann@example.org"
 ONE_CLICK = "List-Unsubscribe=One-Click"

@@ -6,7 +6,8 @@ from portal.accounts.models import Account
 from portal.consent.models import ConsentEvent, EventType
 from portal.extensions import db
 from portal.subscriptions.operations import find_contact
-from tests.subscriptions.helpers import event_types, outbox, signup
+from tests.conftest import outbox
+from tests.subscriptions.helpers import event_types, signup
 
 
 @pytest.mark.parametrize("status,reason", [("suspended", "account_suspended"),

@@ -36,12 +36,9 @@ def fast(emails, account_id, which=None):
 
 
 @pytest.fixture
-def other(app):
+def other(second_app):
     """A second app on the test's database: another worker of the same machine."""
-    second = make_app(app.config["SQLALCHEMY_DATABASE_URI"])
-    yield second
-    with second.app_context():
-        _db.engine.dispose()
+    return second_app()
 
 
 def test_an_entry_takes_at_most_40_bytes(app, db, create_account, tmp_path):

@@ -7,18 +7,13 @@ from flask import request_started
 from portal.accounts.operations import revoke_api_key
 from portal.suppression import operations
 from tests import factories
-from tests.conftest import make_app, migrate
+from tests.conftest import bearer, make_app, migrate
 
 
 @pytest.fixture
-def flask_only(app):
+def flask_only(second_app):
     """A second app on the test's database with the fast path off: the reference answers."""
-    other = make_app(app.config["SQLALCHEMY_DATABASE_URI"], PORTAL_FAST_LOOKUP=False)
-    yield other
-    with other.app_context():
-        from portal.extensions import db
-
-        db.engine.dispose()
+    return second_app(PORTAL_FAST_LOOKUP=False)
 
 
 @pytest.fixture
@@ -64,19 +59,19 @@ def test_plain_lookups_are_answered_in_front_of_flask_with_the_same_bytes(app, f
     _key, own = factories.create_api_key("account", account)
     fast, reference = app.test_client(), flask_only.test_client()
     plain = [
-        (url(account.id, "s@x.org"), {"Authorization": f"Bearer {platform}"}, "http://localhost"),
+        (url(account.id, "s@x.org"), bearer(platform), "http://localhost"),
         (url(account.id, "S@X.ORG"), {"Authorization": f"bearer {own}"}, "http://localhost"),
         (url(account.id, "%20s@x.org%20"), {"Authorization": f"Bearer  {own}"}, "http://localhost"),
-        (url(account.id, "t@x.org"), {"Authorization": f"Bearer {own}"}, "http://localhost"),  # another's entry
-        (url(account.id, "ann+news@example.co.id?x=1"), {"Authorization": f"Bearer {own}"}, "http://localhost"),
-        (url(account.id, "s@x.org"), {"Authorization": f"Bearer {platform}"}, "https://portal.example"),  # HSTS
+        (url(account.id, "t@x.org"), bearer(own), "http://localhost"),  # another's entry
+        (url(account.id, "ann+news@example.co.id?x=1"), bearer(own), "http://localhost"),
+        (url(account.id, "s@x.org"), bearer(platform), "https://portal.example"),  # HSTS
     ]
     for path, headers, base_url in plain:
         got = answer(fast, path, headers=headers, base_url=base_url)
         assert got == answer(reference, path, headers=headers, base_url=base_url), path
         assert got[0] == 200
     assert dispatched == []
-    entries = fast.get(url(account.id, "s@x.org"), headers={"Authorization": f"Bearer {own}"}).json["entries"]
+    entries = fast.get(url(account.id, "s@x.org"), headers=bearer(own)).json["entries"]
     assert [entry["scope"] for entry in entries] == ["global", "account", "list"]
 
 
@@ -88,15 +83,15 @@ def test_everything_else_is_answered_by_flask(app, flask_only, dispatched, db):
     _key, platform = factories.create_api_key("platform")
     _key, own = factories.create_api_key("account", account)
     fast, reference = app.test_client(), flask_only.test_client()
-    mine = {"Authorization": f"Bearer {own}"}
+    mine = bearer(own)
     cases = [
         (url(account.id, "a@x.org"), {}),  # no key: 401
         (url(account.id, "a@x.org"), {"Authorization": "Bearer nope"}),
         (url(account.id, "a@x.org"), {"Authorization": f"Basic {own}"}),
-        (url(account.id, "a@x.org"), {"Authorization": f"Bearer {revoked}"}),
+        (url(account.id, "a@x.org"), bearer(revoked)),
         (url(other.id, "a@x.org"), mine),  # another account: 404
-        (url("no-such-account", "a@x.org"), {"Authorization": f"Bearer {platform}"}),
-        (url("%00", "a@x.org"), {"Authorization": f"Bearer {platform}"}),
+        (url("no-such-account", "a@x.org"), bearer(platform)),
+        (url("%00", "a@x.org"), bearer(platform)),
         (url(account.id, "a@"), mine),  # invalid addresses: 422
         (url(account.id, "a@b@x.org"), mine),
         (url(account.id, "a%00@x.org"), mine),
@@ -120,7 +115,7 @@ def test_everything_else_is_answered_by_flask(app, flask_only, dispatched, db):
 def test_a_write_through_another_app_is_seen_at_once(app, flask_only, dispatched):
     account = factories.create_account()
     _key, secret = factories.create_api_key("platform")
-    auth = {"Authorization": f"Bearer {secret}"}
+    auth = bearer(secret)
     fast, writer = app.test_client(), flask_only.test_client()
     assert fast.get(url(account.id, "w@x.org"), headers=auth).json["suppressed"] is False
     assert writer.put(url(account.id, "w@x.org"), json={"reason": "manual"}, headers=auth).status_code == 200
@@ -139,7 +134,7 @@ def test_a_failing_lookup_is_answered_by_flask_with_the_json_error(tmp_path):
         _key, secret = factories.create_api_key("platform")
     with sqlite3.connect(path) as conn:  # the index cannot read the feed any more
         conn.execute("ALTER TABLE suppression_changes RENAME TO suppression_changes_gone")
-    auth = {"Authorization": f"Bearer {secret}"}
+    auth = bearer(secret)
     got = answer(fast.test_client(), url(account_id, "a@x.org"), headers=auth)
     assert got == answer(reference.test_client(), url(account_id, "a@x.org"), headers=auth)
     assert got[0] == 500 and b'"code":"internal_error"' in got[2]
@@ -152,8 +147,8 @@ def test_the_fast_path_can_be_turned_off(app, flask_only):
     assert type(app.wsgi_app.wsgi_app).__name__ == "LookupFastPath"
 
 
-def test_behind_a_proxy_the_fast_path_sees_the_forwarded_scheme(app, dispatched):
-    behind = make_app(app.config["SQLALCHEMY_DATABASE_URI"], PORTAL_PROXY_COUNT=1)
+def test_behind_a_proxy_the_fast_path_sees_the_forwarded_scheme(second_app, dispatched):
+    behind = second_app(PORTAL_PROXY_COUNT=1)
     account = factories.create_account()
     _key, secret = factories.create_api_key("platform")
     seen = []
@@ -167,10 +162,6 @@ def test_behind_a_proxy_the_fast_path_sees_the_forwarded_scheme(app, dispatched)
     assert response.status_code == 200 and seen == []
     assert behind.test_client().get("/healthz").status_code == 200 and seen == [behind]  # the recorder works
     assert response.headers["Strict-Transport-Security"].startswith("max-age=")
-    with behind.app_context():
-        from portal.extensions import db
-
-        db.engine.dispose()
 
 
 def test_a_check_added_to_the_routes_guard_holds_on_the_fast_path_too(app, dispatched, db, monkeypatch):
@@ -181,7 +172,7 @@ def test_a_check_added_to_the_routes_guard_holds_on_the_fast_path_too(app, dispa
     account = factories.create_account()
     _key, secret = factories.create_api_key("platform")
     db.session.commit()
-    client, auth = app.test_client(), {"Authorization": f"Bearer {secret}"}
+    client, auth = app.test_client(), bearer(secret)
     assert client.get(url(account.id, "a@x.org"), headers=auth).status_code == 200 and dispatched == []
     route_guard = api.guard
 
@@ -219,7 +210,7 @@ def test_in_debug_the_fast_path_writes_the_same_indented_json_as_flask(app, flas
     _key, secret = factories.create_api_key("platform")
     db.session.commit()
     app.debug = flask_only.debug = True
-    auth = {"Authorization": f"Bearer {secret}"}
+    auth = bearer(secret)
     got = answer(app.test_client(), url(account.id, "s@x.org"), headers=auth)
     assert got == answer(flask_only.test_client(), url(account.id, "s@x.org"), headers=auth)
     assert got[2].startswith(b'{\n  "email"') and dispatched == []

@@ -3,7 +3,7 @@ import pytest
 
 from portal.consent.models import EventType
 from portal.suppression import operations
-from tests.preferences.conftest import cookieless, subscriber  # noqa: F401 (fixtures)
+from tests.preferences.conftest import subscriber  # noqa: F401 (fixture)
 
 ALLOWED_TO_ACCOUNT = ["manual", "hard_bounce", "role_address", "invalid"]
 

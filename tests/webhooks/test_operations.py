@@ -4,12 +4,11 @@ import hmac
 import json
 
 import pytest
-from sqlalchemy import select
 
 from portal.errors import ValidationFailed
 from portal.outbox import worker
-from portal.outbox.models import OutboxMessage
 from portal.webhooks import operations
+from tests.conftest import outbox
 
 
 def test_emit_signs_a_body_the_receiver_can_verify(app, db, create_account, create_contact, http_endpoint):
@@ -23,7 +22,7 @@ def test_emit_signs_a_body_the_receiver_can_verify(app, db, create_account, crea
     db.session.commit()
 
     assert len(messages) == 1
-    stored = db.session.scalars(select(OutboxMessage).where(OutboxMessage.channel == "webhook")).one()
+    [stored] = outbox(channel="webhook")
     assert stored.kind == "confirmed" and stored.recipient == url
     assert worker.run_once().sent == [stored.id]  # the outbox worker delivers it
     _path, headers, body = http_endpoint.received[0]
