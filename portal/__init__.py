@@ -129,6 +129,15 @@ def _sqlite_pragmas(app: Flask) -> None:
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.close()
 
+    @event.listens_for(engine, "savepoint")
+    def _on_savepoint(connection, _name):
+        # pysqlite opens a transaction only before a write, so a savepoint that was the first write
+        # of a session's transaction became the transaction, and releasing it committed: a later
+        # refusal in the same request could not roll it back. Open the transaction first. (Reads
+        # still take no lock until the first write, so a reading session never blocks a writer.)
+        if not connection.connection.dbapi_connection.in_transaction:
+            connection.exec_driver_sql("BEGIN")
+
 
 def select_locale() -> str:
     """``?lang=``, then Accept-Language, then the account's default (``g.account_locale``)."""

@@ -77,11 +77,9 @@ def test_bad_content_is_refused_naming_why_and_stores_nothing(create_account, co
     assert db.session.scalars(select(PrivacyNotice)).all() == []
 
 
-def test_publish_flushes_and_leaves_the_commit_to_its_caller(create_account, backend, request):
-    if backend == "sqlite":
-        # pysqlite begins a transaction only before a write: publish's SAVEPOINT, opened after reads
-        # alone, becomes the transaction and its RELEASE commits the version (PostgreSQL is right).
-        request.applymarker(pytest.mark.xfail(strict=True, reason="on SQLite a first-write savepoint commits"))
+def test_publish_flushes_and_leaves_the_commit_to_its_caller(create_account):
+    # On SQLite too: publish's SAVEPOINT, opened after reads alone, used to become the transaction
+    # (pysqlite began one only before a write) and its RELEASE committed the version.
     operations.publish(create_account(), effective_at=utcnow() + LATER, content=CONTENT, published_by="x")
     db.session.rollback()
     assert db.session.scalars(select(PrivacyNotice)).all() == []

@@ -111,3 +111,15 @@ def test_add_many_adds_the_new_entries_once_and_feeds_each(create_list):
         ("bob@example.org", "list", "unsubscribed")]
     assert sorted(row[1:5] for row in feed()[1:]) == [("bob@example.org", "account", "hard_bounce", "api"),
                                                       ("bob@example.org", "list", "unsubscribed", "api")]
+
+
+def test_a_refusal_after_add_takes_the_entry_back_with_the_transaction(create_account):
+    """``add`` writes in a SAVEPOINT; on SQLite that savepoint used to be the whole transaction when
+    nothing had been written before it (pysqlite began a transaction only before a write), so its
+    RELEASE committed the entry and a later refusal in the same request could not take it back."""
+    account = create_account()
+    db.session.commit()
+    operations.add("ann@example.org", scope="account", reason="manual", account_id=account.id, source="t")
+    db.session.rollback()  # what the error handler does when the request's next step refuses
+    assert db.session.scalars(select(Suppression)).all() == []
+    assert db.session.scalars(select(SuppressionChange)).all() == []
