@@ -217,3 +217,24 @@ def test_functions_that_only_queue_mail_are_named_queue():
     assert "portal.privacy.operations.erasure.queue_erasure_link" in named
     assert mail_only_functions(ast.parse("def send_it(x):\n    return enqueue_mail('k', to=x)\n")) == \
         {"send_it": "enqueue_mail"}
+
+
+#: What only a request has: an operation is given what it needs instead (issue 15).
+REQUEST_GLOBALS = {"flask.request", "flask.g", "flask.session", "portal.api.current_key", "portal.api.parse_body",
+                   "portal.api"}
+
+
+def request_reads(tree: ast.Module) -> list[str]:
+    """The request globals a module imports or calls (``request``, ``g``, ``api.current_key()``)."""
+    found = sorted(name for name in imported(tree) if name in REQUEST_GLOBALS)
+    found += sorted(callee for callee in callees(tree) if callee in ("api.current_key", "api.parse_body"))
+    return found
+
+
+def test_operations_read_no_request():
+    """Issue 15: operations take explicit arguments (the key that asks, the request's evidence),
+    never the request's globals, so a CLI, a worker or a test calls them as the API does."""
+    offenders = {name: request_reads(tree) for name, tree in modules().items() if is_operations(name)}
+    assert {name: found for name, found in offenders.items() if found} == {}
+    assert request_reads(ast.parse("from flask import request, g\ndef f():\n    return api.current_key()\n")) == \
+        ["flask.g", "flask.request", "api.current_key"]

@@ -1,11 +1,13 @@
 """``/api/v1/.../suppressions``: lookups, bulk checks, additions, removals and the changes feed."""
 from __future__ import annotations
 
+from flask import request
+
 from portal import api
 from portal.accounts.models import Account
 from portal.addresses import normalise
 from portal.db import isoformat
-from portal.errors import PortalError
+from portal.errors import PortalError, ValidationFailed
 from portal.subscriptions.operations import get_list
 from portal.suppression import eligibility, operations
 from portal.suppression.models import Suppression, SuppressionChange
@@ -67,23 +69,35 @@ def check(account: Account, body: CheckIn):
 @api.route("/accounts/<account_id>/suppressions/<path:email>", "PUT", summary="Suppress an address",
            body=SuppressionAdd, response=LookupOut, tag=TAG)
 def add(account: Account, email: str, body: SuppressionAdd):
-    entries = operations.actions.add(account, email, reason=body.reason, list_id=body.list_id, note=body.note)
+    entries = operations.actions.add(account, email, reason=body.reason, list_id=body.list_id, note=body.note,
+                                     key=api.current_key())
     return lookup_answer(email, entries)
+
+
+def removal_reason(query: RemoveQuery) -> tuple[str, str | None]:
+    """The reason (and list) of a removal, from the JSON body or the query string."""
+    reason, list_id = query.reason, query.list_id
+    if request.content_length or request.is_json:
+        body = api.parse_body(SuppressionRemove)
+        reason, list_id = body.reason, body.list_id or list_id
+    if not reason or not reason.strip():
+        raise ValidationFailed("Removing a suppression needs a reason (JSON body or ?reason=).")
+    return reason, list_id
 
 
 @api.route("/accounts/<account_id>/suppressions/<path:email>", "DELETE",
            summary="Lift an address's suppression (a reason is required)", query=RemoveQuery,
            optional_body=SuppressionRemove, response=LookupOut, tag=TAG)
 def remove(account: Account, email: str, query: RemoveQuery):
-    reason, list_id = operations.actions.removal_reason(query)
-    entries = operations.actions.remove(account, email, reason=reason, list_id=list_id)
+    reason, list_id = removal_reason(query)
+    entries = operations.actions.remove(account, email, reason=reason, list_id=list_id, key=api.current_key())
     return lookup_answer(email, entries)
 
 
 @api.route("/accounts/<account_id>/suppressions/bulk", "POST", summary="Suppress up to 10,000 addresses",
            body=BulkIn, response=BulkOut, tag=TAG)
 def bulk(account: Account, body: BulkIn):
-    result = operations.actions.bulk_add(account, body.entries)
+    result = operations.actions.bulk_add(account, body.entries, key=api.current_key())
     return result
 
 
@@ -106,15 +120,15 @@ def global_lookup(email: str):
 @api.route("/suppressions/<path:email>", "PUT", summary="Suppress an address globally", scopes=api.PLATFORM,
            body=SuppressionAdd, response=LookupOut, tag=TAG)
 def global_add(email: str, body: SuppressionAdd):
-    entries = operations.actions.global_add(email, reason=body.reason, note=body.note)
+    entries = operations.actions.global_add(email, reason=body.reason, note=body.note, key=api.current_key())
     return lookup_answer(email, entries)
 
 
 @api.route("/suppressions/<path:email>", "DELETE", summary="Lift a global suppression (a reason is required)",
            scopes=api.PLATFORM, query=RemoveQuery, optional_body=SuppressionRemove, response=LookupOut, tag=TAG)
 def global_remove(email: str, query: RemoveQuery):
-    reason, _list_id = operations.actions.removal_reason(query)
-    entries = operations.actions.global_remove(email, reason=reason)
+    reason, _list_id = removal_reason(query)
+    entries = operations.actions.global_remove(email, reason=reason, key=api.current_key())
     return lookup_answer(email, entries)
 
 

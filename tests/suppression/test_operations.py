@@ -123,3 +123,30 @@ def test_a_refusal_after_add_takes_the_entry_back_with_the_transaction(create_ac
     db.session.rollback()  # what the error handler does when the request's next step refuses
     assert db.session.scalars(select(Suppression)).all() == []
     assert db.session.scalars(select(SuppressionChange)).all() == []
+
+
+def test_the_api_actions_take_the_asking_key_and_no_request(create_contact, create_api_key):
+    """Outside any request (as a CLI or a worker would), each action is given the key that asks: an
+    account key may not pose as the subscriber (reserved reason), the platform may; the ledger
+    event and the feed name that key."""
+    from portal.consent.models import ConsentEvent
+    from portal.errors import Forbidden
+
+    contact = create_contact()
+    account = contact.account
+    customer, _ = create_api_key("account", account)
+    platform, _ = create_api_key("platform")
+    with pytest.raises(Forbidden) as caught:
+        operations.actions.add(account, contact.email, reason="unsubscribed", list_id=None, note=None, key=customer)
+    assert caught.value.code == "reserved_reason"
+    assert db.session.scalars(select(Suppression)).all() == []
+
+    entries = operations.actions.add(account, contact.email, reason="complaint", list_id=None, note="fbl",
+                                     key=platform)
+    assert [(e.scope, e.reason, e.source) for e in entries] == [("account", "complaint", f"api_key:{platform.id}")]
+    event = db.session.scalars(select(ConsentEvent).where(ConsentEvent.type == "suppressed")).one()
+    assert (event.source, event.actor, event.actor_key_id) == (f"api_key:{platform.id}", "platform", platform.id)
+    with pytest.raises(Forbidden) as caught:
+        operations.actions.remove(account, contact.email, reason="mistake", list_id=None, key=customer)
+    assert caught.value.code == "complaint_suppression"
+    assert operations.actions.remove(account, contact.email, reason="mistake", list_id=None, key=platform) == []
