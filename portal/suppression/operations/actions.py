@@ -11,7 +11,7 @@ from portal.consent.operations import record
 from portal.consent.models import EventType
 from portal.errors import Forbidden, NotFound, ValidationFailed
 from portal.subscriptions.operations import find_contact, get_list
-from portal.suppression.operations import entries as suppressions
+from portal.suppression.operations import entries as suppressions, feed
 from portal.suppression.models import Suppression, SuppressionChannel, SuppressionReason, SuppressionScope
 from portal.suppression.schemas import BulkEntry
 
@@ -80,7 +80,7 @@ def add(account: Account, email: str, *, reason: str, list_id: str | None, note:
     if entry is not None:
         event_id = _record(account, address, EventType.SUPPRESSED, entry, note, key)
         if event_id is not None:
-            suppressions.link(entry, event_id)
+            feed.link(entry, event_id)
     return suppressions.entries_for(address, account.id)
 
 

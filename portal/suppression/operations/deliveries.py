@@ -23,7 +23,7 @@ from portal.consent.models import EventType
 from portal.extensions import db
 from portal.subscriptions.models import Contact
 from portal.subscriptions.operations import apply, can
-from portal.suppression.operations import entries as suppressions
+from portal.suppression.operations import entries as suppressions, feed
 from portal.suppression.models import (DeliveryCount, DeliveryEvent, SuppressionChannel, SuppressionReason,
                                        SuppressionScope, hour_of)
 
@@ -85,7 +85,7 @@ def _bounce(account: Account, address: str, contact: Contact | None, at: datetim
                 apply(subscription, "bounce")
         event = record(EventType.BOUNCED, contact=contact, source="deliveries", message_ref=message_id,
                        evidence={"kind": note}, occurred_at=at)
-        suppressions.link(entry, event.id)
+        feed.link(entry, event.id)
     return entry is not None
 
 
