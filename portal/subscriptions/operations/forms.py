@@ -1,22 +1,20 @@
-"""Lists, forms and contacts: creating them and finding them."""
+"""Signup forms: their origins and redirect URL, creating and changing them, their versioned consent
+texts, finding them, and the hosted page's URL and the embeddable HTML."""
 from __future__ import annotations
 
-import hashlib
 from urllib.parse import urlsplit
 
 from flask import current_app, render_template
 from flask_babel import force_locale, gettext
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
 from portal import origins as origins_
 from portal.accounts.models import Account
-from portal.addresses import email_hash, normalise
-from portal.db import utcnow
-from portal.errors import Conflict, NotFound, ValidationFailed
+from portal.errors import NotFound, ValidationFailed
 from portal.extensions import db
-from portal.subscriptions.models import (ConsentText, Contact, Form, MailingList, Subscription,
-                                         SubscriptionStatus)
+from portal.subscriptions.models import ConsentText, Form
+from portal.subscriptions.operations.lists import (FORM_FIELDS, _field_error, clean_translations, get_list,
+                                                   merged_translations)
 
 
 def default_consent_text(account: Account) -> str:
@@ -24,72 +22,6 @@ def default_consent_text(account: Account) -> str:
     with force_locale(account.locale or "en"):
         return gettext("Yes, send me email from %(account)s. I can unsubscribe at any time with the "
                        "link in every message.", account=account.name)
-
-
-def create_list(account: Account, *, name: str, description: str | None = None,
-                translations: dict[str, dict] | None = None) -> MailingList:
-    """A new list of ``account``; ``translations``: ``{locale: {"name", "description"}}``."""
-    mailing_list = MailingList(account_id=account.id, name=name, description=description,
-                               translations=clean_translations(account, translations or {}, LIST_FIELDS))
-    db.session.add(mailing_list)
-    db.session.flush()
-    return mailing_list
-
-
-def update_list(mailing_list: MailingList, *, translations: dict[str, dict | None] | None = None,
-                **changes) -> MailingList:
-    """Change a list's name, description (None clears it) or translations (given locales replaced)."""
-    for name, value in changes.items():
-        if name not in ("name", "description"):
-            raise ValidationFailed(f"{name} cannot be changed here.")
-        setattr(mailing_list, name, value)
-    if translations is not None:
-        mailing_list.translations = merged_translations(mailing_list.account, mailing_list.translations,
-                                                        translations, LIST_FIELDS)
-    db.session.flush()
-    return mailing_list
-
-
-#: The fields a translation may give, per kind.
-LIST_FIELDS = ("name", "description")
-FORM_FIELDS = ("heading", "consent_text")
-
-
-def clean_translations(account: Account, translations: dict[str, dict], fields: tuple[str, ...]) -> dict:
-    """``{locale: {field: text}}`` with empty fields left out; ValidationFailed naming a locale
-    that is not supported or is the account's own (its text is the fields themselves)."""
-    cleaned = {}
-    for locale, values in translations.items():
-        if locale not in current_app.config["PORTAL_LOCALES"]:
-            raise _field_error(["translations", locale], f"translations: {locale[:20]!r} is not a supported locale "
-                               f"({', '.join(current_app.config['PORTAL_LOCALES'])}).")
-        if locale == (account.locale or "en"):
-            raise _field_error(["translations", locale], f"translations: {locale!r} is the account's language: "
-                               "give that text in the fields themselves.")
-        kept = {field: value for field, value in (values or {}).items() if field in fields and value}
-        if kept:
-            cleaned[locale] = kept
-    return cleaned
-
-
-def merged_translations(account: Account, current: dict | None, changes: dict[str, dict | None],
-                        fields: tuple[str, ...]) -> dict:
-    """``current`` with each locale of ``changes`` replaced (None removes the locale)."""
-    merged = dict(current or {})
-    for locale, values in changes.items():
-        if values is None:
-            merged.pop(locale, None)
-        else:
-            merged[locale] = values
-    return clean_translations(account, merged, fields)
-
-
-def get_list(account: Account, list_id: str) -> MailingList:
-    """A list of this account, or :class:`NotFound` (also for another account's list)."""
-    mailing_list = db.session.get(MailingList, list_id)
-    if mailing_list is None or mailing_list.account_id != account.id:
-        raise NotFound("No such list.")
-    return mailing_list
 
 
 def origin_of(url: str) -> str | None:
@@ -118,10 +50,6 @@ def clean_origins(origins: list[str]) -> list[str]:
         if origin not in cleaned:
             cleaned.append(origin)
     return cleaned
-
-
-def _field_error(loc: list, message: str) -> ValidationFailed:
-    return ValidationFailed(message, details=[{"loc": loc, "msg": message}])
 
 
 def check_redirect_url(redirect_url: str | None, origins: list[str]) -> str | None:
@@ -261,117 +189,3 @@ def embed_html(form: Form) -> str:
     """A plain HTML ``<form>`` that posts to the portal: works pasted anywhere, no script."""
     with force_locale(form.account.locale or "en"):  # the account's language, also outside a request
         return render_template("subscriptions/embed.html", form=form, action=hosted_url(form)).strip()
-
-
-def find_contact(account_id: str, address: str) -> Contact | None:
-    """The account's contact for ``address`` (any case), or None."""
-    return db.session.scalars(select(Contact).where(
-        Contact.account_id == account_id, Contact.email_hash == email_hash(address))).first()
-
-
-def get_or_create_contact(account: Account, address: str, *, name: str | None = None) -> Contact:
-    """The account's contact for ``address``, created when new (flushes).
-
-    A contact whose personal data was purged gets the address back: the caller has just been
-    given it again (an erased contact is first retired by :func:`retire_erased`).
-    Two requests creating the same contact at once: the loser's insert fails on the unique
-    constraint inside a savepoint, and it takes the winner's row instead of failing.
-    """
-    normalised = normalise(address)
-    contact = find_contact(account.id, normalised)
-    if contact is None:
-        try:
-            with db.session.begin_nested():
-                contact = Contact(account_id=account.id, email=normalised, email_hash=email_hash(normalised),
-                                  name=name or None)
-                db.session.add(contact)
-        except IntegrityError:
-            contact = find_contact(account.id, normalised)
-            if contact is None:
-                raise
-    elif contact.email is None:
-        contact.email, contact.name = normalised, name or None
-        db.session.flush()
-    return contact
-
-
-def retire_erased(contact: Contact) -> None:
-    """Free an erased contact's address for a new contact (the person signs up again).
-
-    The erased row keeps its id, its redacted ledger chain and its dead links; only its hash
-    changes (to one no address gives), so that the new signup is a new contact with new links.
-    """
-    contact.email_hash = hashlib.sha256(f"retired\0{contact.id}\0{contact.email_hash}".encode()).hexdigest()
-    db.session.flush()
-
-
-def lock_contact(contact: Contact) -> None:
-    """Take ``contact``'s row lock until commit, and forget what was read before it.
-
-    Every change of a person's subscriptions takes it first, so that the same link clicked
-    many times at once makes one change and one ledger event (PostgreSQL; SQLite has one writer).
-    """
-    db.session.flush()
-    db.session.execute(select(Contact.id).where(Contact.id == contact.id).with_for_update())
-    db.session.expire_all()
-
-
-# --- the subscription state machine -------------------------------------------------------
-
-#: transition name -> (states it may start from, state it leads to, timestamp it sets).
-TRANSITIONS: dict[str, tuple[frozenset[str | None], str, str | None]] = {
-    "request": (frozenset({None, SubscriptionStatus.PENDING, SubscriptionStatus.UNSUBSCRIBED,
-                           SubscriptionStatus.DECLINED, SubscriptionStatus.BOUNCED}),
-                SubscriptionStatus.PENDING, "requested_at"),
-    "confirm": (frozenset({SubscriptionStatus.PENDING}), SubscriptionStatus.CONFIRMED, "confirmed_at"),
-    "decline": (frozenset({SubscriptionStatus.PENDING}), SubscriptionStatus.DECLINED, None),
-    "unsubscribe": (frozenset({SubscriptionStatus.PENDING, SubscriptionStatus.CONFIRMED}),
-                    SubscriptionStatus.UNSUBSCRIBED, "unsubscribed_at"),
-    "resubscribe": (frozenset({SubscriptionStatus.UNSUBSCRIBED}), SubscriptionStatus.CONFIRMED, None),
-    "complain": (frozenset({SubscriptionStatus.PENDING, SubscriptionStatus.CONFIRMED,
-                            SubscriptionStatus.UNSUBSCRIBED}), SubscriptionStatus.COMPLAINED, None),
-    "bounce": (frozenset({SubscriptionStatus.PENDING, SubscriptionStatus.CONFIRMED}),
-               SubscriptionStatus.BOUNCED, None),
-}
-
-
-class TransitionRefused(Conflict):
-    """The subscription is not in a state this transition starts from."""
-
-    code = "invalid_transition"
-
-
-def can(subscription: Subscription | None, transition: str) -> bool:
-    """Whether ``transition`` may start from the subscription's state (None: no subscription)."""
-    sources, _target, _stamp = TRANSITIONS[transition]
-    return (subscription.status if subscription is not None else None) in sources
-
-
-def apply(subscription: Subscription, transition: str, at=None) -> bool:
-    """Move ``subscription`` along ``transition``; False when it already is in the target state.
-
-    :raises TransitionRefused: when the current state does not allow it.
-    """
-    sources, target, stamp = TRANSITIONS[transition]
-    if subscription.status == target and transition != "request":
-        return False
-    if subscription.status not in sources:
-        raise TransitionRefused(f"cannot {transition} a {subscription.status} subscription")
-    subscription.status = target
-    if stamp:
-        setattr(subscription, stamp, at or utcnow())
-    if transition == "resubscribe":
-        subscription.unsubscribed_at = None
-    db.session.flush()
-    return True
-
-
-def get_or_create_subscription(contact: Contact, mailing_list: MailingList) -> tuple[Subscription, bool]:
-    """The contact's subscription to the list, and whether it was just created (status None)."""
-    subscription = db.session.scalars(select(Subscription).where(
-        Subscription.contact_id == contact.id, Subscription.list_id == mailing_list.id)).first()
-    if subscription is not None:
-        return subscription, False
-    subscription = Subscription(contact_id=contact.id, list_id=mailing_list.id, status=None)
-    db.session.add(subscription)
-    return subscription, True
