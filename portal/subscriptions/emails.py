@@ -9,12 +9,10 @@ from flask import current_app
 
 from portal import links
 from portal.accounts.models import Account
-from portal.consent.actors import SYSTEM_ACTOR
-from portal.consent.operations import record
 from portal.extensions import db
 from portal.outbox import identity
 from portal.outbox.models import OutboxMessage
-from portal.outbox.operations import enqueue_mail, on_sent
+from portal.outbox.operations import enqueue_mail
 from portal.subscriptions.models import ConsentText, Contact, MailingList, SignupRequest
 
 
@@ -62,14 +60,3 @@ def host_of(url: str | None) -> str | None:
         return urlsplit(url).hostname if url else None
     except ValueError:
         return None
-
-
-@on_sent
-def record_sent(message_id: int, ledger: dict[str, Any], message_ref: str | None) -> None:
-    """The ledger event of a mail that left (a re-permission mail, a privacy notice): who, which list,
-    why, from the ``ledger`` entry its context carries. The mail leaving is the system's work."""
-    contact = db.session.get(Contact, ledger["contact_id"])
-    if contact is not None:
-        record(ledger["type"], contact=contact, source=ledger["source"], list_id=ledger.get("list_id"),
-               message_ref=message_ref, evidence={**(ledger.get("evidence") or {}), "outbox_message_id": message_id},
-               actor=SYSTEM_ACTOR)

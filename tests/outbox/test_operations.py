@@ -71,7 +71,7 @@ def test_a_sent_mail_is_recorded_by_the_hook_its_domain_registered(app, db, crea
 
     from portal.consent.models import ConsentEvent
     from portal.outbox import operations
-    from portal.subscriptions.emails import record_sent
+    from portal.subscriptions.operations import record_sent
 
     assert record_sent in operations._SENT_HOOKS
     mailing_list = create_list()
