@@ -82,3 +82,24 @@ def test_a_sent_mail_is_recorded_by_the_hook_its_domain_registered(app, db, crea
     assert (event.type, event.list_id, event.actor, event.message_ref) == (
         "confirmation_sent", mailing_list.id, "system", "<m@portal.test>")
     assert event.evidence["outbox_message_id"] == 41 and event.evidence["import_id"] == "i1"
+
+
+def test_the_app_alone_registers_the_sent_hook(tmp_path):
+    """In a fresh process, the app as ``wsgi.py`` makes it (no test having imported anything)
+    registers the hook that writes a sent mail's ledger event: the outbox worker needs it."""
+    import os
+    import subprocess
+    import sys
+
+    script = ("from portal import create_app\n"
+              "from portal.config import TestingConfig\n"
+              "config = {k: getattr(TestingConfig, k) for k in dir(TestingConfig) if k.isupper()}\n"
+              f"config['SQLALCHEMY_DATABASE_URI'] = 'sqlite:///{tmp_path}/hooks.sqlite3'\n"
+              "create_app(config)\n"
+              "from portal.outbox import operations\n"
+              "print([f'{h.__module__}.{h.__name__}' for h in operations._SENT_HOOKS])\n")
+    env = {**os.environ, "PORTAL_LEDGER_CREATE_KEYS": "1"}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120,
+                          cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['portal.subscriptions.operations.sent.record_sent']"
