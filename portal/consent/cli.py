@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 
 import click
 from flask import current_app
@@ -12,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from portal.consent import anchors, keys, operations
 from portal.extensions import db
+from portal.polling import wait
 
 cli = AppGroup("ledger", help="The consent ledger.")
 
@@ -83,9 +83,7 @@ def seal_every(seconds: float, stop) -> None:
             db.session.rollback()
             click.echo(f"ledger seal: database error, retrying: {error}", err=True)
         db.session.remove()
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline and not stop():
-            time.sleep(min(0.2, seconds))
+        wait(stop, seconds)
 
 
 @cli.command("keygen")

@@ -21,7 +21,7 @@ from typing import Callable
 
 from flask import current_app
 from sqlalchemy import select, update
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError
 
 from portal.db import utcnow
 from portal.extensions import db
@@ -29,6 +29,7 @@ from portal.outbox import webhook
 from portal.outbox.models import OutboxMessage, OutboxStatus
 from portal.outbox.operations import MessageCancelled, produce, sent
 from portal.outbox.transport import Transport, TransportDown, render_bytes, transport
+from portal.polling import run_until_stopped
 
 
 @dataclass
@@ -205,21 +206,11 @@ def run_once(limit: int | None = None, now: datetime | None = None) -> RunReport
 
 
 def run_forever(stop: Callable[[], bool], poll_seconds: float) -> None:
-    """Deliver due messages until ``stop()`` is true, sleeping ``poll_seconds`` when idle.
+    """Deliver due messages until ``stop()`` is true, sleeping ``poll_seconds`` when idle
+    (:func:`portal.polling.run_until_stopped`: a database error waits for the next pass)."""
+    run_until_stopped("outbox worker", _pass, stop, poll_seconds)
 
-    A database error (the server restarted, the connection was killed) is logged and the pass
-    is tried again after a pause: nothing is lost, a claimed message waits for its lease.
-    """
-    while not stop():
-        try:
-            report = run_once()
-            busy = bool(report.sent or report.retried or report.failed)
-        except SQLAlchemyError as error:
-            current_app.logger.warning("outbox worker: database error, retrying: %s", error)
-            db.session.rollback()
-            busy = False
-        if not busy:
-            db.session.remove()
-            deadline = time.monotonic() + poll_seconds
-            while time.monotonic() < deadline and not stop():
-                time.sleep(0.2)
+
+def _pass() -> bool:
+    report = run_once()
+    return bool(report.sent or report.retried or report.failed)

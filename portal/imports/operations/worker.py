@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 import secrets
 import socket
-import time
 from collections import Counter
 from datetime import datetime, timedelta
 from typing import Callable
@@ -33,6 +32,7 @@ from portal.errors import PortalError
 from portal.extensions import db
 from portal.imports.operations import jobs, storage
 from portal.imports.models import Import, ImportStatus, RefusalReason
+from portal.polling import run_until_stopped
 
 
 class LeaseLost(Exception):
@@ -183,15 +183,4 @@ def run_once(worker: str | None = None) -> list[Import]:
 def run_forever(stop: Callable[[], bool], poll_seconds: float) -> None:
     """Run imports until ``stop()`` is true, sleeping ``poll_seconds`` when none is waiting."""
     worker = worker_name()
-    while not stop():
-        try:
-            busy = run_one(worker) is not None
-        except SQLAlchemyError as error:
-            current_app.logger.warning("import worker: database error, retrying: %s", error)
-            db.session.rollback()
-            busy = False
-        if not busy:
-            db.session.remove()
-            deadline = time.monotonic() + poll_seconds
-            while time.monotonic() < deadline and not stop():
-                time.sleep(0.2)
+    run_until_stopped("import worker", lambda: run_one(worker) is not None, stop, poll_seconds)
